@@ -1,0 +1,173 @@
+"""The step vocabulary: every action on a socket is one step with its result or error."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workbench.core.errors import InputError
+
+# Operations a person (or replay) asks for, and the ones the engine records on its own.
+SOCKET_OPS = ("socket", "socketpair")
+CALL_OPS = (
+    "setsockopt", "getsockopt", "set_blocking", "set_auto", "bind", "listen", "accept",
+    "connect", "send", "sendto", "recv", "recvfrom", "shutdown", "close",
+)
+SESSION_OPS = ("wait", "expect")
+OPS = SOCKET_OPS + CALL_OPS + SESSION_OPS
+
+# Names used in steps and session files, mapped to the constants of this platform.
+FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6, "unix": socket.AF_UNIX}
+TYPES = {
+    "stream": socket.SOCK_STREAM,
+    "dgram": socket.SOCK_DGRAM,
+    "seqpacket": socket.SOCK_SEQPACKET,
+}
+SHUTDOWN_HOW = {"rd": socket.SHUT_RD, "wr": socket.SHUT_WR, "rdwr": socket.SHUT_RDWR}
+SEND_FLAGS = {
+    "MSG_OOB": socket.MSG_OOB,
+    "MSG_DONTWAIT": socket.MSG_DONTWAIT,
+    "MSG_MORE": getattr(socket, "MSG_MORE", 0x8000),
+    "MSG_NOSIGNAL": getattr(socket, "MSG_NOSIGNAL", 0x4000),
+}
+RECV_FLAGS = {
+    "MSG_PEEK": socket.MSG_PEEK,
+    "MSG_OOB": socket.MSG_OOB,
+    "MSG_DONTWAIT": socket.MSG_DONTWAIT,
+    "MSG_WAITALL": socket.MSG_WAITALL,
+    "MSG_TRUNC": getattr(socket, "MSG_TRUNC", 0x20),
+}
+
+
+def family_name(family: int) -> str:
+    for name, value in FAMILIES.items():
+        if value == family:
+            return name
+    return str(int(family))
+
+
+def type_name(sock_type: int) -> str:
+    for name, value in TYPES.items():
+        if value == sock_type:
+            return name
+    return str(int(sock_type))
+
+
+def choose(kind: str, value: str, table: dict[str, int]) -> int:
+    """Look a name up in a table, or raise a one-line InputError listing the choices."""
+    try:
+        return table[value.lower() if kind != "flag" else value.upper()]
+    except (KeyError, AttributeError):
+        raise InputError(
+            f"unknown {kind} {value!r}: use one of {', '.join(table)}"
+        ) from None
+
+
+def flags_value(names: list[str] | tuple[str, ...], table: dict[str, int]) -> int:
+    total = 0
+    for name in names:
+        total |= choose("flag", name, table)
+    return total
+
+
+class ByteSource(Protocol):
+    """Somewhere payload bytes live (memory, a spill file, a journal, a sidecar)."""
+
+    def read(self, at: int, size: int) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """Payload bytes kept outside the step, so big captures stay out of memory."""
+
+    source: ByteSource
+    at: int
+    size: int
+
+    def load(self) -> bytes:
+        return self.source.read(self.at, self.size)
+
+    def __len__(self) -> int:
+        return self.size
+
+
+Payload = bytes | DataRef
+
+
+def payload_bytes(value: Payload | None) -> bytes:
+    if value is None:
+        return b""
+    return value.load() if isinstance(value, DataRef) else bytes(value)
+
+
+@dataclass(frozen=True)
+class StepError:
+    """The errno a call failed with: the name is what replay compares (numbers vary)."""
+
+    name: str
+    number: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+@dataclass
+class Step:
+    """One socket call (or wait/expect) with what it returned.
+
+    `args` and `result` hold JSON-able values, except payloads (`data`), which are
+    bytes or a DataRef. `auto` marks steps the engine recorded on its own
+    (auto-receive, auto-accept, completion of a non-blocking connect).
+    """
+
+    op: str
+    sock: int | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    auto: bool = False
+    t: float = 0.0
+    dur: float = 0.0
+    result: dict[str, Any] | None = None
+    error: StepError | None = None
+    seq: int = -1
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def data(self) -> bytes:
+        """The payload this step sent or received (empty if none)."""
+        if self.result and "data" in self.result:
+            return payload_bytes(self.result["data"])
+        return payload_bytes(self.args.get("data"))
+
+    def outcome(self) -> str:
+        """A short human summary of the result, for logs and diffs."""
+        if self.error is not None:
+            return str(self.error)
+        if not self.result:
+            return "ok"
+        parts = []
+        for key, value in self.result.items():
+            if key == "data":
+                parts.append(f"{len(value)} bytes")
+            else:
+                parts.append(f"{key}={value}")
+        return ", ".join(parts)
+
+    def describe(self) -> str:
+        """A one-line call signature, e.g. `connect(#1, 127.0.0.1:7)`."""
+        shown = [f"#{self.sock}"] if self.sock is not None else []
+        for key, value in self.args.items():
+            if key == "data":
+                shown.append(f"<{len(value)} bytes>")
+            else:
+                shown.append(f"{key}={value}")
+        return f"{self.op}({', '.join(shown)})"
+
+
+def validate_op(op: str) -> None:
+    if op not in OPS:
+        raise InputError(f"unknown step {op!r}: use one of {', '.join(OPS)}")

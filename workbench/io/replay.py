@@ -1,0 +1,245 @@
+"""Replay: run a saved session on live sockets and compare what comes back.
+
+User steps run in their recorded order. Before each one, replay waits (bounded by
+the timeout) until every socket has received what it had received at that point of
+the recording, so request/response exchanges keep their order. Auto steps are not
+re-run: the engine pumps the sockets itself, and what it records is compared with
+the recording at the end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.compare import (
+    Expected,
+    Mismatch,
+    compare_datagrams,
+    compare_events,
+    compare_outcome,
+    compare_stream,
+)
+from workbench.core.errors import InputError
+from workbench.core.session import Session
+from workbench.core.steps import Step, payload_bytes
+from workbench.io.engine import Engine, StepDone
+from workbench.io.peerset import started_peers
+
+
+@dataclass
+class ReplayReport:
+    target: str
+    mismatches: list[Mismatch] = field(default_factory=list)
+    steps_run: int = 0
+    duration: float = 0.0
+    live: Session | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        """The findings form shared by every headless command."""
+        return {
+            "operation": "replay",
+            "target": self.target,
+            "address": "",
+            "status": "match" if self.ok else "mismatch",
+            "findings": [m.to_json() for m in self.mismatches],
+            "recommendations": [] if self.ok else [
+                "look at the first mismatch: later ones often follow from it",
+            ],
+            "artifacts": [{"steps_run": self.steps_run, "duration": round(self.duration, 3)}],
+        }
+
+
+class Tally:
+    """What each socket has received so far, step by step. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.by_sock: dict[int, Expected] = {}
+        self._lock = threading.Lock()
+
+    def add(self, step: Step) -> None:
+        with self._lock:
+            _note_sockets(step, self.by_sock)
+            if step.op in ("recv", "recvfrom") and step.sock is not None:
+                _note_received(step, self.by_sock.setdefault(step.sock, Expected()))
+
+    def get(self, sock: int) -> Expected:
+        with self._lock:
+            exp = self.by_sock.get(sock, Expected())
+            return Expected(exp.stream, list(exp.chunks), list(exp.events))
+
+
+def _note_received(step: Step, exp: Expected) -> None:
+    if step.error is not None:
+        if step.auto:
+            exp.events.append(step.error.name)
+    elif step.result and not step.result.get("peek"):
+        if step.result.get("eof"):
+            exp.events.append("eof")
+        else:
+            exp.chunks.append(step.data)
+
+
+def expectations(steps: list[Step]) -> dict[int, Expected]:
+    """What each recorded socket received, from its recv steps and end events."""
+    tally = Tally()
+    for step in steps:
+        tally.add(step)
+    return tally.by_sock
+
+
+def _note_sockets(step: Step, expected: dict[int, Expected]) -> None:
+    if not step.ok or not step.result:
+        return
+    if step.op == "socket":
+        stream = step.args.get("type", "stream") != "dgram"
+        expected[step.result["sock"]] = Expected(stream=stream)
+    elif step.op == "socketpair":
+        stream = step.args.get("type", "stream") != "dgram"
+        for sid in step.result["socks"]:
+            expected[sid] = Expected(stream=stream)
+    elif step.op == "accept":
+        expected[step.result["sock"]] = Expected(stream=True)
+
+
+class Replayer:
+    def __init__(self, recorded: Session, engine: Engine, timeout: float) -> None:
+        self.recorded = recorded
+        self.engine = engine
+        self.timeout = timeout
+        self.ids: dict[int, int] = {}  # recorded socket id -> live socket id
+        self.lagging: set[int] = set()  # sockets that already missed a deadline
+        self.report = ReplayReport("")
+        self.live = Tally()  # fed by the engine's listener as steps are recorded
+
+    def run(self) -> list[Mismatch]:
+        progress = Tally()  # what the recording had received by the current step
+        accepts: dict[int, int] = {}  # recorded listener -> accepts seen so far
+        for step in self.recorded.ordered():
+            if step.op == "accept" and step.ok and step.sock is not None:
+                accepts[step.sock] = accepts.get(step.sock, 0) + 1
+            if step.auto:
+                if step.op == "accept" and step.ok and step.result and step.sock in self.ids:
+                    self._map_accept(step, accepts[step.sock])
+            else:
+                self._wait_for(progress.by_sock)
+                self._run_user_step(step)
+            progress.add(step)
+        self._wait_for(progress.by_sock)
+        return self.report.mismatches + self._compare_received(progress.by_sock)
+
+    def _map_accept(self, step: Step, k: int) -> None:
+        """The k-th accept on a recorded listener is the k-th accept on the live one."""
+        live_listener = self.ids[step.sock]
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            accepts = [s for s in list(self.engine.session.steps)
+                       if s.op == "accept" and s.sock == live_listener and s.ok]
+            if len(accepts) >= k:
+                self.ids[step.result["sock"]] = accepts[k - 1].result["sock"]
+                return
+            time.sleep(0.002)
+        self.report.mismatches.append(Mismatch(
+            "missing", f"step {step.seq}: listener #{step.sock} accepted no connection "
+            f"#{k} within {self.timeout} s", step=step.seq, sock=step.sock))
+
+    def _live_args(self, step: Step) -> dict[str, Any]:
+        args = {k: payload_bytes(v) if k == "data" else v for k, v in step.args.items()}
+        address = str(args.get("address", ""))
+        if address.startswith("sock:") and address[5:].isdigit():
+            args["address"] = f"sock:{self.ids.get(int(address[5:]), int(address[5:]))}"
+        return args
+
+    def _run_user_step(self, step: Step) -> None:
+        live_sock = self.ids.get(step.sock) if step.sock is not None else None
+        if step.sock is not None and live_sock is None:
+            self.report.mismatches.append(Mismatch(
+                "missing", f"step {step.seq} {step.describe()}: socket #{step.sock} "
+                "does not exist in the replay", step=step.seq, sock=step.sock))
+            return
+        within = self.timeout + float(step.args.get("seconds", 0) or 0)
+        try:
+            live = self.engine.call(step.op, live_sock, within=within, **self._live_args(step))
+        except TimeoutError as exc:
+            self.report.mismatches.append(Mismatch("outcome", f"step {step.seq}: {exc}",
+                                                   step=step.seq, sock=step.sock))
+            return
+        self.report.steps_run += 1
+        self._map_result(step, live)
+        diff = compare_outcome(step, live)
+        if diff is not None:
+            self.report.mismatches.append(diff)
+
+    def _map_result(self, step: Step, live: Step) -> None:
+        if not (step.ok and live.ok and step.result and live.result):
+            return
+        if "sock" in step.result and "sock" in live.result:
+            self.ids[step.result["sock"]] = live.result["sock"]
+        for rec, got in zip(step.result.get("socks", []), live.result.get("socks", []),
+                            strict=False):
+            self.ids[rec] = got
+
+    def _wait_for(self, targets: dict[int, Expected]) -> None:
+        """Wait until each live socket has what its recorded twin had (bounded)."""
+        for rec_id, want in targets.items():
+            live_id = self.ids.get(rec_id)
+            if live_id is None or rec_id in self.lagging or not (want.count() or want.events):
+                continue
+            deadline = time.monotonic() + self.timeout
+            while not self._caught_up(live_id, want):
+                if time.monotonic() >= deadline:
+                    self.lagging.add(rec_id)
+                    break
+                time.sleep(0.002)
+
+    def _caught_up(self, live_id: int, want: Expected) -> bool:
+        got = self.live.get(live_id)
+        if got.events and len(got.events) >= len(want.events):
+            return True  # the connection ended: nothing more will come
+        return got.count() >= want.count() and len(got.events) >= len(want.events)
+
+    def _compare_received(self, recorded: dict[int, Expected]) -> list[Mismatch]:
+        out: list[Mismatch] = []
+        for rec_id, want in sorted(recorded.items()):
+            got = self.live.get(self.ids.get(rec_id, -1))
+            if want.stream:
+                diff = compare_stream(rec_id, b"".join(want.chunks), b"".join(got.chunks))
+            else:
+                diff = compare_datagrams(rec_id, want.chunks, got.chunks)
+            diff = diff or compare_events(rec_id, want.events, got.events)
+            if diff is not None:
+                out.append(diff)
+        return out
+
+
+def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
+                   journal: Any = None) -> ReplayReport:
+    """Run a session against live peers; never raises for a mismatch, only for bad input."""
+    if timeout <= 0:
+        raise InputError(f"timeout {timeout} must be positive: use e.g. --timeout 5")
+    started = time.monotonic()
+    live = Session(peers=recorded.peers, title=recorded.title)
+    if journal is not None:
+        journal.start(live)
+    with started_peers(recorded.peers) as addresses:
+        engine = Engine(live, peers=addresses, journal=journal)
+        replayer = Replayer(recorded, engine, timeout)
+        engine.listener = lambda event: (
+            replayer.live.add(event.step) if isinstance(event, StepDone) else None
+        )
+        try:
+            mismatches = replayer.run()
+        finally:
+            engine.shutdown()
+    report = replayer.report
+    report.mismatches = mismatches
+    report.target = target
+    report.duration = time.monotonic() - started
+    report.live = live
+    return report
