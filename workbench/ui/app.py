@@ -1,0 +1,302 @@
+"""The Textual app: bindings, palette and wiring. The work happens in the screens."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from workbench.core.errors import InputError
+from workbench.core.session import Session
+from workbench.io.demo import GREETING
+from workbench.io.workspace import DEMO_PORT, Workspace
+from workbench.ui.commands import ACTIONS, bindings
+from workbench.ui.screens.form import Field, FormScreen
+from workbench.ui.screens.help import HelpScreen
+from workbench.ui.screens.main import MainScreen
+from workbench.ui.stepping import StepThrough
+
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+if not STYLES.is_dir():  # running from a source checkout
+    STYLES = Path(__file__).resolve().parents[2] / "styles"
+
+
+def keymap_path() -> Path:
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(config) / "socket-workbench" / "keymap.json"
+
+
+class WorkbenchApp(App[int]):
+    CSS_PATH = str(STYLES / "workbench.tcss")
+    TITLE = "Socket Workbench"
+    BINDINGS = bindings()
+
+    def __init__(self, session: Session | None = None, path: str | None = None,
+                 demo: bool = False, stable: bool = False, journal: bool = True,
+                 journal_dir: str | None = None) -> None:
+        super().__init__()
+        self.open_path = path
+        self.preloaded = session
+        self.demo = demo
+        self.stable = stable  # fixed ports and a frozen clock: screenshots and snapshots
+        self.journal = journal
+        self.journal_dir = journal_dir
+        self.stepper: StepThrough | None = None
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def _make_workspace(self, listener: Any) -> Workspace:
+        ws = Workspace(listener, Path(self.journal_dir) if self.journal_dir else None,
+                       journal=self.journal)
+        if self.stable:
+            ws.engine.clock = lambda: 0.0
+        return ws
+
+    def on_mount(self) -> None:
+        self._load_keymap()
+        self.push_screen(MainScreen(self._make_workspace))
+        self.call_after_refresh(self._after_start)
+
+    def _after_start(self) -> None:
+        main = self.main
+        if self.demo:
+            self._start_demo(main)
+        if self.open_path:
+            self._load(self.open_path)
+        main.refresh_peers()
+
+    def _load_keymap(self) -> None:
+        path = keymap_path()
+        if not path.exists():
+            return
+        try:
+            keymap = json.loads(path.read_text())
+            if not isinstance(keymap, dict):
+                raise ValueError("not an object")
+            self.set_keymap({str(k): str(v) for k, v in keymap.items()})
+        except (OSError, ValueError) as exc:
+            self.notify(f"{path}: ignored ({exc}); it maps binding ids to keys, "
+                        'e.g. {"socket.new": "ctrl+n"}', severity="warning")
+
+    def _start_demo(self, main: MainScreen) -> None:
+        ws = main.ws
+        address = f"127.0.0.1:{DEMO_PORT}" if self.stable else ""
+        try:
+            ws.start_peer("echo", "tcp", address, name="echo")
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        ws.session.title = "demo: a TCP client talking to an echo peer"
+        self.run_worker(lambda: self._demo_steps(ws), thread=True, exit_on_error=False,
+                        name="demo")
+
+    def _demo_steps(self, ws: Workspace) -> None:
+        engine = ws.engine
+        sock = engine.call("socket", family="inet", type="stream").result["sock"]
+        if self.stable:
+            engine.call("setsockopt", sock, option="SO_REUSEADDR", value=1)
+            engine.call("bind", sock, address=f"127.0.0.1:{DEMO_PORT + 1}")
+        engine.call("connect", sock, address="peer:echo")
+        engine.call("send", sock, data=GREETING)
+        engine.call("expect", sock, data=GREETING, timeout=5.0)
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.get_screen("main") if self.is_screen_installed("main") else None
+        if isinstance(screen, MainScreen):
+            return screen
+        for candidate in self.screen_stack:
+            if isinstance(candidate, MainScreen):
+                return candidate
+        raise RuntimeError("main screen not mounted")
+
+    def on_unmount(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen) and screen.workspace is not None:
+                screen.workspace.close()
+
+    # -- palette -------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for action in ACTIONS:
+            yield SystemCommand(action.title, action.help,
+                                lambda a=action.action: self.run_action(a))
+
+    # -- socket actions: each opens its form on the main screen --------------------------
+
+    def _socket_action(self, name: str) -> None:
+        self.main.run_action(name)
+
+    def action_new_socket(self) -> None:
+        self._socket_action("new_socket")
+
+    def action_socketpair(self) -> None:
+        self._socket_action("socketpair")
+
+    def action_bind(self) -> None:
+        self._socket_action("bind")
+
+    def action_listen(self) -> None:
+        self._socket_action("listen")
+
+    def action_connect(self) -> None:
+        self._socket_action("connect")
+
+    def action_accept(self) -> None:
+        self._socket_action("accept")
+
+    def action_recv(self) -> None:
+        self._socket_action("recv")
+
+    def action_shutdown(self) -> None:
+        self._socket_action("shutdown")
+
+    def action_close(self) -> None:
+        self._socket_action("close")
+
+    def action_toggle_blocking(self) -> None:
+        self._socket_action("toggle_blocking")
+
+    def action_toggle_auto(self) -> None:
+        self._socket_action("toggle_auto")
+
+    def action_setsockopt(self) -> None:
+        self._socket_action("setsockopt")
+
+    def action_getsockopt(self) -> None:
+        self._socket_action("getsockopt")
+
+    def action_start_peer(self) -> None:
+        self._socket_action("start_peer")
+
+    def action_cancel(self) -> None:
+        main = self.main
+        pending = [c for c in main.ws.engine.pending() if c.sock == main.selected]
+        busy = [i for i in main.ws.engine.sockets() if i.id == main.selected and i.pending]
+        if not pending and not busy:
+            self.notify("nothing in progress on the selected socket", timeout=3)
+            return
+        for call in pending:
+            main.ws.engine.cancel(call)
+        if busy and not pending:  # a blocking connect in its syscall
+            main.submit("close", main.selected)
+
+    # -- data ----------------------------------------------------------------------------
+
+    def action_focus_send(self) -> None:
+        self.main.query_one("#tabs").active = "data"  # type: ignore[attr-defined]
+        self.main.query_one("#payload").focus()
+
+    def action_cycle_mode(self) -> None:
+        from workbench.ui.widgets.send_bar import SendBar
+
+        mode = self.main.query_one(SendBar).cycle_mode()
+        self.notify(f"payload mode: {mode}", timeout=2)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.main.query_one("#tabs").active = tab  # type: ignore[attr-defined]
+
+    def action_help(self) -> None:
+        keys = {b.id: b.key for _k, b in self.active_bindings.items() if b.binding.id} \
+            if False else {}
+        self.push_screen(HelpScreen(keys))
+
+    # -- session files -------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.main.ws.path is None:
+            self.action_save_as()
+            return
+        self._save(None)
+
+    def action_save_as(self) -> None:
+        default = str(self.main.ws.path or "session.json")
+        form = FormScreen("Save session as", [
+            Field("path", "file", default, check=_path_check),
+        ], submit="Save")
+        self.push_screen(form, lambda v: self._save(v["path"]) if v else None)
+
+    def _save(self, path: str | None) -> None:
+        try:
+            saved = self.main.ws.save(path)
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        except OSError as exc:
+            self.notify(f"cannot save: {exc.strerror}; pick another folder", severity="error")
+            return
+        self.main._update_title()
+        self.notify(f"saved {saved} ({len(self.main.ws.session.steps)} steps)")
+
+    def action_open(self) -> None:
+        form = FormScreen("Open a session to step through", [
+            Field("path", "session file or journal directory", "", check=_path_check),
+        ], submit="Open")
+        self.push_screen(form, lambda v: self._load(v["path"]) if v else None)
+
+    def _load(self, path: str) -> None:
+        from workbench.ui.widgets.script_view import ScriptView
+
+        main = self.main
+        try:
+            recorded = main.ws.load(path)
+        except InputError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.stepper = StepThrough(recorded, main.ws)
+        main.query_one(ScriptView).load(recorded)
+        main.refresh_peers()
+        main._update_title()
+        self.action_show_tab("session")
+        self.notify(f"loaded {path}: {len(recorded.steps)} steps; f7 next, f8 run all")
+
+    def action_next_step(self) -> None:
+        if self._need_stepper():
+            self.run_worker(self._advance, thread=True, exit_on_error=False,
+                            group="stepping", exclusive=True)
+
+    def action_run_all(self) -> None:
+        if self._need_stepper():
+            self.run_worker(lambda: self._advance(until_end=True), thread=True,
+                            exit_on_error=False, group="stepping", exclusive=True)
+
+    def action_stop_run(self) -> None:
+        if self.stepper is not None:
+            self.stepper.stop()
+
+    def _need_stepper(self) -> bool:
+        if self.stepper is None:
+            self.notify("no session loaded: ctrl+o opens one", severity="warning")
+            return False
+        return True
+
+    def _advance(self, until_end: bool = False) -> None:
+        from workbench.ui.widgets.script_view import ScriptView
+
+        stepper = self.stepper
+        assert stepper is not None
+        view = self.main.query_one(ScriptView)
+        for seq, live, ok in stepper.advance(until_end):
+            self.call_from_thread(view.mark, seq, live, ok)
+        if stepper.done:
+            summary = stepper.summary()
+            self.call_from_thread(self.notify, summary,
+                                  severity="information" if stepper.ok else "error")
+
+
+def _path_check(text: str) -> str:
+    if not text.strip():
+        raise InputError("a file name is needed, e.g. session.json")
+    return os.path.expanduser(text.strip())
+
+
+def run_app(session: Session | None = None, path: str | None = None, demo: bool = False) -> int:
+    app = WorkbenchApp(session=session, path=path, demo=demo)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,72 @@
+"""Every action of the workbench, once: its key, binding id, palette title and help.
+
+Bindings, the command palette and the help screen are all built from this table,
+so an action is never reachable one way and missing another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str  # binding id: users remap keys by it (keymap.json)
+    key: str
+    action: str  # App action name
+    title: str  # "verb: object" in the palette... written object first: "socket: connect"
+    help: str
+    footer: bool = False
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("socket.new", "n", "new_socket", "socket: new", "create a socket (family, type)", True),
+    Action("socket.pair", "N", "socketpair", "socket: pair", "create a connected socketpair"),
+    Action("socket.bind", "b", "bind", "socket: bind", "bind the selected socket to an address"),
+    Action("socket.listen", "l", "listen", "socket: listen", "listen on the selected socket"),
+    Action("socket.connect", "c", "connect", "socket: connect", "connect the selected socket",
+           True),
+    Action("socket.accept", "a", "accept", "socket: accept", "accept one connection (manual)"),
+    Action("socket.recv", "r", "recv", "socket: recv", "receive with a size and flags"),
+    Action("socket.shutdown", "d", "shutdown", "socket: shutdown", "shut down RD, WR or RDWR"),
+    Action("socket.close", "x", "close", "socket: close", "close the selected socket", True),
+    Action("socket.blocking", "k", "toggle_blocking", "socket: toggle blocking",
+           "switch between blocking and non-blocking (O_NONBLOCK)"),
+    Action("socket.auto", "u", "toggle_auto", "socket: toggle auto-receive",
+           "auto-receive / auto-accept on or off (manual mode)"),
+    Action("socket.cancel", "escape", "cancel", "socket: cancel call",
+           "cancel the call in progress on the selected socket"),
+    Action("option.set", "o", "setsockopt", "option: set", "setsockopt on the selected socket"),
+    Action("option.get", "g", "getsockopt", "option: get", "getsockopt on the selected socket"),
+    Action("data.send", "s", "focus_send", "data: send", "type a payload and press Enter", True),
+    Action("data.mode", "f2", "cycle_mode", "data: payload mode",
+           "text, hex or escapes for the send bar"),
+    Action("peer.start", "p", "start_peer", "peer: start", "start a built-in echo/chargen peer"),
+    Action("session.save", "ctrl+s", "save", "session: save", "save the session", True),
+    Action("session.save_as", "S", "save_as", "session: save as", "save under a new name"),
+    Action("session.open", "ctrl+o", "open", "session: open", "load a session to step through"),
+    Action("session.next", "f7", "next_step", "session: next step",
+           "run the next step of the loaded session"),
+    Action("session.run", "f8", "run_all", "session: run all", "run the rest of the session"),
+    Action("session.stop", "f9", "stop_run", "session: stop", "stop running the session"),
+    Action("view.data", "1", "show_tab('data')", "view: data", "the selected socket's bytes"),
+    Action("view.log", "2", "show_tab('log')", "view: event log", "every step with its result"),
+    Action("view.options", "3", "show_tab('options')", "view: options", "socket options"),
+    Action("view.conns", "4", "show_tab('conns')", "view: connections", "connection table"),
+    Action("app.help", "question_mark", "help", "help: keys", "show every key", True),
+    Action("app.quit", "q", "quit", "app: quit", "quit (the journal keeps every step)", True),
+)
+
+
+def bindings() -> list[Binding]:
+    return [
+        Binding(a.key, a.action, a.title.split(": ", 1)[1], show=a.footer, id=a.id,
+                tooltip=a.help)
+        for a in ACTIONS
+    ]
+
+
+def key_label(key: str) -> str:
+    return {"question_mark": "?", "escape": "esc"}.get(key, key)

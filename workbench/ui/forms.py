@@ -1,0 +1,246 @@
+"""The form for each socket action, and how its values become a step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from workbench.core.endpoints import parse_endpoint
+from workbench.core.errors import InputError
+from workbench.core.options import lookup_option, options_for, parse_option_value
+from workbench.core.steps import FAMILIES, RECV_FLAGS, SHUTDOWN_HOW, TYPES, flags_value
+from workbench.io.addresses import check_family, endpoint_for
+from workbench.io.engine import SocketInfo
+from workbench.io.peers import KINDS, TRANSPORTS
+from workbench.ui.screens.form import Field, FormScreen
+
+if TYPE_CHECKING:
+    from workbench.ui.screens.main import MainScreen
+
+Make = Callable[[dict[str, Any]], None]
+FormBuilder = Callable[["MainScreen", SocketInfo | None], tuple[FormScreen | None, Make]]
+
+
+def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        try:
+            value = int(text.strip(), 0)
+        except ValueError:
+            raise InputError(f"{what} {text!r} is not a number: use {low}-{high}") from None
+        if not low <= value <= high:
+            raise InputError(f"{what} {value} out of range: use {low}-{high}")
+        return value
+
+    return check
+
+
+def address_check(screen: MainScreen, info: SocketInfo) -> Callable[[str], str]:
+    """Parse and check an address against the socket's family, before any syscall."""
+
+    def check(text: str) -> str:
+        if not text.strip():
+            raise InputError("an address is needed, e.g. 127.0.0.1:7, [::1]:7 or unix:/tmp/s")
+        endpoint = endpoint_for(text, screen.ws.engine.peers, _local_of(screen))
+        check_family(endpoint, FAMILIES[info.family], info.id)
+        return text.strip()
+
+    return check
+
+
+def _local_of(screen: MainScreen) -> Callable[[int], str]:
+    def local(sid: int) -> str:
+        try:
+            return screen.ws.engine.socket_info(sid).local
+        except InputError:
+            raise InputError(f"no socket #{sid}: use sock:N with an existing socket") from None
+
+    return local
+
+
+def default_address(screen: MainScreen, info: SocketInfo, for_bind: bool) -> str:
+    if info.family == "unix":
+        return "unix:" if for_bind else next(
+            (f"peer:{n}" for n in screen.ws.engine.peers), "unix:/tmp/workbench.sock")
+    if for_bind:
+        return "[::1]:0" if info.family == "inet6" else "127.0.0.1:0"
+    return next((f"peer:{n}" for n in screen.ws.engine.peers), "127.0.0.1:7")
+
+
+def new_socket(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    form = FormScreen("New socket", [
+        Field("family", "family", "inet", tuple(FAMILIES)),
+        Field("type", "type", "stream", tuple(TYPES)),
+        Field("proto", "protocol (0 chooses)", "0", check=int_in(0, 255, "protocol")),
+        Field("auto", "auto-receive / auto-accept", True, checkbox=True),
+    ], submit="Create")
+
+    def make(v: dict[str, Any]) -> None:
+        args: dict[str, Any] = {"family": v["family"], "type": v["type"]}
+        if v["proto"]:
+            args["proto"] = v["proto"]
+        if not v["auto"]:
+            args["auto"] = False
+        screen.submit("socket", **args)
+
+    return form, make
+
+
+def socketpair(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    form = FormScreen("New socketpair (AF_UNIX)", [
+        Field("type", "type", "stream", tuple(TYPES)),
+    ], submit="Create")
+    return form, lambda v: screen.submit("socketpair", family="unix", type=v["type"])
+
+
+def _address_form(verb: str, for_bind: bool) -> FormBuilder:
+    def build(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+        assert info is not None
+        form = FormScreen(f"{verb.capitalize()} socket #{info.id} ({info.family})", [
+            Field("address", "address (host:port, [v6]:port, unix:/path, unix:@name, "
+                  "peer:NAME, sock:N)", default_address(screen, info, for_bind),
+                  check=address_check(screen, info)),
+        ], submit=verb.capitalize())
+        return form, lambda v: screen.submit(verb, info.id, address=v["address"])
+
+    return build
+
+
+def listen(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    assert info is not None
+    form = FormScreen(f"Listen on socket #{info.id}", [
+        Field("backlog", "backlog", "128", check=int_in(0, 65535, "backlog")),
+    ], submit="Listen")
+    return form, lambda v: screen.submit("listen", info.id, backlog=v["backlog"])
+
+
+def _flags(text: str) -> list[str]:
+    names = [f.strip().upper() for f in text.replace("|", ",").split(",") if f.strip()]
+    flags_value(names, RECV_FLAGS)
+    return names
+
+
+def recv(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    assert info is not None
+    op = "recvfrom" if info.type == "dgram" else "recv"
+    form = FormScreen(f"{op} on socket #{info.id}", [
+        Field("size", "size (bytes)", "65536", check=int_in(0, 1 << 26, "size")),
+        Field("flags", f"flags ({', '.join(RECV_FLAGS)})", "", check=_flags),
+    ], submit="Receive")
+
+    def make(v: dict[str, Any]) -> None:
+        args: dict[str, Any] = {"size": v["size"]}
+        if v["flags"]:
+            args["flags"] = v["flags"]
+        screen.submit(op, info.id, **args)
+
+    return form, make
+
+
+def shutdown(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    assert info is not None
+    form = FormScreen(f"Shut down socket #{info.id}", [
+        Field("how", "direction", "wr", tuple(SHUTDOWN_HOW)),
+    ], submit="Shut down")
+    return form, lambda v: screen.submit("shutdown", info.id, how=v["how"])
+
+
+def _option_check(info: SocketInfo) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        return lookup_option(text.strip()).name
+
+    return check
+
+
+def _option_names(info: SocketInfo) -> str:
+    names = [o.name for o in options_for(info.family, info.type)][:6]
+    return ", ".join(names) + ", …"
+
+
+def setsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    assert info is not None
+    form = FormScreen(f"setsockopt on socket #{info.id}", [
+        Field("option", f"option ({_option_names(info)})", "SO_REUSEADDR",
+              check=_option_check(info)),
+        Field("value", "value (1/0, on/off, or a number like 64k)", "1", check=str.strip),
+    ], submit="Set")
+
+    def make(v: dict[str, Any]) -> None:
+        try:
+            value = parse_option_value(lookup_option(v["option"]), v["value"])
+        except InputError as exc:
+            screen.notify(str(exc), severity="error")
+            return
+        screen.submit("setsockopt", info.id, option=v["option"], value=value)
+
+    return form, make
+
+
+def getsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    assert info is not None
+    form = FormScreen(f"getsockopt on socket #{info.id}", [
+        Field("option", f"option ({_option_names(info)})", "SO_RCVBUF",
+              check=_option_check(info)),
+    ], submit="Get")
+    return form, lambda v: screen.submit("getsockopt", info.id, option=v["option"])
+
+
+def _no_form(op: str, **fixed: Any) -> FormBuilder:
+    def build(screen: MainScreen, info: SocketInfo | None) -> tuple[None, Make]:
+        assert info is not None
+        return None, lambda _v: screen.submit(op, info.id, **fixed)
+
+    return build
+
+
+def toggle_blocking(screen: MainScreen, info: SocketInfo | None) -> tuple[None, Make]:
+    assert info is not None
+    return None, lambda _v: screen.submit("set_blocking", info.id, blocking=not info.blocking)
+
+
+def toggle_auto(screen: MainScreen, info: SocketInfo | None) -> tuple[None, Make]:
+    assert info is not None
+    return None, lambda _v: screen.submit("set_auto", info.id, auto=not info.auto)
+
+
+def _peer_address(text: str) -> str:
+    if text.strip():
+        parse_endpoint(text)
+    return text.strip()
+
+
+def start_peer(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
+    form = FormScreen("Start a built-in peer", [
+        Field("kind", "kind", "echo", KINDS),
+        Field("transport", "transport", "tcp", TRANSPORTS),
+        Field("address", "address (empty: loopback port 0, or a fresh unix path)", "",
+              check=_peer_address),
+    ], submit="Start")
+
+    def make(v: dict[str, Any]) -> None:
+        try:
+            name = screen.ws.start_peer(v["kind"], v["transport"], v["address"])
+        except InputError as exc:
+            screen.notify(str(exc), severity="error")
+            return
+        screen.refresh_peers()
+        screen.notify(f"peer:{name} listening on {screen.ws.peer_addresses()[name]}")
+
+    return form, make
+
+
+FORMS: dict[str, FormBuilder] = {
+    "new_socket": new_socket,
+    "socketpair": socketpair,
+    "bind": _address_form("bind", for_bind=True),
+    "connect": _address_form("connect", for_bind=False),
+    "listen": listen,
+    "accept": _no_form("accept"),
+    "recv": recv,
+    "shutdown": shutdown,
+    "close": _no_form("close"),
+    "setsockopt": setsockopt,
+    "getsockopt": getsockopt,
+    "toggle_blocking": toggle_blocking,
+    "toggle_auto": toggle_auto,
+    "start_peer": start_peer,
+}

@@ -1,0 +1,104 @@
+"""A small modal form: fields checked as they are typed, one-line errors inline.
+
+Each text field has a `check` that turns its text into a value or raises InputError;
+the form submits only when every field checks out, so a bad host, a port out of
+range or bad hex never reaches the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select
+
+from workbench.core.errors import InputError
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    default: Any = ""
+    choices: tuple[str, ...] = ()  # a Select when given
+    check: Callable[[str], Any] | None = None  # text -> value, or raise InputError
+    checkbox: bool = False
+    placeholder: str = ""
+
+
+class FormScreen(ModalScreen[dict[str, Any] | None]):
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="form.cancel")]
+
+    def __init__(self, title: str, fields: list[Field], submit: str = "OK") -> None:
+        super().__init__(classes="form")
+        self.title_text = title
+        self.fields = fields
+        self.submit_label = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            yield Label(self.title_text, id="form-title")
+            for field in self.fields:
+                yield from self._field(field)
+            with Horizontal(id="form-buttons"):
+                yield Button(self.submit_label, variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def _field(self, field: Field) -> ComposeResult:
+        if field.checkbox:
+            yield Checkbox(field.label, bool(field.default), id=f"f-{field.name}")
+            return
+        yield Label(field.label, classes="field-label")
+        if field.choices:
+            yield Select([(c, c) for c in field.choices], value=field.default or field.choices[0],
+                         allow_blank=False, id=f"f-{field.name}")
+        else:
+            yield Input(str(field.default), placeholder=field.placeholder, id=f"f-{field.name}")
+        yield Label("", id=f"e-{field.name}", classes="field-error")
+
+    def on_mount(self) -> None:
+        self._validate()
+
+    def _values(self) -> tuple[dict[str, Any], dict[str, str]]:
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for field in self.fields:
+            widget = self.query_one(f"#f-{field.name}")
+            raw = widget.value  # type: ignore[attr-defined]
+            if field.check is not None and not field.choices and not field.checkbox:
+                try:
+                    values[field.name] = field.check(str(raw))
+                except InputError as exc:
+                    errors[field.name] = str(exc)
+            else:
+                values[field.name] = raw
+        return values, errors
+
+    def _validate(self) -> bool:
+        _values, errors = self._values()
+        for field in self.fields:
+            if not field.checkbox:
+                self.query_one(f"#e-{field.name}", Label).update(errors.get(field.name, ""))
+        self.query_one("#submit", Button).disabled = bool(errors)
+        return not errors
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self._validate()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        if self._validate():
+            self.dismiss(self._values()[0])
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,66 @@
+"""Stepping through a loaded session in the live workspace, one step at a time.
+
+The same Replayer as `workbench replay`, driven from a worker thread: each user
+step runs on the workspace's engine (so it shows in the tree and log like any
+other), and its live outcome is set beside the recorded one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from workbench.core.compare import Mismatch, outcome_key
+from workbench.core.session import Session
+from workbench.io.engine import EngineEvent, StepDone
+from workbench.io.replay import Replayer
+from workbench.io.workspace import Workspace
+
+
+class StepThrough:
+    def __init__(self, recorded: Session, ws: Workspace, timeout: float = 5.0) -> None:
+        self.replayer = Replayer(recorded, ws.engine, timeout)
+        self._steps = self.replayer.iter_steps()
+        self._stop = threading.Event()
+        self.done = False
+        self.mismatches: list[Mismatch] = []
+        upstream = ws.listener
+
+        def tee(event: EngineEvent) -> None:
+            if isinstance(event, StepDone):
+                self.replayer.live.add(event.step)
+            if upstream is not None:
+                upstream(event)
+
+        ws.listener = tee
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def advance(self, until_end: bool = False) -> Iterator[tuple[int, str, bool]]:
+        """Run the next step (or all the rest); yield (seq, live outcome, matches)."""
+        self._stop.clear()
+        while not self.done and not self._stop.is_set():
+            try:
+                recorded, live = next(self._steps)
+            except StopIteration:
+                self.done = True
+                self.mismatches = self.replayer.finish()
+                return
+            if live is None:
+                yield recorded.seq, "not run", False
+            else:
+                text = live.error.name if live.error else live.outcome()
+                yield recorded.seq, text, outcome_key(live) == outcome_key(recorded)
+            if not until_end:
+                return
+
+    @property
+    def ok(self) -> bool:
+        return self.done and not self.mismatches
+
+    def summary(self) -> str:
+        if self.ok:
+            return "session finished: everything received matches the recording"
+        first = self.mismatches[0].render().splitlines()[0] if self.mismatches else ""
+        return f"session finished with {len(self.mismatches)} mismatch(es): {first}"
