@@ -103,12 +103,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from workbench.io.journal import Journal
+    from workbench.io.journal import Journal, is_journal
     from workbench.io.replay import replay_session
     from workbench.io.sessionfile import load_session
 
     session = load_session(args.file)
-    journal = Journal(args.journal) if args.journal else None
+    if args.journal and is_journal(args.journal):  # a second header would break it
+        raise InputError(f"{args.journal} already holds a journal; choose a new directory")
+    try:
+        journal = Journal(args.journal) if args.journal else None
+    except OSError as exc:
+        raise InputError(f"cannot write a journal in {args.journal}: {exc.strerror}; "
+                         "choose a writable directory") from None
     report = replay_session(session, target=args.file, timeout=args.timeout, journal=journal)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -174,7 +180,11 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     if not is_journal(args.journal):
         raise InputError(f"{args.journal}: not a journal directory (no steps.jsonl)")
     session = load_session(args.journal)
-    save_session(session, args.output)
+    try:
+        save_session(session, args.output)
+    except OSError as exc:
+        raise InputError(f"cannot write {args.output}: {exc.strerror}; "
+                         "choose a path in a writable directory") from None
     print(f"{args.output}: {len(session.steps)} steps recovered")
     return OK
 

@@ -157,7 +157,9 @@ def step_from_json(obj: Any, read: PayloadReader, where: str) -> Step:
         err = obj["error"]
         _require(isinstance(err, dict) and isinstance(err.get("errno"), str), where,
                  "error needs an errno name")
-        step.error = StepError(err["errno"], int(err.get("number", 0)), str(err.get("message", "")))
+        number = err.get("number", 0)
+        _require(isinstance(number, int), where, "error number must be an integer")
+        step.error = StepError(err["errno"], number, str(err.get("message", "")))
     return step
 
 

@@ -29,6 +29,7 @@ class ByteLog:
         self._size = 0
         self.path = path
         self._threshold = spill_threshold
+        self._closed = False
         if path is not None:
             # A journal's data file: every byte goes to the kernel at once, so a killed
             # process loses nothing it had recorded.
@@ -55,6 +56,8 @@ class ByteLog:
             return pos
 
     def read(self, at: int, size: int) -> bytes:
+        if self._closed:  # never answer b"" for bytes that were recorded
+            raise ValueError("read from a closed byte log")
         size = max(0, min(size, self._size - at))
         if self._fd is None:
             return bytes(self._mem[at:at + size])
@@ -69,6 +72,7 @@ class ByteLog:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None

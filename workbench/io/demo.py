@@ -35,7 +35,7 @@ def run_headless_demo(out: TextIO) -> int:
         finally:
             engine.shutdown()
         print(f"echo peer on {addresses['echo']}", file=out)
-    for step in session.steps:
+    for step in session.ordered():  # in the order the calls started
         mark = "auto " if step.auto else ""
         print(f"{step.t:9.6f}  {mark}{step.describe()} -> {step.outcome()}", file=out)
     return 0

@@ -170,7 +170,9 @@ class Engine:
         self.session = session or Session()
         self.listener = listener
         self.journal = journal
-        self.log = log or (journal.log if journal is not None else ByteLog())
+        if log is None:  # not `log or`: an empty ByteLog is falsy
+            log = journal.log if journal is not None else ByteLog()
+        self.log = log
         self.peers: dict[str, str] = dict(peers or {})
         self._lock = threading.RLock()
         self._socks: dict[int, _Sock] = {}
@@ -180,7 +182,11 @@ class Engine:
 
     # -- public API ----------------------------------------------------------------------
 
+    clock: Callable[[], float] | None = None  # a frozen clock for stable screenshots
+
     def now(self) -> float:
+        if self.clock is not None:
+            return self.clock()
         return time.monotonic() - self._t0
 
     def submit(self, op: str, sock: int | None = None, **args: Any) -> Call:
@@ -233,14 +239,17 @@ class Engine:
             return [self._info(s) for s in self._socks.values()]
 
     def socket_info(self, sock: int) -> SocketInfo:
-        return self._info(self._get(sock))
+        return self._info(self._get(sock, closed_ok=True))
 
     def capture(self, sock: int) -> CaptureStore:
-        return self._get(sock).capture
+        """A socket's captured bytes; still there after it closed, for the views."""
+        return self._get(sock, closed_ok=True).capture
 
     def pending(self) -> list[Call]:
+        """Calls in progress: waiting for readiness or in a real blocking syscall."""
         with self._lock:
-            return [s.pending for s in self._socks.values() if s.pending is not None]
+            return [c for s in self._socks.values() for c in (s.pending, s.in_syscall)
+                    if c is not None]
 
     def shutdown(self) -> None:
         """Close every socket and stop every thread (bounded)."""
@@ -256,12 +265,12 @@ class Engine:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _get(self, sock: int | None) -> _Sock:
+    def _get(self, sock: int | None, closed_ok: bool = False) -> _Sock:
         s = self._socks.get(sock) if sock is not None else None
         if s is None:
             known = ", ".join(f"#{i}" for i in self._socks) or "none yet"
             raise InputError(f"no socket #{sock} (sockets: {known}); create one first")
-        if s.closed:
+        if s.closed and not closed_ok:
             raise InputError(f"socket #{sock} is closed; create a new one")
         return s
 
@@ -735,6 +744,8 @@ class Engine:
                 end = True
                 break
             filled += n
+            if s.type == socket.SOCK_SEQPACKET:
+                break  # one message per step, so record boundaries stay visible
         if filled:
             self._record_auto("recv", s, self._received(s, view[:filled], ""))
         if end:
@@ -749,7 +760,7 @@ class Engine:
     def _auto_datagram(self, s: _Sock) -> None:
         for _ in range(64):  # bounded, so commands still get their turn in a flood
             try:
-                data, addr = s.sock.recvfrom(65536, socket.MSG_DONTWAIT)
+                data, addr = s.sock.recvfrom(_datagram_size(s), socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
             except OSError as exc:
@@ -807,6 +818,14 @@ class _Cancelled(OSError):
 
 _PENDING = object()  # the call waits in the actor until the socket is ready
 _RECORDED = object()  # the handler recorded its step itself
+
+
+def _datagram_size(s: _Sock) -> int:
+    """How much the next datagram needs: Unix datagrams may exceed 64 KiB, UDP never does."""
+    if s.family != socket.AF_UNIX:
+        return 65536
+    peek = socket.MSG_PEEK | socket.MSG_TRUNC | socket.MSG_DONTWAIT
+    return max(1, s.sock.recv_into(bytearray(1), 1, peek))  # the real size, not 1
 
 
 def _ready(sock: socket.socket, events: int) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,13 @@ class Replayer:
         self.live = Tally()  # fed by the engine's listener as steps are recorded
 
     def run(self) -> list[Mismatch]:
-        progress = Tally()  # what the recording had received by the current step
+        for _step in self.iter_steps():
+            pass
+        return self.finish()
+
+    def iter_steps(self) -> Iterator[tuple[Step, Step | None]]:
+        """Run the user steps one at a time, yielding each with its live twin."""
+        self.progress = Tally()  # what the recording had received by the current step
         accepts: dict[int, int] = {}  # recorded listener -> accepts seen so far
         for step in self.recorded.ordered():
             if step.op == "accept" and step.ok and step.sock is not None:
@@ -127,12 +134,17 @@ class Replayer:
             if step.auto:
                 if step.op == "accept" and step.ok and step.result and step.sock in self.ids:
                     self._map_accept(step, accepts[step.sock])
-            else:
-                self._wait_for(progress.by_sock)
-                self._run_user_step(step)
-            progress.add(step)
-        self._wait_for(progress.by_sock)
-        return self.report.mismatches + self._compare_received(progress.by_sock)
+                self.progress.add(step)
+                continue
+            self._wait_for(self.progress.by_sock)
+            live = self._run_user_step(step)
+            self.progress.add(step)
+            yield step, live
+
+    def finish(self) -> list[Mismatch]:
+        """Wait for the last expected bytes, then compare everything received."""
+        self._wait_for(self.progress.by_sock)
+        return self.report.mismatches + self._compare_received(self.progress.by_sock)
 
     def _map_accept(self, step: Step, k: int) -> None:
         """The k-th accept on a recorded listener is the k-th accept on the live one."""
@@ -156,25 +168,26 @@ class Replayer:
             args["address"] = f"sock:{self.ids.get(int(address[5:]), int(address[5:]))}"
         return args
 
-    def _run_user_step(self, step: Step) -> None:
+    def _run_user_step(self, step: Step) -> Step | None:
         live_sock = self.ids.get(step.sock) if step.sock is not None else None
         if step.sock is not None and live_sock is None:
             self.report.mismatches.append(Mismatch(
                 "missing", f"step {step.seq} {step.describe()}: socket #{step.sock} "
                 "does not exist in the replay", step=step.seq, sock=step.sock))
-            return
+            return None
         within = self.timeout + float(step.args.get("seconds", 0) or 0)
         try:
             live = self.engine.call(step.op, live_sock, within=within, **self._live_args(step))
-        except TimeoutError as exc:
+        except (TimeoutError, InputError) as exc:
             self.report.mismatches.append(Mismatch("outcome", f"step {step.seq}: {exc}",
                                                    step=step.seq, sock=step.sock))
-            return
+            return None
         self.report.steps_run += 1
         self._map_result(step, live)
         diff = compare_outcome(step, live)
         if diff is not None:
             self.report.mismatches.append(diff)
+        return live
 
     def _map_result(self, step: Step, live: Step) -> None:
         if not (step.ok and live.ok and step.result and live.result):

@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from workbench.core.endpoints import parse_endpoint
+from workbench.core.errors import InputError
 from workbench.core.session import (
     INLINE_LIMIT,
     Session,
@@ -19,6 +21,7 @@ from workbench.core.session import (
 from workbench.core.steps import DataRef, Payload
 from workbench.io.capture import ByteLog
 from workbench.io.journal import is_journal, load_journal
+from workbench.io.peers import parse_kind, parse_transport
 
 
 def sidecar_name(path: Path) -> str:
@@ -73,9 +76,16 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         if path.is_dir():
             if not is_journal(path):
                 raise SessionFormatError("is a directory but not a journal (no steps.jsonl)")
-            return load_journal(path)
+            return _check_peers(load_journal(path))
         text = path.read_text(encoding="utf-8")
-        return loads_session(text, make_reader(lambda name: _sidecar(path, name)))
+        sidecars: dict[str, ByteLog] = {}  # one open file per sidecar, not per payload
+
+        def open_sidecar(name: str) -> ByteLog:
+            if name not in sidecars:
+                sidecars[name] = _sidecar(path, name)
+            return sidecars[name]
+
+        return _check_peers(loads_session(text, make_reader(open_sidecar)))
     except SessionFormatError as exc:
         msg = str(exc)
         raise SessionFormatError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
@@ -85,6 +95,19 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         raise SessionFormatError(f"{path}: no such file") from None
     except OSError as exc:
         raise SessionFormatError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _check_peers(session: Session) -> Session:
+    """Bad peer declarations are problems of the file, found before anything starts."""
+    for i, spec in enumerate(session.peers):
+        try:
+            parse_kind(spec.kind)
+            parse_transport(spec.transport)
+            if spec.address:
+                parse_endpoint(spec.address)
+        except InputError as exc:
+            raise SessionFormatError(f"peers[{i}]: {exc}") from None
+    return session
 
 
 def _sidecar(path: Path, name: str) -> ByteLog:

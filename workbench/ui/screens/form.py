@@ -47,23 +47,28 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             for field in self.fields:
                 yield from self._field(field)
             with Horizontal(id="form-buttons"):
-                yield Button(self.submit_label, variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+                yield Button(self.submit_label, variant="primary", id="submit", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def _field(self, field: Field) -> ComposeResult:
         if field.checkbox:
-            yield Checkbox(field.label, bool(field.default), id=f"f-{field.name}")
+            yield Checkbox(field.label, bool(field.default), id=f"f-{field.name}", compact=True)
             return
         yield Label(field.label, classes="field-label")
         if field.choices:
             yield Select([(c, c) for c in field.choices], value=field.default or field.choices[0],
-                         allow_blank=False, id=f"f-{field.name}")
+                         allow_blank=False, id=f"f-{field.name}", compact=True)
         else:
-            yield Input(str(field.default), placeholder=field.placeholder, id=f"f-{field.name}")
+            yield Input(str(field.default), placeholder=field.placeholder, id=f"f-{field.name}",
+                        compact=True)
         yield Label("", id=f"e-{field.name}", classes="field-error")
 
     def on_mount(self) -> None:
         self._validate()
+        # Enter in a text field submits; a form of choices alone starts on its button.
+        first = next((f for f in self.fields if not f.choices and not f.checkbox), None)
+        target = f"#f-{first.name}" if first else "#submit"
+        self.query_one(target).focus()
 
     def _values(self) -> tuple[dict[str, Any], dict[str, str]]:
         values: dict[str, Any] = {}

@@ -100,18 +100,25 @@ class MainScreen(Screen[None]):
     @on(EngineActivity)
     def _drain(self) -> None:
         changed: set[int] = set()
+        made: list[int] = []
         log = self.query_one(EventLog)
         for event in self.bridge.drain():
             if isinstance(event, StepDone):
                 log.add_step(event.step)
                 self._announce(event.step)
                 changed.update(s for s in (event.step.sock,) if s is not None)
-                changed.update(self._created(event.step))
+                created = self._created(event.step)
+                changed.update(created)
+                if event.step.op in ("socket", "socketpair"):
+                    made.extend(created[:1])
             elif isinstance(event, SocketChanged):
                 changed.add(event.sock)
             elif isinstance(event, CallStarted):  # the tree shows it as "op…"
                 changed.add(event.call.sock or -1)
         self._refresh_sockets(changed)
+        if made:  # a socket the user just created becomes the selected one
+            self.query_one(SocketTree).select_socket(made[-1])
+            self._select(made[-1])
         self._update_title()
 
     @staticmethod
