@@ -25,8 +25,9 @@ DEMO_PORT = 47007  # the fixed demo port used when ports must be stable (screens
 
 class Workspace:
     def __init__(self, listener: Listener | None = None, journal_dir: Path | None = None,
-                 journal: bool = True) -> None:
+                 journal: bool = True, port_base: int | None = None) -> None:
         self.listener = listener
+        self.port_base = port_base  # peers get fixed ports from here: stable screenshots
         self.path: Path | None = None
         self.recorded: Session | None = None  # a loaded session, for stepping through
         self._peers: list[Peer] = []
@@ -58,6 +59,8 @@ class Workspace:
         """Start a built-in peer that steps reach as `peer:NAME`; returns the name."""
         kind, transport = parse_kind(kind), parse_transport(transport)
         name = name or self._free_name(kind)
+        if not address and self.port_base is not None and not transport.startswith("unix"):
+            address = f"127.0.0.1:{self.port_base + len(self._peers)}"
         spec = PeerSpec(name, kind, transport, address)
         try:
             peer = Peer(kind, transport, peer_sockaddr(spec, self._scratch_dir)).start()
@@ -102,9 +105,11 @@ class Workspace:
         return recorded
 
     def close(self) -> None:
-        self.engine.shutdown()
+        # Peers first: the server side closes first and keeps the TIME_WAIT, so a
+        # client that binds a fixed port can connect again at once next time.
         for peer in self._peers:
             peer.stop()
+        self.engine.shutdown()
         if self.journal is not None:
             self.journal.close()
         self._scratch.close()

@@ -47,12 +47,13 @@ class WorkbenchApp(App[int]):
         self.journal = journal
         self.journal_dir = journal_dir
         self.stepper: StepThrough | None = None
+        self.keymap: dict[str, str] = {}  # binding id -> key, from keymap.json
 
     # -- start-up ------------------------------------------------------------------------
 
     def _make_workspace(self, listener: Any) -> Workspace:
         ws = Workspace(listener, Path(self.journal_dir) if self.journal_dir else None,
-                       journal=self.journal)
+                       journal=self.journal, port_base=DEMO_PORT if self.stable else None)
         if self.stable:
             ws.engine.clock = lambda: 0.0
         return ws
@@ -78,16 +79,16 @@ class WorkbenchApp(App[int]):
             keymap = json.loads(path.read_text())
             if not isinstance(keymap, dict):
                 raise ValueError("not an object")
-            self.set_keymap({str(k): str(v) for k, v in keymap.items()})
+            self.keymap = {str(k): str(v) for k, v in keymap.items()}
+            self.set_keymap(self.keymap)
         except (OSError, ValueError) as exc:
             self.notify(f"{path}: ignored ({exc}); it maps binding ids to keys, "
                         'e.g. {"socket.new": "ctrl+n"}', severity="warning")
 
     def _start_demo(self, main: MainScreen) -> None:
         ws = main.ws
-        address = f"127.0.0.1:{DEMO_PORT}" if self.stable else ""
         try:
-            ws.start_peer("echo", "tcp", address, name="echo")
+            ws.start_peer("echo", "tcp", name="echo")
         except InputError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -100,7 +101,7 @@ class WorkbenchApp(App[int]):
         sock = engine.call("socket", family="inet", type="stream").result["sock"]
         if self.stable:
             engine.call("setsockopt", sock, option="SO_REUSEADDR", value=1)
-            engine.call("bind", sock, address=f"127.0.0.1:{DEMO_PORT + 1}")
+            engine.call("bind", sock, address=f"127.0.0.1:{DEMO_PORT + 100}")
         engine.call("connect", sock, address="peer:echo")
         engine.call("send", sock, data=GREETING)
         engine.call("expect", sock, data=GREETING, timeout=5.0)
@@ -203,9 +204,7 @@ class WorkbenchApp(App[int]):
         self.main.query_one("#tabs").active = tab  # type: ignore[attr-defined]
 
     def action_help(self) -> None:
-        keys = {b.id: b.key for _k, b in self.active_bindings.items() if b.binding.id} \
-            if False else {}
-        self.push_screen(HelpScreen(keys))
+        self.push_screen(HelpScreen(self.keymap))
 
     # -- session files -------------------------------------------------------------------
 
