@@ -16,7 +16,7 @@ class Action:
     id: str  # binding id: users remap keys by it (keymap.json)
     key: str
     action: str  # App action name
-    title: str  # "verb: object" in the palette... written object first: "socket: connect"
+    title: str  # the palette entry, object then verb: "socket: connect"
     help: str
     footer: bool = False
 
@@ -53,8 +53,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("session.stop", "f9", "stop_run", "session: stop", "stop running the session"),
     Action("view.data", "1", "show_tab('data')", "view: data", "the selected socket's bytes"),
     Action("view.log", "2", "show_tab('log')", "view: event log", "every step with its result"),
-    Action("view.options", "3", "show_tab('options')", "view: options", "socket options"),
-    Action("view.conns", "4", "show_tab('conns')", "view: connections", "connection table"),
+    Action("view.session", "3", "show_tab('session')", "view: session",
+           "the loaded session's steps, recorded and live"),
+    Action("view.options", "4", "show_tab('options')", "view: options", "socket options"),
+    Action("view.conns", "5", "show_tab('conns')", "view: connections", "connection table"),
     Action("app.help", "question_mark", "help", "help: keys", "show every key", True),
     Action("app.quit", "q", "quit", "app: quit", "quit (the journal keeps every step)", True),
 )

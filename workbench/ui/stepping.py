@@ -46,6 +46,7 @@ class StepThrough:
             except StopIteration:
                 self.done = True
                 self.mismatches = self.replayer.finish()
+                yield from self._auto_marks()
                 return
             if live is None:
                 yield recorded.seq, "not run", False
@@ -54,6 +55,15 @@ class StepThrough:
                 yield recorded.seq, text, outcome_key(live) == outcome_key(recorded)
             if not until_end:
                 return
+
+    def _auto_marks(self) -> Iterator[tuple[int, str, bool]]:
+        """Auto steps are not re-run: each is marked by how its socket's bytes compared."""
+        bad = {m.sock: m for m in self.mismatches if m.kind != "outcome" and m.sock is not None}
+        for step in self.replayer.recorded.ordered():
+            if step.auto:
+                miss = bad.get(step.sock)
+                yield step.seq, "as recorded" if miss is None else miss.kind + " differ", \
+                    miss is None
 
     @property
     def ok(self) -> bool:

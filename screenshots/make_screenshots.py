@@ -1,0 +1,102 @@
+"""Produce the README's screenshots from the real app, in stable mode.
+
+Run `python screenshots/make_screenshots.py` from the checkout; it writes SVGs next
+to this file. Stable mode fixes the ports and freezes the clock, so a screenshot
+only changes when the screen does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from workbench.ui.app import WorkbenchApp
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+Scene = Callable[[WorkbenchApp, Pilot], Awaitable[None]]
+
+
+async def settle(pilot: Pilot, check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+def exchanged(app: WorkbenchApp) -> bool:
+    return any(s.op == "expect" and s.ok for s in app.main.ws.session.steps)
+
+
+async def demo(app: WorkbenchApp, pilot: Pilot) -> None:
+    await settle(pilot, lambda: exchanged(app))
+
+
+async def log(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("2")
+
+
+async def new_socket(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("n")
+
+
+async def refused(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("n")
+    await pilot.pause(0.2)
+    await pilot.press("enter")
+    await settle(pilot, lambda: len(app.main.ws.engine.sockets()) == 2)
+    await pilot.press("c")
+    await pilot.pause(0.2)
+    app.screen.query_one("#f-address").value = "127.0.0.1:1"  # type: ignore[attr-defined]
+    await pilot.pause(0.1)
+    await pilot.press("enter")
+    await settle(pilot, lambda: any(s.error for s in app.main.ws.session.steps))
+    await pilot.press("2")
+
+
+async def keys(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("question_mark")
+
+
+async def session(app: WorkbenchApp, pilot: Pilot) -> None:
+    await settle(pilot, lambda: app.stepper is not None)
+    await pilot.press("f8")
+    await settle(pilot, lambda: app.stepper is not None and app.stepper.done)
+
+
+SCENES: dict[str, tuple[Scene, dict[str, object]]] = {
+    "demo": (demo, {"demo": True}),
+    "event-log": (log, {"demo": True}),
+    "new-socket": (new_socket, {"demo": True}),
+    "econnrefused": (refused, {"demo": True}),
+    "keys": (keys, {"demo": True}),
+    "step-through": (session, {"path": str(ROOT / "sessions" / "tcp-echo.json")}),
+}
+
+
+async def shoot(name: str, size: tuple[int, int]) -> Path:
+    scene, options = SCENES[name]
+    app = WorkbenchApp(stable=True, journal=False, **options)  # type: ignore[arg-type]
+    async with app.run_test(size=size) as pilot:
+        await scene(app, pilot)
+        out = HERE / f"{name}-{size[0]}x{size[1]}.svg"
+        app.save_screenshot(str(out))
+    return out
+
+
+async def main() -> None:
+    for name in SCENES:
+        for size in ((80, 24), (120, 40)):
+            print(await shoot(name, size))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

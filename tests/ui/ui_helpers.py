@@ -1,0 +1,125 @@
+"""Helpers of the UI suite: bounded waits, loopback ports, reading the screen, acting as a user.
+
+Every test drives the real app through keys and forms; nothing under test is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, RichLog, Tree
+from textual.widgets.tree import TreeNode
+
+from workbench.ui.app import WorkbenchApp
+from workbench.ui.screens.form import FormScreen
+
+ROOT = Path(__file__).resolve().parents[2]
+SOCAT = shutil.which("socat") or "/usr/bin/socat"
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object],
+                     timeout: float = 5.0, what: str = "") -> None:
+    """Let the app run in small steps until `predicate()` holds; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or predicate}")
+        await pilot.pause(0.02)
+
+
+# -- real peers --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port, read from /proc (no connection made)."""
+    want = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == want and fields[3] == "0A":
+            return True
+    return False
+
+
+# -- reading the screen ------------------------------------------------------------------
+
+
+def log_text(log: RichLog) -> str:
+    """What a RichLog shows, wrapped lines joined back with single spaces."""
+    return " ".join(" ".join(strip.text.split()) for strip in log.lines)
+
+
+def tree_nodes(tree: Tree[int]) -> Iterator[TreeNode[int]]:
+    stack = list(tree.root.children)
+    while stack:
+        node = stack.pop(0)
+        yield node
+        stack.extend(node.children)
+
+
+def node_of(tree: Tree[int], sock: int) -> TreeNode[int] | None:
+    return next((n for n in tree_nodes(tree) if n.data == sock), None)
+
+
+def messages(app: WorkbenchApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+# -- acting as a user --------------------------------------------------------------------
+
+
+KEY_NAMES = {" ": "space", ":": "colon", ".": "full_stop", "/": "slash", "-": "minus",
+             "_": "underscore", ",": "comma"}
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    await pilot.press(*(KEY_NAMES.get(c, c) for c in text))
+
+
+async def open_form(pilot: Pilot[Any], key: str, title: str = "") -> FormScreen:
+    """Press the action's key and wait for its form."""
+    app = pilot.app
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, FormScreen)
+                     and title in app.screen.title_text, what=f"the form of {key!r}")
+    screen = app.screen
+    assert isinstance(screen, FormScreen)
+    return screen
+
+
+async def fill(pilot: Pilot[Any], form: FormScreen, **values: str) -> None:
+    """Set text fields as if typed (select-all and type), then let validation run."""
+    for name, value in values.items():
+        form.query_one(f"#f-{name}", Input).value = value
+    await pilot.pause()
+
+
+async def submit(pilot: Pilot[Any], form: FormScreen) -> None:
+    """Press enter in the form and wait until it closes."""
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: form not in pilot.app.screen_stack, what="the form to close")
+
+
+def drive(app: WorkbenchApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
+          size: tuple[int, int] = (100, 30)) -> None:
+    """Run the app headless with notifications on, and play `scenario` on it."""
+
+    async def main() -> None:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())
