@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import stop_process
 
 from workbench import __version__
 
@@ -213,12 +214,7 @@ def echo_peer_process() -> Iterator[subprocess.Popen[str]]:
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(TIMEOUT)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(proc)
 
 
 def test_peer_echo_serves_until_sigterm(echo_peer_process: subprocess.Popen[str]) -> None:

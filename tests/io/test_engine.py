@@ -10,9 +10,10 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from support import HAS_IPV6, wait_until
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
@@ -24,24 +25,8 @@ from workbench.io.peers import Peer, format_address
 TIMEOUT = 5.0
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
-HAS_IPV6 = _ipv6_loopback()
-
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
 
 
 class Recorder:

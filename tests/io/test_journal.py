@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import stop_process
 
 from workbench.core.session import PeerSpec, Session, SessionFormatError
 from workbench.core.steps import DataRef, Step
@@ -88,12 +89,7 @@ def killed_journal(tmp_path: Path) -> Path:
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(TIMEOUT) == -signal.SIGKILL
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(TIMEOUT)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(proc)
     return journal
 
 

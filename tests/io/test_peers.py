@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support import HAS_IPV6
 
 from workbench.core.errors import InputError
 from workbench.io.peers import (
@@ -40,16 +41,6 @@ TIMEOUT = 5.0
 DAYTIME = re.compile(rb"^[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \d{4}\r\n$")
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-HAS_IPV6 = _ipv6_loopback()
 
 
 # --- expected RFC 864 stream, built independently of the module -----------------------

@@ -14,11 +14,11 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support import wait_until
 
 from workbench.core.steps import Step
 from workbench.io.capture import IN, OUT
@@ -32,12 +32,6 @@ MIB = bytes([0x00, 0xFF, 0x00, 0xFF]) + random.Random(1).randbytes((1 << 20) - 4
 SMALL = b"\x00\xff" + bytes(range(256)) + b"\xff\x00 end\r\n"
 
 
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
 
 
 class Socat:
