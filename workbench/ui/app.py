@@ -195,9 +195,9 @@ class WorkbenchApp(App[int]):
         self.main.query_one("#payload").focus()
 
     def action_cycle_mode(self) -> None:
-        from workbench.ui.widgets.send_bar import SendBar
+        from workbench.ui.widgets.send_editor import SendEditor
 
-        mode = self.main.query_one(SendBar).cycle_mode()
+        mode = self.main.query_one(SendEditor).cycle_mode()
         self.notify(f"payload mode: {mode}", timeout=2)
 
     def action_show_tab(self, tab: str) -> None:

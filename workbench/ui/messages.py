@@ -8,6 +8,7 @@ a time, so the message queue never fills; the handler drains what has piled up.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -21,25 +22,41 @@ class EngineActivity(Message):
 
 
 class EngineBridge:
-    """Thread-safe hand-over of engine events to the UI's event loop."""
+    """Thread-safe hand-over of engine events to the UI's event loop.
 
-    def __init__(self, post: Callable[[Message], object], limit: int = 100_000) -> None:
+    At most one EngineActivity is in flight, and after a drain the next one waits
+    `min_interval`: under a flood the UI refreshes a bounded number of times a
+    second and leaves the GIL to the engine, yet an event after a quiet spell shows
+    at once. The UI calls `due()` from a timer to pick up events held back.
+    """
+
+    def __init__(self, post: Callable[[Message], object], limit: int = 100_000,
+                 min_interval: float = 0.05) -> None:
         self._post = post
         self._events: deque[EngineEvent] = deque(maxlen=limit)
         self._lock = threading.Lock()
         self._posted = False
+        self._last_drain = 0.0
+        self.min_interval = min_interval
 
     def __call__(self, event: EngineEvent) -> None:  # engine threads
         with self._lock:
             self._events.append(event)
-            if self._posted:
+            if self._posted or time.monotonic() - self._last_drain < self.min_interval:
                 return
             self._posted = True
         self._post(EngineActivity())
+
+    def due(self) -> bool:
+        """Events are waiting and the interval has passed (for the UI's timer)."""
+        with self._lock:
+            return bool(self._events) and not self._posted and \
+                time.monotonic() - self._last_drain >= self.min_interval
 
     def drain(self) -> list[EngineEvent]:  # UI loop
         with self._lock:
             events = list(self._events)
             self._events.clear()
             self._posted = False
+            self._last_drain = time.monotonic()
         return events

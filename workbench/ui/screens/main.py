@@ -7,6 +7,7 @@ a socket.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import on
@@ -22,10 +23,10 @@ from workbench.io.engine import CallStarted, SocketChanged, SocketInfo, StepDone
 from workbench.io.workspace import Workspace
 from workbench.ui import forms
 from workbench.ui.messages import EngineActivity, EngineBridge
-from workbench.ui.widgets.data_view import DataView
-from workbench.ui.widgets.event_log import EventLog, meaning
+from workbench.ui.widgets.event_log import EventLog, RecvBatch, meaning
+from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.script_view import ScriptView
-from workbench.ui.widgets.send_bar import SendBar
+from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import SocketTree, human_bytes, kind_label
 
 OPTIONS_LATER = (
@@ -47,6 +48,7 @@ class MainScreen(Screen[None]):
         self.workspace: Workspace | None = None
         self.bridge = EngineBridge(self.post_message)
         self.selected: int | None = None
+        self._rate_marks: dict[int, tuple[float, int, int, str]] = {}
 
     # -- layout --------------------------------------------------------------------------
 
@@ -59,8 +61,8 @@ class MainScreen(Screen[None]):
             with TabbedContent(id="tabs", initial="data"):
                 with TabPane("Data", id="data"):
                     yield Label("", id="sock-header")
-                    yield DataView()
-                    yield SendBar()
+                    yield HexView(id="data")
+                    yield SendEditor()
                 with TabPane("Log", id="log"):
                     yield EventLog()
                 with TabPane("Session", id="session"):
@@ -73,7 +75,8 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.workspace = self._factory(self.bridge)
-        self.query_one(DataView).show_capture(None)
+        self.set_interval(self.bridge.min_interval, self._tick)
+        self.query_one(HexView).show_capture(None)
         self._update_title()
         self.query_one(SocketTree).focus()
 
@@ -97,14 +100,21 @@ class MainScreen(Screen[None]):
 
     # -- engine activity -----------------------------------------------------------------
 
+    def _tick(self) -> None:
+        if self.bridge.due():
+            self._drain()
+
     @on(EngineActivity)
     def _drain(self) -> None:
         changed: set[int] = set()
         made: list[int] = []
         log = self.query_one(EventLog)
+        batch = RecvBatch()
         for event in self.bridge.drain():
             if isinstance(event, StepDone):
-                log.add_step(event.step)
+                if not batch.add(event.step):
+                    batch.flush(log)
+                    log.add_step(event.step)
                 self._announce(event.step)
                 changed.update(s for s in (event.step.sock,) if s is not None)
                 created = self._created(event.step)
@@ -115,6 +125,7 @@ class MainScreen(Screen[None]):
                 changed.add(event.sock)
             elif isinstance(event, CallStarted):  # the tree shows it as "op…"
                 changed.add(event.call.sock or -1)
+        batch.flush(log)
         self._refresh_sockets(changed)
         if made:  # a socket the user just created becomes the selected one
             self.query_one(SocketTree).select_socket(made[-1])
@@ -153,7 +164,7 @@ class MainScreen(Screen[None]):
             self._select(first_new)
         elif self.selected in changed:
             self._show_selected(infos.get(self.selected))
-            self.query_one(DataView).catch_up()
+            self.query_one(HexView).catch_up()
 
     # -- selection -----------------------------------------------------------------------
 
@@ -165,7 +176,8 @@ class MainScreen(Screen[None]):
     def _select(self, sock: int) -> None:
         self.selected = sock
         info = self.ws.engine.socket_info(sock) if sock in self._known() else None
-        self.query_one(DataView).show_capture(self.ws.engine.capture(sock) if info else None)
+        capture = self.ws.engine.capture(sock) if info else None
+        self.query_one(HexView).show_capture(capture, datagram=bool(info and info.type == "dgram"))
         self._show_selected(info)
 
     def _known(self) -> set[int]:
@@ -177,13 +189,29 @@ class MainScreen(Screen[None]):
             header.update("no socket selected")
             return
         mode = ("blocking" if info.blocking else "non-blocking") + (
-            ", auto" if info.auto else ", manual")
+            " auto" if info.auto else " manual")
         header.update(
-            f"#{info.id} {kind_label(info)} {info.state}  {info.local or '-'} → "
-            f"{info.peer or '-'}  in {human_bytes(info.bytes_in)} "
-            f"out {human_bytes(info.bytes_out)}  ({mode})"
+            f"#{info.id} {kind_label(info)} {info.state} {info.local or '-'} → "
+            f"{info.peer or '-'}  ↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}"
+            f"{self._rates(info)}  {mode}"
         )
-        self.query_one(SendBar).need_destination(info.type == "dgram" and not info.peer)
+        self.query_one(SendEditor).need_destination(info.type == "dgram" and not info.peer)
+
+    def _rates(self, info: SocketInfo) -> str:
+        """Bytes per second in and out, measured over the last half second or more."""
+        now = time.monotonic()
+        mark = self._rate_marks.get(info.id)
+        if mark is None:
+            self._rate_marks[info.id] = (now, info.bytes_in, info.bytes_out, "")
+            return ""
+        then, was_in, was_out, shown = mark
+        if now - then >= 0.5:
+            rate_in = (info.bytes_in - was_in) / (now - then)
+            rate_out = (info.bytes_out - was_out) / (now - then)
+            shown = "" if not (rate_in or rate_out) else (
+                f" ({human_bytes(int(rate_in))}/s ↓ {human_bytes(int(rate_out))}/s ↑)")
+            self._rate_marks[info.id] = (now, info.bytes_in, info.bytes_out, shown)
+        return shown
 
     def current(self) -> SocketInfo | None:
         """The selected socket, or a one-line notice saying how to get one."""
@@ -205,16 +233,17 @@ class MainScreen(Screen[None]):
         except InputError as exc:
             self.notify(str(exc), severity="error")
 
-    @on(SendBar.Send)
-    def _send(self, event: SendBar.Send) -> None:
+    @on(SendEditor.Send)
+    def _send(self, event: SendEditor.Send) -> None:
+        """One message is one send: the editor itself paces repeats."""
         info = self.current()
         if info is None:
+            self.query_one(SendEditor).stop()
             return
-        if event.destination:
-            self.submit("sendto", info.id, data=event.data, address=event.destination)
-        else:
-            self.submit("send", info.id, data=event.data)
-        self.query_one("#payload", Input).value = ""
+        request = event.request
+        self.submit(request.op, info.id, **request.step_args())
+        if event.last:
+            self.query_one("#payload", Input).value = ""
 
     def ask(self, screen: Any, then: Any) -> None:
         self.app.push_screen(screen, lambda values: then(values) if values else None)

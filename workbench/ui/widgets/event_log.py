@@ -34,6 +34,36 @@ def step_line(step: Step) -> Text:
     return line
 
 
+class RecvBatch:
+    """Consecutive auto-receives on one socket, shown as one line in a flood."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def add(self, step: Step) -> bool:
+        """Take an auto-receive that carried data; False for anything else."""
+        fits = step.auto and step.ok and step.op in ("recv", "recvfrom") \
+            and bool(step.result and not step.result.get("eof"))
+        if fits and self.steps and self.steps[0].sock != step.sock:
+            return False
+        if fits:
+            self.steps.append(step)
+        return fits
+
+    def flush(self, log: EventLog) -> None:
+        if len(self.steps) == 1:
+            log.add_step(self.steps[0])
+        elif self.steps:
+            first = self.steps[0]
+            total = sum(len(s.result["data"]) for s in self.steps if s.result)
+            line = Text(f"{first.t:8.3f} ", style="dim")
+            line.append("auto ", style="italic")
+            line.append(f"{first.op}(#{first.sock}) x{len(self.steps)} → ")
+            line.append(f"{total} bytes", style="green")
+            log.write(line)
+        self.steps = []
+
+
 class EventLog(RichLog):
     def __init__(self) -> None:
         super().__init__(id="log-view", max_lines=MAX_LINES, wrap=True, markup=False,
