@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Input, RichLog, Tree
 from textual.widgets.tree import TreeNode
 
@@ -123,3 +125,14 @@ def drive(app: WorkbenchApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
             await scenario(pilot)
 
     asyncio.run(main())
+
+
+def shown(widget: Widget) -> str:
+    """The text a widget draws right now (its visible rows), one line per row."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return "\n".join(strip.text for strip in widget.render_lines(region))
+
+
+def data_pane(app: WorkbenchApp) -> Widget:
+    """The selected socket's bytes: the widget with id `data` inside the Data tab."""
+    return app.main.query_one("TabPane#data #data")

@@ -103,6 +103,9 @@ class MainScreen(Screen[None]):
     def _tick(self) -> None:
         if self.bridge.due():
             self._drain()
+        mark = self._rate_marks.get(self.selected or -1)
+        if mark is not None and mark[3] and time.monotonic() - mark[0] >= 0.5:
+            self._show_selected(self.ws.engine.socket_info(self.selected or -1))  # rates fall
 
     @on(EngineActivity)
     def _drain(self) -> None:
