@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -33,8 +32,22 @@ async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object],
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or predicate}")
+            # AssertionError, not pytest.fail: inside a snapshot's run_before the app
+            # must see an Exception to exit, or the test would hang.
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         await pilot.pause(0.02)
+
+
+def drive(app: WorkbenchApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
+          size: tuple[int, int] = (100, 30)) -> None:
+    """Run the app headless with notifications on, and play `scenario` on it."""
+
+    async def main() -> None:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())
+
 
 
 # -- real peers --------------------------------------------------------------------------
@@ -80,6 +93,16 @@ def node_of(tree: Tree[int], sock: int) -> TreeNode[int] | None:
 def messages(app: WorkbenchApp) -> list[str]:
     return [n.message for n in app._notifications]
 
+def shown(widget: Widget) -> str:
+    """The text a widget draws right now (its visible rows), one line per row."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return "\n".join(strip.text for strip in widget.render_lines(region))
+
+
+def data_pane(app: WorkbenchApp) -> Widget:
+    """The selected socket's bytes: the widget with id `data` inside the Data tab."""
+    return app.main.query_one("TabPane#data #data")
+
 
 # -- acting as a user --------------------------------------------------------------------
 
@@ -115,24 +138,3 @@ async def submit(pilot: Pilot[Any], form: FormScreen) -> None:
     await pilot.press("enter")
     await wait_until(pilot, lambda: form not in pilot.app.screen_stack, what="the form to close")
 
-
-def drive(app: WorkbenchApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
-          size: tuple[int, int] = (100, 30)) -> None:
-    """Run the app headless with notifications on, and play `scenario` on it."""
-
-    async def main() -> None:
-        async with app.run_test(size=size, notifications=True) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(main())
-
-
-def shown(widget: Widget) -> str:
-    """The text a widget draws right now (its visible rows), one line per row."""
-    region = Region(0, 0, widget.size.width, widget.size.height)
-    return "\n".join(strip.text for strip in widget.render_lines(region))
-
-
-def data_pane(app: WorkbenchApp) -> Widget:
-    """The selected socket's bytes: the widget with id `data` inside the Data tab."""
-    return app.main.query_one("TabPane#data #data")

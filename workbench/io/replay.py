@@ -118,6 +118,7 @@ class Replayer:
         self.lagging: set[int] = set()  # sockets that already missed a deadline
         self.report = ReplayReport("")
         self.live = Tally()  # fed by the engine's listener as steps are recorded
+        self.progress = Tally()  # what the recording had received by the current step
 
     def run(self) -> list[Mismatch]:
         for _step in self.iter_steps():
@@ -126,7 +127,6 @@ class Replayer:
 
     def iter_steps(self) -> Iterator[tuple[Step, Step | None]]:
         """Run the user steps one at a time, yielding each with its live twin."""
-        self.progress = Tally()  # what the recording had received by the current step
         accepts: dict[int, int] = {}  # recorded listener -> accepts seen so far
         for step in self.recorded.ordered():
             if step.op == "accept" and step.ok and step.sock is not None:

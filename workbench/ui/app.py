@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widgets import Static
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
@@ -48,6 +50,7 @@ class WorkbenchApp(App[int]):
         self.journal_dir = journal_dir
         self.stepper: StepThrough | None = None
         self.keymap: dict[str, str] = {}  # binding id -> key, from keymap.json
+        self._workspaces: list[Workspace] = []  # closed on unmount
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -56,6 +59,7 @@ class WorkbenchApp(App[int]):
                        journal=self.journal, port_base=DEMO_PORT if self.stable else None)
         if self.stable:
             ws.engine.clock = lambda: 0.0
+        self._workspaces.append(ws)
         return ws
 
     def on_mount(self) -> None:
@@ -117,9 +121,16 @@ class WorkbenchApp(App[int]):
         raise RuntimeError("main screen not mounted")
 
     def on_unmount(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen) and screen.workspace is not None:
-                screen.workspace.close()
+        # The screens are already gone here (the stack is empty): close what was made,
+        # so peers, sockets and the journal end with the app.
+        for ws in self._workspaces:
+            ws.close()
+        self._workspaces.clear()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Never markup: messages carry user text ("[b]" in a path, "[v6]" in help)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- palette -------------------------------------------------------------------------
 
@@ -281,8 +292,11 @@ class WorkbenchApp(App[int]):
         stepper = self.stepper
         assert stepper is not None
         view = self.main.query_one(ScriptView)
+        status = self.main.query_one("#script-status", Static)
         for seq, live, ok in stepper.advance(until_end):
             self.call_from_thread(view.mark, seq, live, ok)
+            self.call_from_thread(status.update, "\n".join(stepper.progress_lines()))
+        self.call_from_thread(status.update, "\n".join(stepper.progress_lines()))
         if stepper.done:
             summary = stepper.summary()
             self.call_from_thread(self.notify, summary,

@@ -65,6 +65,25 @@ class StepThrough:
                 yield step.seq, "as recorded" if miss is None else miss.kind + " differ", \
                     miss is None
 
+    def progress_lines(self) -> list[str]:
+        """Per recorded socket: what the live run received against the recording so far."""
+        rep = self.replayer
+        lines = []
+        for rec_id, want in sorted(rep.progress.by_sock.items()):
+            if not want.chunks and not want.events:
+                continue
+            got = rep.live.get(rep.ids.get(rec_id, -1))
+            unit = "bytes" if want.stream else "datagrams"
+            expected = b"".join(want.chunks)
+            received = b"".join(got.chunks)
+            same = received[:len(expected)] == expected[:len(received)]
+            mark = "matches so far" if same else "DIFFERS"
+            lines.append(f"#{rec_id}: received {got.count()} of {want.count()} recorded "
+                         f"{unit}, {mark}")
+        if self.done:
+            lines += [m.render() for m in self.mismatches] or ["finished: everything matches"]
+        return lines
+
     @property
     def ok(self) -> bool:
         return self.done and not self.mismatches

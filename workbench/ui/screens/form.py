@@ -54,14 +54,14 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
         if field.checkbox:
             yield Checkbox(field.label, bool(field.default), id=f"f-{field.name}", compact=True)
             return
-        yield Label(field.label, classes="field-label")
+        yield Label(field.label, classes="field-label", markup=False)  # "[v6]:port"
         if field.choices:
             yield Select([(c, c) for c in field.choices], value=field.default or field.choices[0],
                          allow_blank=False, id=f"f-{field.name}", compact=True)
         else:
             yield Input(str(field.default), placeholder=field.placeholder, id=f"f-{field.name}",
                         compact=True)
-        yield Label("", id=f"e-{field.name}", classes="field-error")
+        yield Label("", id=f"e-{field.name}", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
         self._validate()

@@ -67,6 +67,7 @@ class MainScreen(Screen[None]):
                     yield EventLog()
                 with TabPane("Session", id="session"):
                     yield ScriptView()
+                    yield Static("", id="script-status")
                 with TabPane("Options", id="options"):
                     yield Static(OPTIONS_LATER, classes="later")
                 with TabPane("Conns", id="conns"):

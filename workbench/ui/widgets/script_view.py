@@ -21,25 +21,32 @@ class ScriptView(DataTable):
         self._rows: dict[int, object] = {}
 
     def on_mount(self) -> None:
-        self.add_column("#", key="seq", width=4)
-        self.add_column("step", key="step")
-        self.add_column("recorded", key="recorded")
-        self.add_column("live", key="live")
+        self._add_columns()
         self.show_empty()
+
+    def _add_columns(self) -> None:
+        # "live" sits left of the long columns so it stays on screen at 80 columns.
+        self.add_column("#", key="seq", width=3)
+        self.add_column("live", key="live", width=14)
+        self.add_column("step", key="step", width=32)
+        self.add_column("recorded", key="recorded")
 
     def show_empty(self) -> None:
         self.clear()
         self._rows.clear()
-        self.add_row("", Text(EMPTY, style="dim"), "", "")
+        self.add_row("", "", Text(EMPTY, style="dim"), "")
 
     def load(self, session: Session) -> None:
-        self.clear()
+        # New columns: clear() keeps widths, and the placeholder's would push the
+        # recorded and live columns out of view.
+        self.clear(columns=True)
+        self._add_columns()
         self._rows.clear()
         for step in session.ordered():
             call = ("auto " if step.auto else "") + step.describe()
             style = "dim" if step.auto else ""
-            self._rows[step.seq] = self.add_row(str(step.seq), Text(call, style=style),
-                                                Text(_outcome(step), style=style), "")
+            self._rows[step.seq] = self.add_row(str(step.seq), "", Text(call, style=style),
+                                                Text(_outcome(step), style=style))
 
     def mark(self, seq: int, live: str, ok: bool) -> None:
         key = self._rows.get(seq)
