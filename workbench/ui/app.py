@@ -11,7 +11,7 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
@@ -22,6 +22,7 @@ from workbench.ui.screens.form import Field, FormScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
 from workbench.ui.stepping import StepThrough
+from workbench.ui.widgets.socket_tree import SocketTree
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 if not STYLES.is_dir():  # running from a source checkout
@@ -189,6 +190,9 @@ class WorkbenchApp(App[int]):
 
     def action_cancel(self) -> None:
         main = self.main
+        if isinstance(self.focused, Input):  # esc leaves a text field first
+            main.query_one(SocketTree).focus()
+            return
         pending = [c for c in main.ws.engine.pending() if c.sock == main.selected]
         busy = [i for i in main.ws.engine.sockets() if i.id == main.selected and i.pending]
         if not pending and not busy:

@@ -67,7 +67,7 @@ class MainScreen(Screen[None]):
                     yield EventLog()
                 with TabPane("Session", id="session"):
                     yield ScriptView()
-                    yield Static("", id="script-status")
+                    yield Static("", id="script-status", markup=False)
                 with TabPane("Options", id="options"):
                     yield Static(OPTIONS_LATER, classes="later")
                 with TabPane("Conns", id="conns"):
