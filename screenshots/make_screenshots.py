@@ -8,6 +8,7 @@ only changes when the screen does.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -78,7 +79,7 @@ SCENES: dict[str, tuple[Scene, dict[str, object]]] = {
     "new-socket": (new_socket, {"demo": True}),
     "econnrefused": (refused, {"demo": True}),
     "keys": (keys, {"demo": True}),
-    "step-through": (session, {"path": str(ROOT / "sessions" / "tcp-echo.json")}),
+    "step-through": (session, {"path": "sessions/tcp-echo.json"}),  # relative to ROOT
 }
 
 
@@ -93,6 +94,7 @@ async def shoot(name: str, size: tuple[int, int]) -> Path:
 
 
 async def main() -> None:
+    os.chdir(ROOT)  # paths shown in the title bar stay relative to the checkout
     for name in SCENES:
         for size in ((80, 24), (120, 40)):
             print(await shoot(name, size))
