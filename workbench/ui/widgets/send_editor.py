@@ -74,7 +74,7 @@ def read_payload_file(path: str) -> bytes:
 
 
 class SendEditor(Vertical):
-    """Successor of SendBar: same ids and methods, richer requests."""
+    """The send editor: payload modes, line endings, repeats, flags, history."""
 
     DEFAULT_CSS = """
     SendEditor { height: auto; }
