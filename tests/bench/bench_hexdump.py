@@ -23,33 +23,23 @@ from pathlib import Path
 
 import numpy as np
 from _table import print_table, ratio
+from _traffic import MIB, traffic_block
 
 from workbench.core.hexdump import format_rows, iter_canonical, iter_xxd
 
-MIB = 1 << 20
 SCREEN_ROWS = 40
 SCREEN_BYTES = SCREEN_ROWS * 16
 BIG_CAPTURE = 1 << 30
-HTTP = b"GET /index.html HTTP/1.1\r\nHost: example.test\r\nAccept: */*\r\n\r\n"
 
 Dump = Callable[[Iterable[bytes]], Iterator[bytes]]
 PEER_ENV = {**os.environ, "LC_ALL": "C"}  # the C locale decides what hexdump calls printable
-
-
-def capture_block(rng: np.random.Generator) -> bytes:
-    """1 MiB of random-ish traffic: mostly random payload, a zero run and some HTTP text."""
-    block = rng.integers(0, 256, MIB, dtype=np.uint8)
-    block[: MIB // 16] = 0
-    text = (HTTP * (MIB // 16 // len(HTTP) + 1))[: MIB // 16]
-    block[MIB // 16 : MIB // 8] = np.frombuffer(text, dtype=np.uint8)
-    return block.tobytes()
 
 
 def make_capture(path: Path, size_mib: int) -> None:
     rng = np.random.default_rng(1)
     with path.open("wb") as f:
         for _ in range(size_mib):
-            f.write(capture_block(rng))
+            f.write(traffic_block(rng))
 
 
 def make_sparse_capture(path: Path) -> None:
@@ -58,7 +48,7 @@ def make_sparse_capture(path: Path) -> None:
     with path.open("wb") as f:
         f.truncate(BIG_CAPTURE)
         for start in range(0, BIG_CAPTURE, 16 * MIB):
-            os.pwrite(f.fileno(), capture_block(rng), start)
+            os.pwrite(f.fileno(), traffic_block(rng), start)
 
 
 def chunks(path: Path) -> Iterator[bytes]:

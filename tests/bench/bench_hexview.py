@@ -25,25 +25,15 @@ from pathlib import Path
 
 import numpy as np
 from _table import print_table, ratio
+from _traffic import MIB, traffic_block
 
 from workbench.core.capture_rows import CaptureRows, choose_shape, format_window
 from workbench.io.capture import ByteLog, CaptureStore
 from workbench.ui.widgets.hex_view import Palette, new_chunks, paint
 
-MIB = 1 << 20
 ROWS = 40
 WIDTH = 118  # a 120-column terminal less the scrollbar
-HTTP = b"GET /index.html HTTP/1.1\r\nHost: example.test\r\nAccept: */*\r\n\r\n"
 Point = tuple[int, int]  # (direction, offset)
-
-
-def traffic_block(rng: np.random.Generator) -> bytes:
-    """1 MiB of random-ish traffic: random payload, a zero run and some HTTP text."""
-    block = rng.integers(0, 256, MIB, dtype=np.uint8)
-    block[: MIB // 16] = 0
-    text = (HTTP * (MIB // 16 // len(HTTP) + 1))[: MIB // 16]
-    block[MIB // 16 : MIB // 8] = np.frombuffer(text, dtype=np.uint8)
-    return block.tobytes()
 
 
 def make_store(path: Path, chunks: int) -> CaptureStore:
