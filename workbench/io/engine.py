@@ -583,6 +583,7 @@ class Engine:
                 self._record(call, extra or None, error_of(OSError(err, "")))
                 return _RECORDED
             if err:
+                s.state = "failed" if s.stream else s.state
                 raise OSError(err, os.strerror(err))
         else:
             s.in_syscall = call
@@ -593,6 +594,8 @@ class Engine:
                 if call.cancelled:
                     s.state = "aborted"
                     raise _Cancelled() from None
+                if s.stream and s.state in ("new", "bound"):
+                    s.state = "failed"  # shown in the tree; Linux allows another connect
                 raise
             finally:
                 s.in_syscall = None
