@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from workbench.ui.app import WorkbenchApp
 
@@ -88,6 +89,9 @@ async def shoot(name: str, size: tuple[int, int]) -> Path:
     app = WorkbenchApp(stable=True, journal=False, **options)  # type: ignore[arg-type]
     async with app.run_test(size=size) as pilot:
         await scene(app, pilot)
+        for field in app.screen.query(Input):  # a blinking cursor would differ run to run
+            field.cursor_blink = False
+        await pilot.pause(0.1)
         out = HERE / f"{name}-{size[0]}x{size[1]}.svg"
         app.save_screenshot(str(out))
     return out
