@@ -193,15 +193,12 @@ class WorkbenchApp(App[int]):
         if isinstance(self.focused, Input):  # esc leaves a text field first
             main.query_one(SocketTree).focus()
             return
+        # pending() includes a blocking connect in its syscall; cancel() aborts that too.
         pending = [c for c in main.ws.engine.pending() if c.sock == main.selected]
-        busy = [i for i in main.ws.engine.sockets() if i.id == main.selected and i.pending]
-        if not pending and not busy:
+        if not pending:
             self.notify("nothing in progress on the selected socket", timeout=3)
-            return
         for call in pending:
             main.ws.engine.cancel(call)
-        if busy and not pending:  # a blocking connect in its syscall
-            main.submit("close", main.selected)
 
     # -- data ----------------------------------------------------------------------------
 
