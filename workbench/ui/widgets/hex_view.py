@@ -11,27 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
-from itertools import pairwise
 from typing import ClassVar
 
-import numpy as np
 from rich.segment import Segment
-from rich.style import Style
-from textual import events, on
+from textual import events
 from textual.actions import SkipAction
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Input, Label
 
 from workbench.core.capture_rows import (
     DIRECTION_NAMES,
@@ -39,7 +31,6 @@ from workbench.core.capture_rows import (
     MARKERS,
     MODES,
     CaptureRows,
-    NewChunks,
     Row,
     Shape,
     ShortRead,
@@ -53,6 +44,8 @@ from workbench.core.capture_rows import (
 from workbench.core.errors import InputError
 from workbench.core.hexdump import write_canonical
 from workbench.io.capture import CaptureStore
+from workbench.ui.widgets.hex_paint import Marks, Palette, new_chunks, paint
+from workbench.ui.widgets.hex_prompt import PROMPTS, HexPrompt
 
 LAYOUT_CHOICES = ("auto", "canonical", "xxd", "narrow")
 FILTERS = ("both", "in", "out")
@@ -60,140 +53,6 @@ COPY_LIMIT = 1 << 20  # bytes; terminals cap what they accept on the clipboard (
 SAVE_BLOCK = 1 << 20
 SAVE_INLINE = 8 << 20  # bytes; bigger saves from the prompt run in a thread
 POLL_SECONDS = 0.2  # catch up with the store even when nobody calls catch_up()
-
-Marks = list[tuple[int, int, Style]]
-
-
-# -- reading the store -------------------------------------------------------------------
-
-
-def new_chunks(store: CaptureStore, start: int) -> NewChunks | None:
-    """Copy the store's index from chunk `start` on. Slices are copies, so no buffer
-    export pins the store's arrays (the engine thread keeps appending to them)."""
-    with store._lock:  # the six arrays grow one after the other inside this lock
-        end = len(store._peer)
-        if end <= start:
-            return None
-        cols = [store._t, store._dir, store._off, store._size, store._pos, store._peer]
-        copies = [np.frombuffer(col[start:end], dtype=col.typecode) for col in cols]
-        peers = list(store._peers)
-    return NewChunks(*copies, peers)
-
-
-# -- painting ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Palette:
-    base: Style  # the widget's own colours, under everything
-    direction: tuple[Style, Style]  # received, sent
-    header: Style
-    cursor: Style
-    selection: Style
-    match: Style
-    status: Style
-    more: Style
-
-    @classmethod
-    def plain(cls) -> Palette:
-        """Styles without an app (the benchmark): what DEFAULT_CSS gives, roughly."""
-        return cls(Style(), (Style(color="cyan"), Style(color="green")), Style(bold=True),
-                   Style(reverse=True), Style(underline=True, bgcolor="blue"),
-                   Style(bold=True, bgcolor="yellow"), Style(dim=True), Style(dim=True))
-
-
-def paint(row: Row, palette: Palette, width: int, marks: Marks, focus: int = -1) -> Strip:
-    """A row as a Strip `width` cells wide; a longer row is cut with "»", or shifted
-    with "«" so that column `focus` (the cursor) stays in view. Rows are ASCII (and
-    "│«»"): one cell per character, so cutting is slicing."""
-    base = palette.base + palette.direction[row.direction]
-    if row.header:
-        base += palette.header
-    text, left, right = row.text, "", ""
-    if len(text) > width:
-        shift = max(0, focus + 2 - width) if focus >= 0 else 0
-        left = "«" if shift else ""
-        keep = width - 1 - len(left)
-        right = "»" if shift + keep < len(text) else ""
-        text = text[shift : shift + keep]
-        marks = [(a - shift, b - shift, style) for a, b, style in marks]
-    segments = _segments(text, base, marks)
-    if left:
-        segments.insert(0, Segment(left, palette.base + palette.more))
-    if right:
-        segments.append(Segment(right, palette.base + palette.more))
-    used = len(left) + len(text) + len(right)
-    if used < width:
-        segments.append(Segment(" " * (width - used), palette.base))
-    return Strip(segments, width)
-
-
-def _segments(text: str, base: Style, marks: Marks) -> list[Segment]:
-    if not marks:
-        return [Segment(text, base)]
-    n = len(text)
-    spans = [(min(max(a, 0), n), min(max(b, 0), n), style) for a, b, style in marks]
-    cuts = sorted({0, n, *(a for a, _, _ in spans), *(b for _, b, _ in spans)})
-    out = []
-    for a, b in pairwise(cuts):
-        style = base
-        for lo, hi, extra in spans:  # later marks win: selection, match, then cursor
-            if lo <= a and b <= hi:
-                style += extra
-        out.append(Segment(text[a:b], style))
-    return out
-
-
-# -- the prompt --------------------------------------------------------------------------
-
-
-class HexPrompt(ModalScreen[str | None]):
-    """One line of input at the bottom of the screen: jump, search or save."""
-
-    DEFAULT_CSS = """
-    HexPrompt {
-        align: left bottom;
-        background: transparent;
-    }
-    HexPrompt > Vertical {
-        height: auto;
-        background: $surface;
-        border-top: solid $primary;
-    }
-    HexPrompt Label {
-        padding: 0 1;
-        text-style: bold;
-    }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "cancel", id="hex.prompt_cancel")]
-
-    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
-        super().__init__()
-        self.title_text = title
-        self.value = value
-        self.placeholder = placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.title_text)
-            yield Input(self.value, placeholder=self.placeholder, id="hex-prompt")
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-PROMPTS = {
-    "jump": ("jump to offset", "1234, 0x4d2 or 000004d2; start with < or > for a direction"),
-    "search": ("search", "text with escapes (GET\\r\\n, \\x00), or hex:de ad be ef"),
-    "save": ("save raw bytes to", "file name"),
-    "save_hexdump": ("save as hexdump -C text to", "file name"),
-}
-
 
 # -- the widget --------------------------------------------------------------------------
 
