@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class WorkbenchApp(App[int]):
         self.stepper: StepThrough | None = None
         self.keymap: dict[str, str] = {}  # binding id -> key, from keymap.json
         self._workspaces: list[Workspace] = []  # closed on unmount
+        self.unsaved_journals: list[str] = []  # told to the user after the screen closes
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -125,6 +127,8 @@ class WorkbenchApp(App[int]):
         # The screens are already gone here (the stack is empty): close what was made,
         # so peers, sockets and the journal end with the app.
         for ws in self._workspaces:
+            if ws.dirty and ws.journal is not None and ws.session.steps:
+                self.unsaved_journals.append(str(ws.journal.dir))
             ws.close()
         self._workspaces.clear()
 
@@ -313,4 +317,7 @@ def _path_check(text: str) -> str:
 def run_app(session: Session | None = None, path: str | None = None, demo: bool = False) -> int:
     app = WorkbenchApp(session=session, path=path, demo=demo)
     app.run()
+    for journal in app.unsaved_journals:  # nothing is lost: say where it is
+        print(f"workbench: unsaved steps are in the journal {journal}; "
+              f"`workbench recover {journal} -o FILE` saves them", file=sys.stderr)
     return app.return_code or 0
