@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 SPILL_THRESHOLD = 16 * 1024 * 1024
 IN, OUT = 0, 1  # directions: bytes received, bytes sent
-DIRECTIONS = ("in", "out")
 
 
 class ByteLog:

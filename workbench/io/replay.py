@@ -87,14 +87,6 @@ def _note_received(step: Step, exp: Expected) -> None:
             exp.chunks.append(step.data)
 
 
-def expectations(steps: list[Step]) -> dict[int, Expected]:
-    """What each recorded socket received, from its recv steps and end events."""
-    tally = Tally()
-    for step in steps:
-        tally.add(step)
-    return tally.by_sock
-
-
 def _note_sockets(step: Step, expected: dict[int, Expected]) -> None:
     if not step.ok or not step.result:
         return

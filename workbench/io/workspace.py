@@ -93,9 +93,12 @@ class Workspace:
         self.dirty = False
         return self.path
 
-    def load(self, path: str | Path) -> Session:
-        """Load a session to step through; its peers start so its steps can run."""
-        recorded = load_session(path)
+    def load(self, path: str | Path, recorded: Session | None = None) -> Session:
+        """Load a session to step through; its peers start so its steps can run.
+
+        `recorded` is the session already read from `path`, if the caller has it.
+        """
+        recorded = recorded or load_session(path)
         for spec in recorded.peers:
             if spec.name not in self.engine.peers:
                 self.start_peer(spec.kind, spec.transport, spec.address, spec.name)

@@ -75,7 +75,7 @@ class WorkbenchApp(App[int]):
         if self.demo:
             self._start_demo(main)
         if self.open_path:
-            self._load(self.open_path)
+            self._load(self.open_path, self.preloaded)
         main.refresh_peers()
 
     def _load_keymap(self) -> None:
@@ -147,50 +147,9 @@ class WorkbenchApp(App[int]):
 
     # -- socket actions: each opens its form on the main screen --------------------------
 
-    def _socket_action(self, name: str) -> None:
-        self.main.run_action(name)
-
-    def action_new_socket(self) -> None:
-        self._socket_action("new_socket")
-
-    def action_socketpair(self) -> None:
-        self._socket_action("socketpair")
-
-    def action_bind(self) -> None:
-        self._socket_action("bind")
-
-    def action_listen(self) -> None:
-        self._socket_action("listen")
-
-    def action_connect(self) -> None:
-        self._socket_action("connect")
-
-    def action_accept(self) -> None:
-        self._socket_action("accept")
-
-    def action_recv(self) -> None:
-        self._socket_action("recv")
-
-    def action_shutdown(self) -> None:
-        self._socket_action("shutdown")
-
-    def action_close(self) -> None:
-        self._socket_action("close")
-
-    def action_toggle_blocking(self) -> None:
-        self._socket_action("toggle_blocking")
-
-    def action_toggle_auto(self) -> None:
-        self._socket_action("toggle_auto")
-
-    def action_setsockopt(self) -> None:
-        self._socket_action("setsockopt")
-
-    def action_getsockopt(self) -> None:
-        self._socket_action("getsockopt")
-
-    def action_start_peer(self) -> None:
-        self._socket_action("start_peer")
+    def action_socket(self, name: str) -> None:
+        """Run one socket action (a key in forms.FORMS) on the selected socket."""
+        self.main.open_form(name)
 
     def action_cancel(self) -> None:
         main = self.main
@@ -255,12 +214,12 @@ class WorkbenchApp(App[int]):
         ], submit="Open")
         self.push_screen(form, lambda v: self._load(v["path"]) if v else None)
 
-    def _load(self, path: str) -> None:
+    def _load(self, path: str, recorded: Session | None = None) -> None:
         from workbench.ui.widgets.script_view import ScriptView
 
         main = self.main
         try:
-            recorded = main.ws.load(path)
+            recorded = main.ws.load(path, recorded)
         except InputError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -144,11 +144,8 @@ def shutdown(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, M
     return form, lambda v: screen.submit("shutdown", info.id, how=v["how"])
 
 
-def _option_check(info: SocketInfo) -> Callable[[str], str]:
-    def check(text: str) -> str:
-        return lookup_option(text.strip()).name
-
-    return check
+def _option_name(text: str) -> str:
+    return lookup_option(text.strip()).name
 
 
 def _option_names(info: SocketInfo) -> str:
@@ -160,7 +157,7 @@ def setsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen,
     assert info is not None
     form = FormScreen(f"setsockopt on socket #{info.id}", [
         Field("option", f"option ({_option_names(info)})", "SO_REUSEADDR",
-              check=_option_check(info)),
+              check=_option_name),
         Field("value", "value (1/0, on/off, or a number like 64k)", "1", check=str.strip),
     ], submit="Set")
 
@@ -179,7 +176,7 @@ def getsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen,
     assert info is not None
     form = FormScreen(f"getsockopt on socket #{info.id}", [
         Field("option", f"option ({_option_names(info)})", "SO_RCVBUF",
-              check=_option_check(info)),
+              check=_option_name),
     ], submit="Get")
     return form, lambda v: screen.submit("getsockopt", info.id, option=v["option"])
 

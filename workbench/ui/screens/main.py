@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane, Tree
 
-from workbench.core.errnos import lookup
 from workbench.core.errors import InputError
+from workbench.core.session import socket_ids
 from workbench.core.steps import Step
 from workbench.io.engine import CallStarted, SocketChanged, SocketInfo, StepDone
 from workbench.io.workspace import Workspace
@@ -121,7 +121,7 @@ class MainScreen(Screen[None]):
                     log.add_step(event.step)
                 self._announce(event.step)
                 changed.update(s for s in (event.step.sock,) if s is not None)
-                created = self._created(event.step)
+                created = socket_ids([event.step])
                 changed.update(created)
                 if event.step.op in ("socket", "socketpair"):
                     made.extend(created[:1])
@@ -135,14 +135,6 @@ class MainScreen(Screen[None]):
             self.query_one(SocketTree).select_socket(made[-1])
             self._select(made[-1])
         self._update_title()
-
-    @staticmethod
-    def _created(step: Step) -> list[int]:
-        if not step.ok or not step.result:
-            return []
-        if step.op in ("socket", "accept") and "sock" in step.result:
-            return [step.result["sock"]]
-        return list(step.result.get("socks", []))
 
     def _announce(self, step: Step) -> None:
         """Errors get a notification with the errno's meaning; results stay in the log."""
@@ -252,7 +244,7 @@ class MainScreen(Screen[None]):
     def ask(self, screen: Any, then: Any) -> None:
         self.app.push_screen(screen, lambda values: then(values) if values else None)
 
-    def run_action(self, name: str) -> None:
+    def open_form(self, name: str) -> None:
         """Open the form of one socket action; the form's values become a step."""
         info = None
         if name not in ("new_socket", "socketpair", "start_peer"):
@@ -264,10 +256,3 @@ class MainScreen(Screen[None]):
             make({})
         else:
             self.ask(form, make)
-
-    def show_errno(self, name: str) -> str:
-        try:
-            info = lookup(name)
-        except KeyError:
-            return name
-        return f"{info.name}: {info.meaning}"
