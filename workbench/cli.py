@@ -24,14 +24,22 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Run without a command to open the workbench on an empty session.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    tui = argparse.ArgumentParser(add_help=False)  # options of the commands that open the TUI
+    tui.add_argument("--lossless", action="store_true", default=argparse.SUPPRESS,
+                     help="keep every captured byte, slowing a flood to what storage "
+                          "takes (default: keep up, and mark what could not be kept)")
+    parser.add_argument("--lossless", action="store_true",
+                        help="with no command: keep every captured byte (see demo --help)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="open the workbench talking to a built-in echo peer")
+    demo = sub.add_parser("demo", parents=[tui],
+                          help="open the workbench talking to a built-in echo peer")
     demo.add_argument("--headless", action="store_true",
                       help="run the demo exchange without the TUI and print it")
     demo.set_defaults(run=_cmd_demo)
 
-    open_ = sub.add_parser("open", help="open a session file or journal in the workbench")
+    open_ = sub.add_parser("open", parents=[tui],
+                           help="open a session file or journal in the workbench")
     open_.add_argument("file", help="a session .json file or a journal directory")
     open_.set_defaults(run=_cmd_open)
 
@@ -81,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_tui(args: argparse.Namespace) -> int:
     from workbench.ui.app import run_app
 
-    return run_app()
+    return run_app(lossless=args.lossless)
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
@@ -89,7 +97,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     from workbench.ui.app import run_app
 
     session = load_session(args.file)  # bad files fail here, before the screen opens
-    return run_app(session=session, path=args.file)
+    return run_app(session=session, path=args.file, lossless=args.lossless)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -99,7 +107,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return run_headless_demo(sys.stdout)
     from workbench.ui.app import run_app
 
-    return run_app(demo=True)
+    return run_app(demo=True, lossless=args.lossless)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

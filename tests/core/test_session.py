@@ -23,7 +23,7 @@ from workbench.core.session import (
     session_to_json,
     socket_ids,
 )
-from workbench.core.steps import OPS, DataRef, Step, StepError
+from workbench.core.steps import OPS, DataRef, NotKept, Step, StepError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "sessions" / "session.schema.json"
@@ -318,3 +318,16 @@ def test_error_bad_document(text: str, words: list[str]) -> None:
     message = session_error(text)
     for word in words:
         assert word in message
+
+
+def test_not_kept_payloads_match_schema_and_read_back(
+        validator: jsonschema.Draft202012Validator) -> None:
+    session = Session()
+    session.add(Step("recv", 1, {"size": 9}, auto=True, result={"data": NotKept(9), "at": 0}))
+    document = json.loads(dumps_session(session))
+    assert document["steps"][0]["result"]["data"] == {"kept": False, "size": 9}
+    assert not list(validator.iter_errors(document))
+    assert loads_session(dumps_session(session)).steps == session.steps
+    bad = dict(document, steps=[{"op": "recv", "result": {"data": {"kept": False}}}])
+    with pytest.raises(SessionFormatError, match="not-kept bytes need only a size"):
+        loads_session(json.dumps(bad))

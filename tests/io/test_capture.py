@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.io.capture import IN, OUT, ByteLog, CaptureStore
+from workbench.io.capture import DIRECT_MIN, IN, OUT, ByteLog, CaptureStore, NotKeptError
 
 
 def test_byte_log_stays_in_memory_below_the_threshold() -> None:
@@ -29,6 +30,9 @@ def test_byte_log_spills_past_the_threshold_and_reads_back_exactly() -> None:
     pieces = [os.urandom(n) for n in (700, 200, 99, 1, 1, 5000, 0, 3)]
     try:
         positions = [log.append(p) for p in pieces]
+        whole = b"".join(pieces)
+        assert log.read(0, len(whole)) == whole  # from the ring, the file or both
+        assert log.flush()
         assert log.in_memory == 0  # everything moved to the spill file
         assert len(log) == sum(map(len, pieces))
         whole = b"".join(pieces)
@@ -57,20 +61,22 @@ def test_spill_file_is_unlinked_and_closed() -> None:
     log = ByteLog(spill_threshold=10)
     try:
         log.append(b"x" * 50)
-        assert log.in_memory == 0
+        assert log.flush() and log.in_memory == 0
         spills = [link for link in _open_files() if "workbench-capture-" in link]
-        assert len(spills) == 1 and spills[0].endswith("(deleted)")  # nothing left behind
+        # one file (a second descriptor may write it with O_DIRECT), and nothing left behind
+        assert len(set(spills)) == 1 and spills[0].endswith("(deleted)")
         assert log.read(0, 50) == b"x" * 50
     finally:
         log.close()
     assert not [link for link in _open_files() if "workbench-capture-" in link]
 
 
-def test_byte_log_on_a_path_writes_through_and_reopens(tmp_path: Path) -> None:
+def test_byte_log_on_a_path_writes_at_once_and_reopens(tmp_path: Path) -> None:
     path = tmp_path / "data.bin"
     log = ByteLog(path=str(path))
     log.append(b"\x00\xff" * 10)
-    assert path.read_bytes() == b"\x00\xff" * 10  # in the file at once: nothing buffered
+    assert log.flush(5.0)  # the writer starts at once: there is no threshold with a path
+    assert path.read_bytes() == b"\x00\xff" * 10
     log.close()
     again = ByteLog(path=str(path))
     try:
@@ -127,5 +133,88 @@ def test_sockets_share_one_log_safely_across_threads() -> None:
         for n, store in enumerate(stores):
             want = b"".join(bytes([n]) * (i % 17) for i in range(200))
             assert store.stream(IN) == want
+    finally:
+        log.close()
+
+
+def test_ring_wraps_and_reads_back_across_ring_and_file(tmp_path: Path) -> None:
+    """A small ring laps many times; every read, before and after the writer, is exact."""
+    log = ByteLog(path=str(tmp_path / "data.bin"), ring_size=8192)
+    whole = bytearray()
+    try:
+        for n in (3000, 5000, 100, 8192, 1, 7000, 4096, 0, 12345):  # 12345 > ring: through
+            piece = os.urandom(n)
+            assert log.append(piece) == len(whole)
+            whole += piece
+            assert log.read(0, len(whole)) == whole
+            assert log.read(max(0, len(whole) - 5000), 9000) == whole[-5000:]
+        assert log.flush()
+        assert (tmp_path / "data.bin").read_bytes() == whole
+    finally:
+        log.close()
+
+
+def test_a_full_ring_drops_droppable_bytes_and_counts_them(tmp_path: Path) -> None:
+    log = ByteLog(ring_size=4096, spill_threshold=0)
+    store = CaptureStore(log)
+    try:
+        store.append(IN, b"a" * 10, 0.0)
+        store.append(IN, b"x" * 5000, 1.0, droppable=True)  # more than the ring holds
+        store.append(IN, b"b" * 10, 2.0)
+        assert [c.kept for c in store.chunks(IN)] == [True, False, True]
+        assert store.lost == [5000, 0] and log.lost == 5000
+        assert store.totals[IN] == 5020  # offsets stay exact across the gap
+        assert store.read(IN, 0, 10) == b"a" * 10
+        assert store.read(IN, 5010, 10) == b"b" * 10
+        with pytest.raises(NotKeptError, match="5000 received bytes at offset 10 were not kept"):
+            store.read(IN, 5, 10)
+    finally:
+        log.close()
+
+
+def test_lossless_waits_for_the_writer_instead_of_dropping(tmp_path: Path) -> None:
+    log = ByteLog(path=str(tmp_path / "data.bin"), ring_size=8192, lossless=True)
+    blob = os.urandom(200_000)
+    try:
+        for at in range(0, len(blob), 3000):  # each fits the ring; many lap it
+            assert log.append(blob[at:at + 3000], droppable=True) == at
+        assert log.lost == 0
+        assert log.flush()
+        assert (tmp_path / "data.bin").read_bytes() == blob
+    finally:
+        log.close()
+
+
+def test_when_durable_runs_once_the_bytes_are_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    log = ByteLog(path=str(path))
+    seen: list[int] = []
+    try:
+        end = log.append(b"z" * 1000) + 1000
+        log.when_durable(end, lambda: seen.append(path.stat().st_size))
+        assert log.flush(5.0)
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seen and seen[0] >= end  # the file held the bytes when it ran
+        log.when_durable(end, lambda: seen.append(-1))  # already durable: runs at once
+        assert seen[-1] == -1
+    finally:
+        log.close()
+
+
+def test_big_writes_bypass_the_page_cache_and_stay_exact(tmp_path: Path) -> None:
+    """Past DIRECT_MIN the writer uses O_DIRECT for the aligned middle (where the file
+    system allows it) and the page cache for the edges: the file must still be exact."""
+    path = tmp_path / "data.bin"
+    log = ByteLog(path=str(path))
+    blob = os.urandom(3 * DIRECT_MIN + 777)
+    try:
+        log.append(b"head")  # so the big piece starts unaligned
+        log.append(blob)
+        log.append(b"tail")
+        assert log.flush()
+        assert path.read_bytes() == b"head" + blob + b"tail"
+        assert log.read(4 + DIRECT_MIN - 3, 10) == blob[DIRECT_MIN - 3:DIRECT_MIN + 7]
     finally:
         log.close()

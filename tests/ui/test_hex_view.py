@@ -686,6 +686,87 @@ def test_empty_and_missing_captures() -> None:
     drive(None, scenario)
 
 
+# -- bytes that were not kept ----------------------------------------------------------
+
+
+def flood_store() -> CaptureStore:
+    """A capture whose storage fell behind once: a droppable chunk bigger than the ring
+    (4 KiB here) is never kept. "HEL" before the gap and "LO" inside it make no match."""
+    store = CaptureStore(ByteLog(spill_threshold=0, ring_size=4096))
+    store.append(IN, b"before HEL", 1.0)
+    assert not store.append(IN, b"LO" + b"x" * 5000, 1.25, droppable=True).kept
+    store.append(IN, b"HELLO after", 1.5)
+    store.append(OUT, b"req", 1.75)
+    assert store.lost == [5002, 0]
+    return store
+
+
+def test_a_chunk_not_kept_is_one_honest_row(tmp_path: Path) -> None:
+    async def scenario(pilot: Pilot[Any], view: HexView) -> None:
+        await pilot.press("ctrl+home")
+        rows = screen(view)
+        assert rows[:6] == [
+            "< in  length=10 from=0 to=9  t=1.000000",
+            "< " + format_rows(b"before HEL", 0, "canonical")[0],
+            "< in  length=5002 from=10 to=5011  not kept  t=1.250000",
+            "< 0000000a  5002 bytes not kept (storage fell behind the stream)",
+            "< in  length=11 from=5012 to=5022  t=1.500000",
+            "< " + format_rows(b"HELLO after", 5012, "canonical")[0]]
+        assert "4.9K not kept" in status(view) and view.not_kept == "4.9K not kept"
+        await pilot.press(*["right"] * 10)  # the cursor steps over the gap
+        assert view.cursor_position() == (IN, 5012)
+        await pilot.press("up")  # over the gap's row, keeping the column
+        assert view.cursor_position() == (IN, 0)
+        view.set_headers(False)
+        await pilot.press("down")  # never onto the gap's row: on to the kept bytes
+        assert view.cursor_position() == (IN, 5012)
+        await pilot.press("up")
+        assert view.cursor_position() == (IN, 0)
+        for mode in ("text", "split"):
+            view.set_mode(mode)
+            assert rows[3] in screen(view)
+        view.set_mode("hex")
+        view.set_headers(True)
+
+        assert not view.jump_to(IN, 100)  # inside the gap: said, the cursor stays
+        severity, message = await last_notice(pilot)
+        assert severity == "warning" and "was not kept" in message
+        assert view.cursor_position() == (IN, 0)
+
+        await pilot.press("ctrl+home")
+        assert view.search(b"HELLO")  # not "HEL" + the lost "LO": the one after the gap
+        assert view.match == (IN, 5012, 5017)
+        await pilot.press("ctrl+end")
+        assert view.search(b"HEL", forward=False) and view.match == (IN, 5012, 5015)
+        await pilot.press("shift+f3")
+        assert view.match == (IN, 7, 10)
+
+        view.select(IN, 5, 5015)  # across the gap: a copy says why it cannot
+        await pilot.press("y")
+        severity, message = await last_notice(pilot)
+        assert severity == "error" and message.startswith("cannot copy: 5002 received bytes")
+        assert "\n" not in message and pilot.app.clipboard == ""
+        strip = view.render_line(3 - view.scroll_offset.y)  # the gap row shows it selected
+        assert any(s.style and s.style.underline for s in strip)
+
+        raw, dump = tmp_path / "in.bin", tmp_path / "in.txt"
+        assert view.save(str(raw), IN) == 21  # the kept bytes, and a note
+        assert raw.read_bytes() == b"before HEL" + b"HELLO after"
+        severity, message = await last_notice(pilot)
+        assert severity == "warning" and "5002 bytes were not kept and are left out" in message
+        view.save(str(dump), IN, hexdump=True)  # true offsets around the gap
+        assert dump.read_text().splitlines()[:2] == [
+            format_rows(b"before HEL", 0, "canonical")[0], "0000000a"]
+        assert dump.read_text().splitlines()[2] == format_rows(b"HELLO after", 5012,
+                                                               "canonical")[0]
+        assert view.save(str(tmp_path / "gap.bin"), IN, 20, 30) == -1
+        severity, message = await last_notice(pilot)
+        assert severity == "error" and "were not kept" in message
+        assert not (tmp_path / "gap.bin").exists()
+
+    drive(flood_store(), scenario)
+
+
 # -- through a real engine ---------------------------------------------------------------
 
 

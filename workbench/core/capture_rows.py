@@ -2,9 +2,11 @@
 
 The view shows one block per chunk in arrival order, both directions interleaved like
 `socat -v`: an optional header row, then the chunk's bytes as rows of `row_bytes`,
-offsets cumulative per direction. The model keeps the chunk index as growable numpy
-columns and a running total of rows over the visible blocks, so finding the block
-under a row is one binary search and new chunks cost only their own part.
+offsets cumulative per direction. A chunk the capture did not keep (storage fell
+behind the stream) is one row that says so: never zeros, never a read. The model
+keeps the chunk index as growable numpy columns and a running total of rows over the
+visible blocks, so finding the block under a row is one binary search and new chunks
+cost only their own part.
 
 Also pure helpers of the view: the row shape for a width, the rows of a screen, and
 the parsing of its prompts. Pure: numpy and core only; bytes come in through a reader.
@@ -23,6 +25,7 @@ from workbench.core.hexdump import format_rows, row_bytes
 from workbench.core.payload import parse_escapes, parse_hex, to_c_array, to_python_literal
 
 IN, OUT = 0, 1  # the same numbers as io.capture: received, sent
+NOT_KEPT = -1  # io.capture's position of bytes that passed but were not kept
 MARKERS = ("<", ">")  # received, sent: in every row, so direction survives NO_COLOR
 DIRECTION_NAMES = ("in", "out")
 MODES = ("hex", "text", "split")
@@ -31,6 +34,7 @@ SEPARATOR = " │ "  # between the hex and the text of a split row
 SEARCH_WINDOW = 1 << 20
 COPY_FORMATS = ("hex", "text", "c", "python")
 Reader = Callable[[int, int], bytes]  # (byte log position, size) -> bytes
+Gaps = tuple[np.ndarray, np.ndarray]  # starts and ends of not-kept stretches, ascending
 
 # Columns after the offset digits, as core.hexdump lays rows out.
 _HEX_END = {"canonical": 50, "narrow": 25, "xxd": 41}  # end of the hex part
@@ -100,8 +104,13 @@ class ChunkInfo:
     direction: int
     offset: int  # cumulative within its direction
     size: int
-    pos: int  # where the bytes sit in the byte log
+    pos: int  # where the bytes sit in the byte log; NOT_KEPT if they were not kept
     peer: str
+
+    @property
+    def gap(self) -> bool:
+        """Bytes that passed through but were not kept: a gap in the stream."""
+        return self.pos == NOT_KEPT and self.size > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +127,15 @@ class Row:
     text_base: int = -1  # column of the first byte's text
     escaped: bool = False  # text cells are escapes (several cells per byte)
     following: int = -1  # the stream's next byte, which decides how a NUL is escaped
+    missing: int = 0  # on a gap row: the bytes from `start` on that were not kept
 
     @property
     def header(self) -> bool:
         return self.start < 0
+
+    @property
+    def gap(self) -> bool:
+        return self.missing > 0
 
     def cells(self) -> list[int]:
         if self.escaped:
@@ -151,10 +165,20 @@ def header_text(chunk: ChunkInfo, datagram: bool) -> str:
         what = f"EOF at={chunk.offset}"
     else:
         what = f"length=0 at={chunk.offset}"
+    if chunk.gap:
+        what += "  not kept"
     text = f"{MARKERS[chunk.direction]} {name} {what}  t={chunk.t:.6f}"
     if not chunk.peer:
         return text
     return f"{text}  peer={escape(chunk.peer.encode())}"  # rows stay ASCII: a cell a char
+
+
+def gap_row(chunk: ChunkInfo) -> Row:
+    """The one row of a chunk that was not kept: where and how much, no bytes."""
+    at = chunk.offset
+    text = (f"{MARKERS[chunk.direction]} {at:0{offset_digits(at)}x}  {chunk.size} bytes "
+            "not kept (storage fell behind the stream)")
+    return Row(chunk.index, chunk.direction, text, at, missing=chunk.size)
 
 
 def data_rows(chunk: ChunkInfo, first: int, data: bytes, following: int, mode: str,
@@ -240,8 +264,11 @@ class CaptureRows:
         self._peer = Column(np.int32)
         self.peers: list[str] = [""]
         self.totals = [0, 0]
+        self.lost = [0, 0]  # bytes per direction not kept
         self._by_dir = (Column(np.int64), Column(np.int64))  # chunk numbers per direction
         self._dir_off = (Column(np.int64), Column(np.int64))  # and their offsets
+        self._gap_lo = (Column(np.int64), Column(np.int64))  # not-kept stretches
+        self._gap_hi = (Column(np.int64), Column(np.int64))
         self.row_bytes = 16
         self.headers = True
         self.direction: int | None = None  # show one direction only
@@ -268,11 +295,16 @@ class CaptureRows:
             col.extend(values)
         self.peers = list(new.peers)
         numbers = np.arange(first, len(self), dtype=np.int64)
+        gap = (new.pos == NOT_KEPT) & (new.size > 0)
         for d in (IN, OUT):
             mine = new.direction == d
             self._by_dir[d].extend(numbers[mine])
             self._dir_off[d].extend(new.offset[mine])
             self.totals[d] += int(new.size[mine].sum())
+            lost = mine & gap
+            self._gap_lo[d].extend(new.offset[lost])
+            self._gap_hi[d].extend(new.offset[lost] + new.size[lost])
+            self.lost[d] += int(new.size[lost].sum())
         self._show(numbers)
 
     def configure(self, row_bytes: int, headers: bool, direction: int | None,
@@ -287,7 +319,9 @@ class CaptureRows:
     def _show(self, numbers: np.ndarray) -> None:
         shown = numbers[self._visible(numbers)]
         size = self._size.a[shown]
-        rows = int(self.headers) + (size + self.row_bytes - 1) // self.row_bytes
+        body = np.where(self._pos.a[shown] == NOT_KEPT, np.minimum(size, 1),
+                        (size + self.row_bytes - 1) // self.row_bytes)
+        rows = int(self.headers) + body
         ends = np.cumsum(rows, dtype=np.int64) + self.rows
         self._vis.extend(shown)
         self._ends.extend(ends)
@@ -307,6 +341,14 @@ class CaptureRows:
                          int(self._size.a[i]), int(self._pos.a[i]),
                          self.peers[int(self._peer.a[i])])
 
+    def gap(self, i: int) -> bool:
+        """Chunk i passed through but was not kept: one row, no cursor, no reads."""
+        return bool(self._pos.a[i] == NOT_KEPT and self._size.a[i] > 0)
+
+    def gaps(self, direction: int) -> Gaps:
+        """The not-kept stretches of a direction's stream: (starts, ends), ascending."""
+        return self._gap_lo[direction].a, self._gap_hi[direction].a
+
     def block_start(self, k: int) -> int:
         return int(self._ends.a[k - 1]) if k else 0
 
@@ -324,11 +366,12 @@ class CaptureRows:
         return k if k < self._vis.n and self._vis.a[k] == i else None
 
     def row_of(self, i: int, j: int) -> int | None:
-        """The row showing byte j of chunk i."""
+        """The row showing byte j of chunk i (a gap's one row for all its bytes)."""
         k = self.block_of(i)
         if k is None:
             return None
-        return self.block_start(k) + int(self.headers) + j // self.row_bytes
+        return self.block_start(k) + int(self.headers) + (0 if self.gap(i) else
+                                                           j // self.row_bytes)
 
     def chunk_at(self, direction: int, offset: int) -> int | None:
         """The chunk holding byte `offset` of a direction's stream."""
@@ -340,12 +383,12 @@ class CaptureRows:
         return i if offset < self._off.a[i] + self._size.a[i] else None
 
     def step(self, i: int, forward: bool, direction: int | None = None) -> int | None:
-        """The next (or previous) visible chunk with bytes after chunk i, optionally of
-        one direction only; i may be -1 or len(self) to start at either end."""
+        """The next (or previous) visible chunk with kept bytes after chunk i, optionally
+        of one direction only; i may be -1 or len(self) to start at either end."""
         pool = self._vis.a if direction is None else self._by_dir[direction].a
         at = int(np.searchsorted(pool, i, side="right" if forward else "left"))
         for part in _batches(pool, at, forward):
-            ok = self._size.a[part] > 0
+            ok = (self._size.a[part] > 0) & (self._pos.a[part] != NOT_KEPT)
             if direction is not None:
                 ok &= self._visible(part)
             hits = np.flatnonzero(ok)
@@ -375,10 +418,41 @@ def _batches(pool: np.ndarray, at: int, forward: bool, size: int = 256) -> Itera
 
 
 def find(read: Callable[[int, int], bytes], total: int, pattern: bytes, start: int,
-         forward: bool, window: int = SEARCH_WINDOW) -> int:
+         forward: bool, window: int = SEARCH_WINDOW, gaps: Gaps | None = None) -> int:
     """A stream offset where `pattern` starts: the first at or after `start`, or the last
     before it; -1 when none. Windows overlap by len(pattern) - 1, so a match across a
-    chunk (or window) boundary is found."""
+    chunk (or window) boundary is found. Bytes in `gaps` are never read and no match
+    spans one: each kept stretch is searched on its own."""
+    if gaps is None or not len(gaps[0]):
+        return _find(read, total, pattern, start, forward, window)
+    for lo, hi in kept_spans(gaps, total, start, forward):
+
+        def part(at: int, size: int, lo: int = lo, hi: int = hi) -> bytes:
+            return read(lo + at, max(0, min(size, hi - lo - at)))
+
+        k = _find(part, hi - lo, pattern, start - lo, forward, window)
+        if k >= 0:
+            return lo + k
+    return -1
+
+
+def kept_spans(gaps: Gaps, total: int, start: int, forward: bool) -> Iterator[tuple[int, int]]:
+    """The kept stretches [lo, hi) of a stream of `total` bytes around `gaps`: going
+    forward, those ending after `start`, in order; going back, those beginning before
+    it, last first. Empty stretches (between touching gaps) are left out."""
+    starts, ends = gaps
+    count = len(starts)
+    order = (range(int(np.searchsorted(starts, start, "right")), count + 1) if forward
+             else range(int(np.searchsorted(ends, start, "left")), -1, -1))
+    for s in order:
+        lo = int(ends[s - 1]) if s else 0
+        hi = int(starts[s]) if s < count else total
+        if hi > lo:
+            yield lo, hi
+
+
+def _find(read: Callable[[int, int], bytes], total: int, pattern: bytes, start: int,
+          forward: bool, window: int) -> int:
     extra = len(pattern) - 1
     if forward:
         at = max(0, start)
@@ -427,7 +501,8 @@ def choose_shape(mode: str, choice: str, width: int) -> Shape:
 
 def format_window(model: CaptureRows, read: Reader, shape: Shape, datagram: bool, y: int,
                   n: int) -> list[Row]:
-    """Rows y..y+n-1: one log read and one formatting call per visible block."""
+    """Rows y..y+n-1: one log read and one formatting call per visible block (none
+    for a chunk that was not kept)."""
     rows: list[Row] = []
     heads, width = int(model.headers), shape.row_bytes
     for k, first, end in model.window(y, n):
@@ -436,6 +511,9 @@ def format_window(model: CaptureRows, read: Reader, shape: Shape, datagram: bool
             rows.append(Row(chunk.index, chunk.direction, header_text(chunk, datagram)))
         a, b = max(first - heads, 0), end - heads
         if b <= a:
+            continue
+        if chunk.gap:
+            rows.append(gap_row(chunk))
             continue
         lo, hi = a * width, min(chunk.size, b * width)
         data = read(chunk.pos + lo, min(chunk.size, hi + 1) - lo)  # one byte more: escapes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.steps import Step
+from workbench.core.steps import NotKept, Step
 
 CONTEXT = 16  # bytes of context shown around the first difference
 
@@ -45,7 +45,7 @@ class Expected:
     """What one recorded socket received: its bytes, datagrams and end events."""
 
     stream: bool = True
-    chunks: list[bytes] = field(default_factory=list)
+    chunks: list[bytes | NotKept] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # "eof", errno names of auto steps
 
     @property
@@ -54,6 +54,26 @@ class Expected:
 
     def count(self) -> int:
         return self.size if self.stream else len(self.chunks)
+
+
+def join_kept(expected: list[bytes | NotKept], received: list[bytes | NotKept]
+              ) -> tuple[bytes, bytes]:
+    """Both streams joined; a stretch either side did not keep is blanked in both, so
+    it compares by length alone."""
+    joined = [bytearray(), bytearray()]
+    gaps: list[tuple[int, int]] = []
+    for chunks, out in zip((expected, received), joined, strict=True):
+        for chunk in chunks:
+            if isinstance(chunk, NotKept):
+                gaps.append((len(out), len(out) + chunk.size))
+                out += bytes(chunk.size)
+            else:
+                out += chunk
+    for lo, hi in gaps:
+        for out in joined:
+            if lo < len(out):
+                out[lo:min(hi, len(out))] = bytes(min(hi, len(out)) - lo)
+    return bytes(joined[0]), bytes(joined[1])
 
 
 def hex_line(offset: int, data: bytes) -> str:

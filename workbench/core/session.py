@@ -13,7 +13,7 @@ from typing import Any
 
 from workbench.core.errors import InputError
 from workbench.core.payload import payload_from_json, payload_to_json
-from workbench.core.steps import OPS, DataRef, Payload, Step, StepError
+from workbench.core.steps import OPS, DataRef, NotKept, Payload, Step, StepError
 
 FORMAT = "socket-workbench-session"
 VERSION = 1
@@ -75,8 +75,14 @@ PayloadReader = Callable[[dict[str, Any]], Payload]
 
 
 def inline_payload(value: Payload) -> dict[str, Any]:
+    if isinstance(value, NotKept):
+        return not_kept_json(value)
     data = value.load() if isinstance(value, DataRef) else bytes(value)
     return payload_to_json(data)
+
+
+def not_kept_json(value: NotKept) -> dict[str, Any]:
+    return {"kept": False, "size": value.size}
 
 
 def make_reader(open_file: Callable[[str], Any] | None) -> PayloadReader:
@@ -91,6 +97,11 @@ def make_reader(open_file: Callable[[str], Any] | None) -> PayloadReader:
             except (KeyError, TypeError, ValueError):
                 raise SessionFormatError(f"bad file payload {obj!r}: needs at and size") from None
             return DataRef(open_file(str(obj["file"])), at, size)
+        if isinstance(obj, dict) and obj.get("kept") is False:
+            size = obj.get("size")
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0 or len(obj) != 2:
+                raise SessionFormatError(f"bad payload {obj!r}: not-kept bytes need only a size")
+            return NotKept(size)
         return payload_from_json(obj)
 
     return read

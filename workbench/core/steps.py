@@ -92,13 +92,30 @@ class DataRef:
         return self.size
 
 
-Payload = bytes | DataRef
+@dataclass(frozen=True)
+class NotKept:
+    """Bytes that passed through a socket but were not kept: storage fell behind.
+
+    Only the size is known; replay compares such a stretch by length alone.
+    """
+
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    def load(self) -> bytes:
+        raise ValueError(f"{self.size} bytes were not kept (storage fell behind the stream)")
+
+
+Payload = bytes | DataRef | NotKept
 
 
 def payload_bytes(value: Payload | None) -> bytes:
+    """The bytes of a payload; raises ValueError for bytes that were not kept."""
     if value is None:
         return b""
-    return value.load() if isinstance(value, DataRef) else bytes(value)
+    return value.load() if isinstance(value, DataRef | NotKept) else bytes(value)
 
 
 @dataclass(frozen=True)

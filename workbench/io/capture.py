@@ -1,86 +1,319 @@
 """Where captured bytes live: an append-only byte log and a per-socket chunk index.
 
-Memory stays bounded: the log keeps bytes in memory up to a threshold, then moves
-them to a file (a journal's data file, or an unlinked temporary file) and reads back
-with pread, so a viewer only loads what it draws.
+Memory stays bounded however long the stream: new bytes land in a fixed in-memory
+ring, and a writer thread moves them to a file (a journal's data file, or an unlinked
+temporary file), so a viewer reads back with pread only what it draws.
+
+Storage can be slower than loopback (page cache and disk here run at a fraction of
+what a socket delivers), so the log has two ways to behave when the ring is full:
+keep up (an append marked droppable is not kept and says so, the stream is never
+slowed) or lossless (the appender waits for the writer: back-pressure). Counters and
+offsets stay exact either way; a chunk that was not kept is a gap, never zeros.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import mmap
 import os
 import tempfile
 import threading
+import time
 from array import array
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
-SPILL_THRESHOLD = 16 * 1024 * 1024
+RING_SIZE = 128 << 20  # the most unwritten bytes held in memory
+SPILL_THRESHOLD = 16 << 20  # without a path: bytes stay in memory up to this much
+PAGE = 4096  # O_DIRECT alignment of offsets, lengths and memory
+DIRECT_MIN = 1 << 20  # smaller writes go through the page cache
+WRITE_BLOCK = 8 << 20  # one write's most bytes, so the ring frees up steadily
+IDLE_EXIT = 5.0  # seconds an idle writer thread lingers before it ends
+NOT_KEPT = -1  # the position of bytes the log did not keep
 IN, OUT = 0, 1  # directions: bytes received, bytes sent
 
 
 class ByteLog:
-    """Append-only bytes shared by every socket of an engine. Thread-safe."""
+    """Append-only bytes shared by every socket of an engine. Thread-safe.
 
-    def __init__(self, path: str | None = None, spill_threshold: int = SPILL_THRESHOLD) -> None:
-        self._lock = threading.Lock()
-        self._mem = bytearray()
-        self._fd: int | None = None
-        self._size = 0
+    `append` copies into the ring and returns the bytes' position; the writer thread
+    moves them to the file (at once with a path, past `spill_threshold` without one).
+    `read` answers from the file and the ring alike. `when_durable` runs a callback
+    once bytes are in the file: the journal writes a step only after its bytes.
+    """
+
+    def __init__(self, path: str | None = None, spill_threshold: int = SPILL_THRESHOLD,
+                 ring_size: int = RING_SIZE, lossless: bool = False,
+                 prefault: bool = False) -> None:
+        self._cond = threading.Condition()
         self.path = path
-        self._threshold = spill_threshold
+        self.lossless = lossless
+        self.lost = 0  # bytes appended as droppable and not kept
+        self._ring_size = max(PAGE, -(-max(ring_size, spill_threshold + 1) // PAGE) * PAGE)
+        self._ring: mmap.mmap | None = None  # made on first append
+        self._fd: int | None = None
+        self._direct: int | None = None  # the same file with O_DIRECT, where allowed
+        self._head = self._tail = 0  # appended up to; in the file up to
+        self._flush_to = 0
+        self._threshold = spill_threshold if path is None else 0
+        self._writer: threading.Thread | None = None
+        self._waiters: list[tuple[int, Callable[[], None]]] = []
+        self._error: OSError | None = None
         self._closed = False
         if path is not None:
-            # A journal's data file: every byte goes to the kernel at once, so a killed
-            # process loses nothing it had recorded.
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-            self._size = os.fstat(self._fd).st_size
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._head = self._tail = os.fstat(self._fd).st_size
+        self._direct_tried = False  # a path's O_DIRECT descriptor opens on the first big write
+        if prefault:
+            self._ring = _new_ring(self._ring_size, populate=True)
 
     def __len__(self) -> int:
-        return self._size
+        return self._head
 
     @property
     def in_memory(self) -> int:
-        return len(self._mem)
+        """Bytes appended but not yet in the file."""
+        return self._head - self._tail
 
-    def append(self, data: bytes | bytearray | memoryview) -> int:
-        with self._lock:
-            pos = self._size
-            if self._fd is None and len(self._mem) + len(data) > self._threshold:
-                self._spill()
-            if self._fd is None:
-                self._mem += data
-            else:
-                _write_all(self._fd, data)
-            self._size += len(data)
+    @property
+    def durable(self) -> int:
+        """Every position below this is in the file."""
+        return self._tail
+
+    def append(self, data: bytes | bytearray | memoryview, droppable: bool = False) -> int:
+        """The position of `data`, or NOT_KEPT if it was droppable and the ring was full."""
+        n = len(data)
+        with self._cond:
+            self._check_open()
+            if self._error is not None or n > self._ring_size:
+                if droppable and not self.lossless:
+                    self.lost += n
+                    return NOT_KEPT
+                return self._append_through(data)
+            while self._head + n - self._tail > self._ring_size:
+                if droppable and not self.lossless:
+                    self.lost += n
+                    return NOT_KEPT
+                self._wake_writer()
+                self._cond.wait(0.5)
+                self._check_open()
+            pos = self._head
+            self._copy_in(pos, data)
+            self._head += n
+            if self._head - self._tail > self._threshold:
+                self._wake_writer()
             return pos
 
     def read(self, at: int, size: int) -> bytes:
-        if self._closed:  # never answer b"" for bytes that were recorded
-            raise ValueError("read from a closed byte log")
-        size = max(0, min(size, self._size - at))
-        if self._fd is None:
-            return bytes(self._mem[at:at + size])
-        return os.pread(self._fd, size, at)
+        with self._cond:
+            if self._closed:  # never answer b"" for bytes that were recorded
+                raise ValueError("read from a closed byte log")
+            size = max(0, min(size, self._head - at))
+            from_file = max(0, min(size, self._tail - at))
+            in_ring = self._copy_out(at + from_file, size - from_file) if size > from_file else b""
+        if not from_file:
+            return in_ring
+        return _pread_all(self._fd, from_file, at) + in_ring  # type: ignore[arg-type]
 
-    def _spill(self) -> None:
-        fd, name = tempfile.mkstemp(prefix="workbench-capture-")
-        os.unlink(name)  # nothing left behind, whatever happens to the process
-        _write_all(fd, self._mem)
-        self._mem = bytearray()
-        self._fd = fd
+    def when_durable(self, end: int, callback: Callable[[], None]) -> None:
+        """Call `callback` (now, or later on the writer thread) once [0, end) is in the file."""
+        with self._cond:
+            if self._tail < end:
+                self._waiters.append((end, callback))
+                self._flush_to = max(self._flush_to, end)
+                self._wake_writer()
+                return
+        callback()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every appended byte is in the file; False on timeout or error."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._flush_to = max(self._flush_to, self._head)
+            target = self._flush_to
+            while self._tail < target and self._error is None and not self._closed:
+                self._wake_writer()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
+            return self._tail >= target
 
     def close(self) -> None:
-        with self._lock:
+        if self._closed:
+            return
+        self.flush()
+        with self._cond:
             self._closed = True
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            self._cond.notify_all()
+            writer = self._writer
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(5.0)
+        for fd in (self._fd, self._direct):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._direct = None
+        if self._ring is not None:
+            with contextlib.suppress(BufferError):  # a reader's view still open: GC frees it
+                self._ring.close()
+
+    # -- inside the lock ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("append to a closed byte log")
+
+    def _wake_writer(self) -> None:
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="capture-writer",
+                                            daemon=True)
+            self._writer.start()
+        self._cond.notify_all()
+
+    def _copy_in(self, pos: int, data: bytes | bytearray | memoryview) -> None:
+        if self._ring is None:
+            self._ring = _new_ring(self._ring_size)
+        with memoryview(data) as src, memoryview(self._ring) as ring:
+            src = src.cast("B") if src.format != "B" or src.ndim != 1 else src
+            at, n = pos % self._ring_size, len(src)
+            first = min(n, self._ring_size - at)
+            ring[at:at + first] = src[:first]
+            ring[:n - first] = src[first:]
+
+    def _copy_out(self, pos: int, size: int) -> bytes:
+        assert self._ring is not None
+        at = pos % self._ring_size
+        first = min(size, self._ring_size - at)
+        return self._ring[at:at + first] + self._ring[:size - first]
+
+    def _append_through(self, data: bytes | bytearray | memoryview) -> int:
+        """Bigger than the ring: once the ring is empty, straight to the file."""
+        self._flush_to = self._head
+        while self._tail < self._head:
+            if self._error is not None:
+                raise self._error
+            self._wake_writer()
+            self._cond.wait(0.5)
+            self._check_open()
+        self._ensure_file()
+        pos = self._head
+        _pwrite_all(self._fd, data, pos)  # type: ignore[arg-type]
+        self._head = self._tail = self._flush_to = pos + len(data)
+        self._run_due()
+        return pos
+
+    def _ensure_file(self) -> None:
+        if self._fd is not None:
+            return
+        fd, name = tempfile.mkstemp(prefix="workbench-capture-")
+        self._direct, self._direct_tried = _open_direct(name), True
+        os.unlink(name)  # nothing left behind, whatever happens to the process
+        self._fd = fd
+
+    def _run_due(self) -> None:
+        due = [cb for end, cb in self._waiters if end <= self._tail]
+        self._waiters = [(end, cb) for end, cb in self._waiters if end > self._tail]
+        for callback in due:  # the journal's: quick, and takes no lock of ours
+            callback()
+
+    # -- the writer thread --------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._want_write():
+                    if not self._cond.wait(IDLE_EXIT) and not self._want_write():
+                        self._writer = None  # idle: end, a new one starts when needed
+                        return
+                if not self._want_write():
+                    self._writer = None
+                    return
+                start, end = self._tail, min(self._head, self._tail + WRITE_BLOCK)
+                self._ensure_file()
+            try:
+                self._write_range(start, end)
+            except OSError as exc:
+                with self._cond:
+                    self._error, self._writer = exc, None
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._tail = end
+                self._run_due()
+                self._cond.notify_all()
+
+    def _want_write(self) -> bool:
+        pending = self._head - self._tail
+        return pending > 0 and (pending > self._threshold or self._flush_to > self._tail)
+
+    def _write_range(self, start: int, end: int) -> None:
+        """[start, end) from the ring to the file; no appender touches those bytes."""
+        assert self._ring is not None and self._fd is not None
+        size = self._ring_size
+        with memoryview(self._ring) as ring:
+            while start < end:
+                stop = min(end, start - start % size + size)  # not past the ring's end
+                lo, hi = -(-start // PAGE) * PAGE, stop // PAGE * PAGE
+                if hi - lo >= DIRECT_MIN and not self._direct_tried and self.path:
+                    self._direct, self._direct_tried = _open_direct(self.path), True
+                if self._direct is None or hi - lo < DIRECT_MIN:
+                    lo = hi = stop
+                for a, b, direct in ((start, lo, False), (lo, hi, True), (hi, stop, False)):
+                    if b > a:
+                        self._write_piece(ring[a % size:a % size + b - a], a, direct)
+                start = stop
+
+    def _write_piece(self, piece: memoryview, at: int, direct: bool) -> None:
+        if direct and self._direct is not None:
+            try:
+                _pwrite_all(self._direct, piece, at)
+                return
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                os.close(self._direct)  # the file system takes no direct I/O after all
+                self._direct = None
+        _pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]
 
 
-def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def _new_ring(size: int, populate: bool = False) -> mmap.mmap:
+    """Anonymous memory for the ring; `populate` faults every page in now, because a
+    first touch costs more than the copy itself (several times more in a VM)."""
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    if populate:
+        flags |= getattr(mmap, "MAP_POPULATE", 0)
+    return mmap.mmap(-1, size, flags=flags)
+
+
+def _open_direct(path: str) -> int | None:
+    """A second descriptor that bypasses the page cache: on this kind of machine,
+    writes through the cache slow to a tenth once dirty pages pile up."""
+    flag = getattr(os, "O_DIRECT", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(path, os.O_WRONLY | flag)
+    except OSError:
+        return None  # e.g. tmpfs
+
+
+def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, at: int) -> None:
+    with memoryview(data) as view:
+        while view:
+            n = os.pwrite(fd, view, at)
+            view, at = view[n:], at + n
+
+
+def _pread_all(fd: int, size: int, at: int) -> bytes:
+    out = os.pread(fd, size, at)
+    while len(out) < size:
+        more = os.pread(fd, size - len(out), at + len(out))
+        if not more:
+            break
+        out += more
+    return out
 
 
 @dataclass(frozen=True)
@@ -89,8 +322,22 @@ class Chunk:
     direction: int
     offset: int  # cumulative offset within its direction, like socat's from=/to=
     size: int
-    pos: int  # where the bytes sit in the byte log
+    pos: int  # where the bytes sit in the byte log; NOT_KEPT if they were not kept
     peer: str
+
+    @property
+    def kept(self) -> bool:
+        return self.pos != NOT_KEPT
+
+
+class NotKeptError(ValueError):
+    """A read reached bytes that passed through but were not kept."""
+
+    def __init__(self, direction: int, offset: int, size: int) -> None:
+        name = "received" if direction == IN else "sent"
+        super().__init__(f"{size} {name} bytes at offset {offset} were not kept: storage "
+                         "fell behind the stream (capture them losslessly to keep them)")
+        self.offset, self.size = offset, size
 
 
 class CaptureStore:
@@ -112,6 +359,7 @@ class CaptureStore:
         self._peers: list[str] = [""]
         self._peer_ids: dict[str, int] = {"": 0}
         self.totals = [0, 0]
+        self.lost = [0, 0]  # bytes per direction that passed but were not kept
         # Per direction: chunk numbers and their offsets, so lookups bisect one direction.
         self._by_dir: tuple[array, array] = (array("q"), array("q"))
         self._dir_off: tuple[array, array] = (array("q"), array("q"))
@@ -119,9 +367,12 @@ class CaptureStore:
     def __len__(self) -> int:
         return len(self._t)
 
-    def append(self, direction: int, data: bytes | memoryview, t: float, peer: str = "") -> Chunk:
-        pos = self.log.append(data)
+    def append(self, direction: int, data: bytes | memoryview, t: float, peer: str = "",
+               droppable: bool = False) -> Chunk:
+        pos = self.log.append(data, droppable)
         with self._lock:
+            if pos == NOT_KEPT:
+                self.lost[direction] += len(data)
             pid = self._peer_ids.setdefault(peer, len(self._peers))
             if pid == len(self._peers):
                 self._peers.append(peer)
@@ -144,7 +395,10 @@ class CaptureStore:
         return [self.chunk(i) for i in self._by_dir[direction]]
 
     def read(self, direction: int, offset: int, size: int) -> bytes:
-        """Bytes of one direction's stream, by cumulative offset, across chunks."""
+        """Bytes of one direction's stream, by cumulative offset, across chunks.
+
+        Raises NotKeptError if the range covers bytes that were not kept.
+        """
         numbers = self._by_dir[direction]
         out = bytearray()
         k = max(0, bisect_right(self._dir_off[direction], offset) - 1)
@@ -153,6 +407,8 @@ class CaptureStore:
             skip = offset - self._off[i]
             take = min(size, self._size[i] - skip)
             if take > 0:
+                if self._pos[i] == NOT_KEPT:
+                    raise NotKeptError(direction, self._off[i], self._size[i])
                 out += self.log.read(self._pos[i] + skip, take)
                 offset += take
                 size -= take

@@ -34,6 +34,7 @@ from workbench.core.steps import (
     SHUTDOWN_HOW,
     TYPES,
     DataRef,
+    NotKept,
     Step,
     StepError,
     choose,
@@ -43,7 +44,7 @@ from workbench.core.steps import (
     validate_op,
 )
 from workbench.io.addresses import check_family, endpoint_for, resolve
-from workbench.io.capture import IN, OUT, ByteLog, CaptureStore
+from workbench.io.capture import IN, OUT, ByteLog, CaptureStore, NotKeptError
 
 READ_BUFFER = 1 << 20  # one auto-receive drain fills up to this much before recording a step
 POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
@@ -668,9 +669,11 @@ class Engine:
         self._finish(s, call, {"sent": call.sent}, None)
         return None
 
-    def _captured(self, s: _Sock, direction: int, data: bytes | memoryview, peer: str = ""
-                  ) -> tuple[int, DataRef]:
-        chunk = s.capture.append(direction, data, self.now(), peer)
+    def _captured(self, s: _Sock, direction: int, data: bytes | memoryview, peer: str = "",
+                  droppable: bool = False) -> tuple[int, DataRef | NotKept]:
+        chunk = s.capture.append(direction, data, self.now(), peer, droppable)
+        if not chunk.kept:
+            return chunk.offset, NotKept(chunk.size)
         return chunk.offset, DataRef(self.log, chunk.pos, chunk.size)
 
     def _op_recv(self, s: _Sock, call: Call) -> Any:
@@ -703,11 +706,11 @@ class Engine:
             data, peer = s.sock.recv(size, flags), ""
         return self._received(s, data, peer, peek=bool(flags & socket.MSG_PEEK))
 
-    def _received(self, s: _Sock, data: bytes | memoryview, peer: str, peek: bool = False
-                  ) -> dict[str, Any]:
+    def _received(self, s: _Sock, data: bytes | memoryview, peer: str, peek: bool = False,
+                  droppable: bool = False) -> dict[str, Any]:
         if peek:
             return {"data": bytes(data), "peek": True}
-        at, ref = self._captured(s, IN, data, peer)
+        at, ref = self._captured(s, IN, data, peer, droppable)
         result: dict[str, Any] = {"data": ref, "at": at}
         if peer:
             result["peer"] = peer
@@ -749,8 +752,8 @@ class Engine:
             filled += n
             if s.type == socket.SOCK_SEQPACKET:
                 break  # one message per step, so record boundaries stay visible
-        if filled:
-            self._record_auto("recv", s, self._received(s, view[:filled], ""))
+        if filled:  # a flood's drain may go unkept rather than slow the stream
+            self._record_auto("recv", s, self._received(s, view[:filled], "", droppable=True))
         if end:
             self._record_auto("recv", s, self._received(s, b"", ""))
             s.state = "peer-closed" if s.state == "connected" else s.state
@@ -794,14 +797,20 @@ class Engine:
 
     def _find_expected(self, s: _Sock, call: Call) -> dict[str, Any] | None:
         want = call.args["data"]
-        total = s.capture.totals[IN]
-        start = s.expect_pos
-        hay = s.capture.read(IN, start, total - start)
-        idx = hay.find(want)
-        if idx < 0:
-            return None
-        s.expect_pos = start + idx + len(want)
-        return {"at": start + idx}
+        while True:
+            start, end = s.expect_pos, s.capture.totals[IN]
+            try:
+                hay, gap = s.capture.read(IN, start, end - start), None
+            except NotKeptError as exc:  # search what was kept before it, then go past it
+                gap = exc
+                hay = s.capture.read(IN, start, exc.offset - start) if exc.offset > start else b""
+            idx = hay.find(want)
+            if idx >= 0:
+                s.expect_pos = start + idx + len(want)
+                return {"at": start + idx}
+            if gap is None:
+                return None
+            s.expect_pos = gap.offset + gap.size
 
     def _check_expect(self, s: _Sock, p: Call) -> None:
         found = self._find_expected(s, p)

@@ -2,16 +2,19 @@
 
 A journal is a directory with `steps.jsonl` (a header line, then one line per step,
 written with one write() each) and `data.bin` (the engine's byte log: every byte
-sent or received). A process killed with SIGKILL loses no step it had recorded:
-the kernel holds every write already. Reopening reads the lines back, skipping a
-line the kill cut short.
+sent or received that was kept). A step's line is written only once the bytes it
+refers to are in `data.bin`, so a process killed with SIGKILL leaves a journal whose
+every line is whole: the kernel holds every write already. Reopening reads the lines
+back, skipping a line the kill cut short.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,13 @@ from workbench.core.session import (
     check_header,
     inline_payload,
     make_reader,
+    not_kept_json,
     peers_from_json,
     session_header,
     step_from_json,
     step_to_json,
 )
-from workbench.core.steps import DataRef, Payload
+from workbench.core.steps import DataRef, NotKept, Payload
 from workbench.io.capture import ByteLog
 
 JOURNAL_FORMAT = "socket-workbench-journal"
@@ -47,6 +51,8 @@ class Journal:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.log = ByteLog(path=str(self.dir / DATA))
         self._fd = os.open(self.dir / STEPS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._lock = threading.Lock()
+        self._waiting: deque[tuple[int, bytes]] = deque()  # (bytes needed, line), in order
 
     def start(self, session: Session) -> None:
         header = session_header(session)
@@ -54,9 +60,23 @@ class Journal:
         self._write(header)
 
     def append(self, step: Any) -> None:
-        self._write(step_to_json(step, self._payload))
+        """Queue the step's line; it is written once its bytes are in data.bin."""
+        need = [0]
+
+        def payload(value: Payload) -> dict[str, Any]:
+            obj = self._payload(value)
+            if "file" in obj:
+                need[0] = max(need[0], obj["at"] + obj["size"])
+            return obj
+
+        line = _line(step_to_json(step, payload))
+        with self._lock:
+            self._waiting.append((need[0], line))
+        self.log.when_durable(need[0], self._write_ready)
 
     def _payload(self, value: Payload) -> dict[str, Any]:
+        if isinstance(value, NotKept):
+            return not_kept_json(value)
         if isinstance(value, DataRef) and value.source is self.log:
             return {"file": DATA, "at": value.at, "size": value.size}
         if len(value) <= INLINE_MAX:
@@ -64,13 +84,23 @@ class Journal:
         data = value.load() if isinstance(value, DataRef) else bytes(value)
         return {"file": DATA, "at": self.log.append(data), "size": len(data)}
 
+    def _write_ready(self) -> None:
+        """Write the queued lines whose bytes are in the file, in order."""
+        with self._lock:
+            while self._waiting and self._waiting[0][0] <= self.log.durable:
+                os.write(self._fd, self._waiting.popleft()[1])
+
     def _write(self, obj: dict[str, Any]) -> None:
-        line = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        os.write(self._fd, line)  # one write per line: a kill never leaves half of one
+        os.write(self._fd, _line(obj))  # one write per line: a kill never leaves half of one
 
     def close(self) -> None:
+        self.log.close()  # writes every byte, and with them the lines still waiting
+        self._write_ready()
         os.close(self._fd)
-        self.log.close()
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 def is_journal(path: str | os.PathLike[str]) -> bool:

@@ -18,7 +18,7 @@ from workbench.core.session import (
     loads_session,
     make_reader,
 )
-from workbench.core.steps import DataRef, Payload
+from workbench.core.steps import DataRef, NotKept, Payload
 from workbench.io.capture import ByteLog
 from workbench.io.journal import is_journal, load_journal
 from workbench.io.peers import parse_kind, parse_transport
@@ -36,7 +36,7 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
 
     def write(value: Payload) -> dict[str, Any]:
         nonlocal side_tmp, side_fd, written
-        if len(value) <= INLINE_LIMIT:
+        if len(value) <= INLINE_LIMIT or isinstance(value, NotKept):
             return inline_payload(value)
         if side_fd is None:
             side_fd, side_tmp = _temp_in(side)

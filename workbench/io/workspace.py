@@ -25,7 +25,8 @@ DEMO_PORT = 47007  # the fixed demo port used when ports must be stable (screens
 
 class Workspace:
     def __init__(self, listener: Listener | None = None, journal_dir: Path | None = None,
-                 journal: bool = True, port_base: int | None = None) -> None:
+                 journal: bool = True, port_base: int | None = None,
+                 lossless: bool = False) -> None:
         self.listener = listener
         self.port_base = port_base  # peers get fixed ports from here: stable screenshots
         self.path: Path | None = None
@@ -39,6 +40,7 @@ class Workspace:
         if self.journal is not None:
             self.journal.start(self.session)
         self.engine = Engine(self.session, listener=self._relay, journal=self.journal)
+        self.engine.log.lossless = lossless
         self.dirty = False
 
     def _relay(self, event: Any) -> None:

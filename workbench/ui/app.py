@@ -42,8 +42,9 @@ class WorkbenchApp(App[int]):
 
     def __init__(self, session: Session | None = None, path: str | None = None,
                  demo: bool = False, stable: bool = False, journal: bool = True,
-                 journal_dir: str | None = None) -> None:
+                 journal_dir: str | None = None, lossless: bool = False) -> None:
         super().__init__()
+        self.lossless = lossless  # capture: back-pressure rather than gaps
         self.open_path = path
         self.preloaded = session
         self.demo = demo
@@ -59,7 +60,8 @@ class WorkbenchApp(App[int]):
 
     def _make_workspace(self, listener: Any) -> Workspace:
         ws = Workspace(listener, Path(self.journal_dir) if self.journal_dir else None,
-                       journal=self.journal, port_base=DEMO_PORT if self.stable else None)
+                       journal=self.journal, port_base=DEMO_PORT if self.stable else None,
+                       lossless=self.lossless)
         if self.stable:
             ws.engine.clock = lambda: 0.0
         self._workspaces.append(ws)
@@ -273,8 +275,9 @@ def _path_check(text: str) -> str:
     return os.path.expanduser(text.strip())
 
 
-def run_app(session: Session | None = None, path: str | None = None, demo: bool = False) -> int:
-    app = WorkbenchApp(session=session, path=path, demo=demo)
+def run_app(session: Session | None = None, path: str | None = None, demo: bool = False,
+            lossless: bool = False) -> int:
+    app = WorkbenchApp(session=session, path=path, demo=demo, lossless=lossless)
     app.run()
     for journal in app.unsaved_journals:  # nothing is lost: say where it is
         print(f"workbench: unsaved steps are in the journal {journal}; "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from workbench.core.compare import Mismatch, outcome_key
+from workbench.core.compare import Mismatch, join_kept, outcome_key
 from workbench.core.session import Session
 from workbench.io.engine import EngineEvent, StepDone
 from workbench.io.replay import Replayer
@@ -74,8 +74,7 @@ class StepThrough:
                 continue
             got = rep.live.get(rep.ids.get(rec_id, -1))
             unit = "bytes" if want.stream else "datagrams"
-            expected = b"".join(want.chunks)
-            received = b"".join(got.chunks)
+            expected, received = join_kept(want.chunks, got.chunks)
             same = received[:len(expected)] == expected[:len(received)]
             mark = "matches so far" if same else "DIFFERS"
             lines.append(f"#{rec_id}: received {got.count()} of {want.count()} recorded "

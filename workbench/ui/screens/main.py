@@ -186,10 +186,11 @@ class MainScreen(Screen[None]):
             return
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
+        lost = self.query_one(HexView).not_kept  # the view shows the selected socket
         header.update(
             f"#{info.id} {kind_label(info)} {info.state} {info.local or '-'} → "
             f"{info.peer or '-'}  ↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}"
-            f"{self._rates(info)}  {mode}"
+            f"{self._rates(info)}{f'  {lost}' if lost else ''}  {mode}"
         )
         self.query_one(SendEditor).need_destination(info.type == "dgram" and not info.peer)
 

@@ -61,6 +61,8 @@ def paint(row: Row, palette: Palette, width: int, marks: Marks, focus: int = -1)
     base = palette.base + palette.direction[row.direction]
     if row.header:
         base += palette.header
+    elif row.gap:  # bytes that were not kept: muted, never drawn as data
+        base += palette.more
     text, left, right = row.text, "", ""
     if len(text) > width:
         shift = max(0, focus + 2 - width) if focus >= 0 else 0

@@ -4,6 +4,10 @@ Only the rows on screen are formatted (one byte-log read and one `format_rows` c
 visible block) and kept as Strips in LRU caches, so any offset of a 1 GiB capture draws
 at once. The row model lives in core.capture_rows; this module adds the screen: keys,
 cursor and selection, search, copy and save.
+
+Bytes the capture did not keep (storage fell behind a flood) show as one row saying
+so; the cursor skips them, search never matches across them, a copy that touches them
+says why it cannot, and a save writes the kept bytes and says what it left out.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from functools import partial
+from itertools import takewhile
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -38,14 +43,16 @@ from workbench.core.capture_rows import (
     copy_text,
     find,
     format_window,
+    kept_spans,
     parse_jump,
     parse_pattern,
 )
 from workbench.core.errors import InputError
 from workbench.core.hexdump import write_canonical
-from workbench.io.capture import CaptureStore
+from workbench.io.capture import CaptureStore, NotKeptError
 from workbench.ui.widgets.hex_paint import Marks, Palette, new_chunks, paint
 from workbench.ui.widgets.hex_prompt import PROMPTS, HexPrompt
+from workbench.ui.widgets.socket_tree import human_bytes
 
 LAYOUT_CHOICES = ("auto", "canonical", "xxd", "narrow")
 FILTERS = ("both", "in", "out")
@@ -408,6 +415,12 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
         if row.header:
             return []
         palette, marks = self.palette(), []
+        if row.gap:  # a selection across the gap: mark the row that says so
+            sel = self.selection
+            if sel and sel[0] == row.direction and sel[1] < row.start + row.missing \
+                    and row.start < sel[2]:
+                marks.append((2, len(row.text), palette.selection))
+            return marks
         ranges = [(self.selection, palette.selection), (self.match, palette.match),
                   (self._cursor_range(), palette.cursor)]
         for found, style in ranges:
@@ -429,6 +442,8 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
         parts = [shape.mode if shape.mode == "text" else f"{shape.mode} {shape.layout}",
                  self.direction_filter + (f" {self.peer_filter}" if self.peer_filter else ""),
                  "follow" if self.following else "paused"]
+        if lost := self.not_kept:
+            parts.append(lost)
         if (where := self.cursor_position()) is not None:
             parts.append(f"{MARKERS[where[0]]} 0x{where[1]:x}")
         if (sel := self.selection) is not None:
@@ -436,6 +451,12 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.pattern:
             parts.append(f"/{self.pattern[:16]!r}"[:24])
         return parts
+
+    @property
+    def not_kept(self) -> str:
+        """'1.0M not kept' when the capture dropped bytes it could not store in time."""
+        lost = 0 if self.capture is None else sum(self.capture.lost)
+        return f"{human_bytes(lost)} not kept" if lost else ""
 
     # -- cursor and selection ------------------------------------------------------------
 
@@ -465,7 +486,8 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
             raise ValueError(f"no bytes {start}..{end} in the {DIRECTION_NAMES[direction]} "
                              f"stream ({self.model.totals[direction]} bytes)")
         if not self._go(direction, end - 1):
-            raise ValueError(f"byte {end - 1} of {DIRECTION_NAMES[direction]} is filtered out")
+            raise ValueError(f"byte {end - 1} of {DIRECTION_NAMES[direction]} is filtered "
+                             "out or was not kept")
         self.anchor, self._sticky = (direction, start), True
         self._changed()
 
@@ -482,7 +504,7 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _go(self, direction: int, offset: int) -> bool:
         i = self.model.chunk_at(direction, offset)
-        if i is None or self.model.block_of(i) is None:
+        if i is None or self.model.block_of(i) is None or self.model.gap(i):
             return False
         self._set_cursor(i, offset - self.model.chunk(i).offset)
         return True
@@ -495,9 +517,10 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
             self.post_message(self.CursorMoved(*where, self.selection))
 
     def _scroll_to_cursor(self, center: bool = False) -> None:
-        if self.cursor is None:
-            return
-        y = self.model.row_of(*self.cursor)
+        if self.cursor is not None:
+            self._scroll_to_row(self.model.row_of(*self.cursor), center)
+
+    def _scroll_to_row(self, y: int | None, center: bool = False) -> None:
         if y is None:
             return
         height = max(1, self.scrollable_content_region.height - 1)
@@ -571,7 +594,8 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
         k, r = self.model.locate(y)
         i = self.model.block_chunk(k)
         chunk = self.model.chunk(i)
-        good = chunk.size > 0 and (confine is None or chunk.direction == confine)
+        good = chunk.size > 0 and not chunk.gap and (confine is None
+                                                     or chunk.direction == confine)
         if good and r >= heads:
             return i, min((r - heads) * width + column, chunk.size - 1)
         if good and down:
@@ -649,6 +673,15 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
             self._say(f"offset {offset} (0x{offset:x}) is outside the {name} stream "
                       f"({total} bytes)", severity="error")
             return False
+        i = self.model.chunk_at(direction, offset)
+        if i is not None and self.model.gap(i):  # show the gap's row; the cursor stays
+            chunk = self.model.chunk(i)
+            self._say(f"offset 0x{offset:x} of {name} was not kept: {chunk.size} bytes from "
+                      f"0x{chunk.offset:x} (storage fell behind the stream)",
+                      severity="warning")
+            self.set_follow(False)
+            self._scroll_to_row(self.model.row_of(i, 0), center=True)
+            return False
         if not self._go(direction, offset):
             self._say(f"offset 0x{offset:x} of {name} is hidden by the filter: "
                       "D or e changes it", severity="error")
@@ -716,8 +749,8 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
         def read(at: int, size: int) -> bytes:
             return capture.read(direction, at, size)
 
-        total = self.model.totals[direction]
-        while (offset := find(read, total, pattern, start, forward)) >= 0:
+        total, gaps = self.model.totals[direction], self.model.gaps(direction)
+        while (offset := find(read, total, pattern, start, forward, gaps=gaps)) >= 0:
             chunk = self.model.chunk_at(direction, offset)
             if chunk is not None and self.model.block_of(chunk) is not None:
                 return offset
@@ -778,6 +811,7 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
     # -- copy and save -------------------------------------------------------------------
 
     def selected_bytes(self) -> bytes | None:
+        """The selection's bytes; NotKeptError if it touches bytes that were not kept."""
         sel = self.selection
         if sel is None or self.capture is None:
             return None
@@ -796,7 +830,11 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
             self._say(f"{sel[2] - sel[1]} bytes is too much to copy: save them with w",
                       severity="error")
             return None
-        data = self.selected_bytes() or b""
+        try:
+            data = self.selected_bytes() or b""
+        except NotKeptError as exc:
+            self._say(f"cannot copy: {exc}", severity="error")
+            return None
         text = copy_text(data, fmt)
         self.app.copy_to_clipboard(text)
         _local_clipboard(text)
@@ -816,7 +854,8 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
              end: int | None = None, hexdump: bool = False) -> int:
         """Write stream bytes to a file, raw or as `hexdump -C` text, streaming; returns
         bytes written or -1. Without a direction: the selection, else the cursor's
-        whole direction."""
+        whole direction. Bytes that were not kept are left out (a hexdump keeps the true
+        offsets, a raw file is that much shorter) and the notice says so."""
         if direction is None:
             target = self._target()
             if target is None:
@@ -828,22 +867,38 @@ class HexView(ScrollView, can_focus=True, inherit_bindings=False):
         if not path:
             self._say("no file name given", severity="error")
             return -1
+        name = DIRECTION_NAMES[direction]
+        stretches = kept_spans(self.model.gaps(direction), end, start, True)
+        spans = [(max(lo, start), min(hi, end))
+                 for lo, hi in takewhile(lambda span: span[0] < end, stretches)]
+        kept = sum(hi - lo for lo, hi in spans)
+        if not kept and end > start:
+            self._say(f"nothing to save: the {end - start} bytes of {name} from 0x{start:x} "
+                      "were not kept (storage fell behind the stream)", severity="error")
+            return -1
         try:
-            written = self._write(path, direction, start, end, hexdump)
+            written = self._write(path, direction, spans, hexdump)
         except OSError as exc:
             self._say(f"cannot save to {path}: {exc.strerror or exc}", severity="error")
             return -1
-        self._say(f"saved {end - start} bytes of {DIRECTION_NAMES[direction]} to {path}",
-                  timeout=4)
+        if kept < end - start:
+            self._say(f"saved {kept} of {end - start} bytes of {name} to {path}: "
+                      f"{end - start - kept} bytes were not kept and are left out",
+                      severity="warning", timeout=8)
+        else:
+            self._say(f"saved {kept} bytes of {name} to {path}", timeout=4)
         self.post_message(self.Saved(path, direction, start, end, hexdump))
         return written
 
-    def _write(self, path: str, direction: int, start: int, end: int, hexdump: bool) -> int:
-        pieces = self._stream(direction, start, end)
+    def _write(self, path: str, direction: int, spans: list[tuple[int, int]],
+               hexdump: bool) -> int:
+        """The kept stretches one after the other; as hexdumps, each at its own offset."""
         with open(path, "wb") as out:
             if hexdump:
-                return write_canonical(pieces, out, start)
-            return sum(out.write(piece) for piece in pieces)
+                return sum(write_canonical(self._stream(direction, lo, hi), out, lo)
+                           for lo, hi in spans)
+            return sum(out.write(piece) for lo, hi in spans
+                       for piece in self._stream(direction, lo, hi))
 
     def _stream(self, direction: int, start: int, end: int) -> Iterator[bytes]:
         assert self.capture is not None
