@@ -31,7 +31,7 @@ class EngineBridge:
     """
 
     def __init__(self, post: Callable[[Message], object], limit: int = 100_000,
-                 min_interval: float = 0.05) -> None:
+                 min_interval: float = 0.1) -> None:
         self._post = post
         self._events: deque[EngineEvent] = deque(maxlen=limit)
         self._lock = threading.Lock()

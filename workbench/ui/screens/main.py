@@ -92,7 +92,7 @@ class MainScreen(Screen[None]):
         title = ws.session.title if ws is not None and ws.session.title else ""
         mark = " *" if ws is not None and ws.dirty else ""
         text = f"Socket Workbench — {name}{mark}" + (f" — {title}" if title else "")
-        self.query_one("#title-bar", Label).update(text)
+        _set_text(self.query_one("#title-bar", Label), text)
 
     def refresh_peers(self) -> None:
         peers = self.ws.peer_addresses()
@@ -182,12 +182,12 @@ class MainScreen(Screen[None]):
     def _show_selected(self, info: SocketInfo | None) -> None:
         header = self.query_one("#sock-header", Label)
         if info is None:
-            header.update("no socket selected")
+            _set_text(header, "no socket selected")
             return
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
         lost = self.query_one(HexView).not_kept  # the view shows the selected socket
-        header.update(
+        _set_text(header,
             f"#{info.id} {kind_label(info)} {info.state} {info.local or '-'} → "
             f"{info.peer or '-'}  ↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}"
             f"{self._rates(info)}{f'  {lost}' if lost else ''}  {mode}"
@@ -257,3 +257,10 @@ class MainScreen(Screen[None]):
             make({})
         else:
             self.ask(form, make)
+
+
+def _set_text(label: Label, text: str) -> None:
+    """Update a label only when its text changes: each update lays the screen out again,
+    which under a flood would take the time the receiving threads need."""
+    if str(label.content) != text:
+        label.update(text)

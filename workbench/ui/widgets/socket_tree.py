@@ -53,7 +53,9 @@ class SocketTree(Tree[int]):
             parent.expand()
             self._by_sock[info.id] = node
         else:
-            node.set_label(socket_label(info, wide))
+            label = socket_label(info, wide)
+            if str(node.label) != label:  # a new label re-lays the tree out: only on change
+                node.set_label(label)
         return node
 
     def select_socket(self, sock: int) -> None:
