@@ -257,6 +257,21 @@ def test_connect_refused_shows_errno_and_meaning(app: WorkbenchApp) -> None:
     drive(app, scenario)
 
 
+def test_capture_lossless_toggles_from_a_key(app: WorkbenchApp) -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        log = app.main.ws.engine.log
+        assert not log.lossless  # keeping up is the default
+        await focus_tree(pilot)
+        await pilot.press("K")
+        await wait_until(pilot, lambda: log.lossless, what="lossless on")
+        assert any(m.startswith("capture: lossless") for m in messages(app))
+        await pilot.press("K")
+        await wait_until(pilot, lambda: not log.lossless, what="lossless off")
+        assert any(m.startswith("capture: keeping up") for m in messages(app))
+
+    drive(app, scenario)
+
+
 def test_user_text_is_shown_literally_never_as_markup(app: WorkbenchApp) -> None:
     path = "/tmp/wb-[b]-no-such-socket"  # "[b]" would be bold markup
 

@@ -177,6 +177,14 @@ class WorkbenchApp(App[int]):
         mode = self.main.query_one(SendEditor).cycle_mode()
         self.notify(f"payload mode: {mode}", timeout=2)
 
+    def action_toggle_lossless(self) -> None:
+        log = self.main.ws.engine.log
+        log.lossless = self.lossless = not log.lossless
+        self.notify("capture: lossless, every byte kept; a flood slows to what storage takes"
+                    if log.lossless else
+                    "capture: keeping up; what storage cannot keep is marked as not kept",
+                    timeout=4)
+
     def action_show_tab(self, tab: str) -> None:
         self.main.query_one("#tabs").active = tab  # type: ignore[attr-defined]
 

@@ -123,6 +123,13 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("session.run", "f8", "run_all", "session: run all", "run the rest of the session"),
     Action("session.stop", "f9", "stop_run", "session: stop", "stop running the session"),
+    Action(
+        "capture.lossless",
+        "K",
+        "toggle_lossless",
+        "capture: lossless on/off",
+        "keep every byte (a flood slows) or keep up (gaps marked)",
+    ),
     Action("view.data", "1", "show_tab('data')", "view: data", "the selected socket's bytes"),
     Action("view.log", "2", "show_tab('log')", "view: event log", "every step with its result"),
     Action(
