@@ -45,8 +45,7 @@ class ByteLog:
     """
 
     def __init__(self, path: str | None = None, spill_threshold: int = SPILL_THRESHOLD,
-                 ring_size: int = RING_SIZE, lossless: bool = False,
-                 prefault: bool = False) -> None:
+                 ring_size: int = RING_SIZE, lossless: bool = False) -> None:
         self._cond = threading.Condition()
         self.path = path
         self.lossless = lossless
@@ -66,8 +65,6 @@ class ByteLog:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             self._head = self._tail = os.fstat(self._fd).st_size
         self._direct_tried = False  # a path's O_DIRECT descriptor opens on the first big write
-        if prefault:
-            self._ring = _new_ring(self._ring_size, populate=True)
 
     def __len__(self) -> int:
         return self._head
@@ -174,7 +171,7 @@ class ByteLog:
 
     def _copy_in(self, pos: int, data: bytes | bytearray | memoryview) -> None:
         if self._ring is None:
-            self._ring = _new_ring(self._ring_size)
+            self._ring = mmap.mmap(-1, self._ring_size)
         with memoryview(data) as src, memoryview(self._ring) as ring:
             src = src.cast("B") if src.format != "B" or src.ndim != 1 else src
             at, n = pos % self._ring_size, len(src)
@@ -276,15 +273,6 @@ class ByteLog:
                 os.close(self._direct)  # the file system takes no direct I/O after all
                 self._direct = None
         _pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]
-
-
-def _new_ring(size: int, populate: bool = False) -> mmap.mmap:
-    """Anonymous memory for the ring; `populate` faults every page in now, because a
-    first touch costs more than the copy itself (several times more in a VM)."""
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    if populate:
-        flags |= getattr(mmap, "MAP_POPULATE", 0)
-    return mmap.mmap(-1, size, flags=flags)
 
 
 def _open_direct(path: str) -> int | None:
