@@ -301,7 +301,9 @@ def test_nonblocking_recv_with_nothing_queued_is_eagain(
         await pilot.press("k")
         await wait_until(pilot, done(app, "set_blocking", sock))
         assert not app.main.ws.engine.socket_info(sock).blocking
-        assert "non-blocking" in str(app.main.query_one("#sock-header", Label).render())
+        header = app.main.query_one("#sock-header", Label)  # shown at the next refresh
+        await wait_until(pilot, lambda: "non-blocking" in str(header.render()),
+                         what="the header to say non-blocking")
         form = await open_form(pilot, "r", "recv")
         await submit(pilot, form)
         await wait_until(pilot, done(app, "recv", sock))
