@@ -23,9 +23,9 @@ import numpy as np
 from workbench.core.errors import InputError
 from workbench.core.hexdump import format_rows, row_bytes
 from workbench.core.payload import parse_escapes, parse_hex, to_c_array, to_python_literal
+from workbench.core.steps import NOT_KEPT
 
 IN, OUT = 0, 1  # the same numbers as io.capture: received, sent
-NOT_KEPT = -1  # io.capture's position of bytes that passed but were not kept
 MARKERS = ("<", ">")  # received, sent: in every row, so direction survives NO_COLOR
 DIRECTION_NAMES = ("in", "out")
 MODES = ("hex", "text", "split")

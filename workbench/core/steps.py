@@ -92,6 +92,9 @@ class DataRef:
         return self.size
 
 
+NOT_KEPT = -1  # a capture's position for bytes that passed but were not kept
+
+
 @dataclass(frozen=True)
 class NotKept:
     """Bytes that passed through a socket but were not kept: storage fell behind.

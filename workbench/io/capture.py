@@ -25,13 +25,14 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from workbench.core.steps import NOT_KEPT
+
 RING_SIZE = 128 << 20  # the most unwritten bytes held in memory
 SPILL_THRESHOLD = 16 << 20  # without a path: bytes stay in memory up to this much
 PAGE = 4096  # O_DIRECT alignment of offsets, lengths and memory
 DIRECT_MIN = 1 << 20  # smaller writes go through the page cache
 WRITE_BLOCK = 8 << 20  # one write's most bytes, so the ring frees up steadily
 IDLE_EXIT = 5.0  # seconds an idle writer thread lingers before it ends
-NOT_KEPT = -1  # the position of bytes the log did not keep
 IN, OUT = 0, 1  # directions: bytes received, bytes sent
 
 
