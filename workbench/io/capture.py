@@ -25,6 +25,9 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from workbench.core.capture_rows import NewChunks
 from workbench.core.steps import NOT_KEPT
 
 RING_SIZE = 128 << 20  # the most unwritten bytes held in memory
@@ -358,10 +361,14 @@ class CaptureStore:
 
     def append(self, direction: int, data: bytes | memoryview, t: float, peer: str = "",
                droppable: bool = False) -> Chunk:
-        pos = self.log.append(data, droppable)
+        return self.note(direction, self.log.append(data, droppable), len(data), t, peer)
+
+    def note(self, direction: int, pos: int, size: int, t: float, peer: str = "") -> Chunk:
+        """Index `size` bytes already in the byte log at `pos` (or NOT_KEPT): a big send
+        is put in the log once, and its chunks point into it."""
         with self._lock:
             if pos == NOT_KEPT:
-                self.lost[direction] += len(data)
+                self.lost[direction] += size
             pid = self._peer_ids.setdefault(peer, len(self._peers))
             if pid == len(self._peers):
                 self._peers.append(peer)
@@ -369,10 +376,26 @@ class CaptureStore:
             self._by_dir[direction].append(len(self._t))
             self._dir_off[direction].append(offset)
             for arr, value in ((self._t, t), (self._dir, direction), (self._off, offset),
-                               (self._size, len(data)), (self._pos, pos), (self._peer, pid)):
+                               (self._size, size), (self._pos, pos), (self._peer, pid)):
                 arr.append(value)
-            self.totals[direction] += len(data)
-        return Chunk(t, direction, offset, len(data), pos, peer)
+            self.totals[direction] += size
+        return Chunk(t, direction, offset, size, pos, peer)
+
+    def index_since(self, start: int) -> NewChunks | None:
+        """A copy of the index from chunk `start` on (None if nothing is new). Copies, so
+        no buffer export pins the arrays the engine thread keeps appending to."""
+        with self._lock:  # the six arrays grow one after the other inside this lock
+            end = len(self._peer)
+            if end <= start:
+                return None
+            cols = [self._t, self._dir, self._off, self._size, self._pos, self._peer]
+            copies = [np.frombuffer(col[start:end], dtype=col.typecode) for col in cols]
+            peers = list(self._peers)
+        return NewChunks(*copies, peers)
+
+    def read_log(self, pos: int, size: int) -> bytes:
+        """Bytes by their position in the byte log (as the index gives it)."""
+        return self.log.read(pos, size)
 
     def chunk(self, index: int) -> Chunk:
         return Chunk(self._t[index], self._dir[index], self._off[index], self._size[index],

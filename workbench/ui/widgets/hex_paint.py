@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -20,16 +19,8 @@ Marks = list[tuple[int, int, Style]]
 
 
 def new_chunks(store: CaptureStore, start: int) -> NewChunks | None:
-    """Copy the store's index from chunk `start` on. Slices are copies, so no buffer
-    export pins the store's arrays (the engine thread keeps appending to them)."""
-    with store._lock:  # the six arrays grow one after the other inside this lock
-        end = len(store._peer)
-        if end <= start:
-            return None
-        cols = [store._t, store._dir, store._off, store._size, store._pos, store._peer]
-        copies = [np.frombuffer(col[start:end], dtype=col.typecode) for col in cols]
-        peers = list(store._peers)
-    return NewChunks(*copies, peers)
+    """The store's index from chunk `start` on (copies, safe on any thread)."""
+    return store.index_since(start)
 
 
 # -- painting ----------------------------------------------------------------------------
