@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.errors import InputError
+from workbench.core.ops import OPS, created_sockets, minimal_args, normalise
 from workbench.core.payload import payload_from_json, payload_to_json
-from workbench.core.steps import OPS, DataRef, NotKept, Payload, Step, StepError
+from workbench.core.steps import DataRef, NotKept, Payload, Step, StepError
 
 FORMAT = "socket-workbench-session"
 VERSION = 1
@@ -118,8 +119,9 @@ def step_to_json(step: Step, write: PayloadWriter = inline_payload) -> dict[str,
     out: dict[str, Any] = {"op": step.op}
     if step.sock is not None:
         out["sock"] = step.sock
-    if step.args:
-        out["args"] = _encode_values(step.args, write)
+    args = minimal_args(step.op, step.args)  # defaults are left out of files
+    if args:
+        out["args"] = _encode_values(args, write)
     if step.auto:
         out["auto"] = True
     out["t"] = round(step.t, 6)
@@ -156,7 +158,11 @@ def step_from_json(obj: Any, read: PayloadReader, where: str) -> Step:
     sock = obj.get("sock")
     _require(sock is None or isinstance(sock, int), where, "sock must be an integer")
     step = Step(op=op, sock=sock, auto=bool(obj.get("auto", False)))
-    step.args = _decode_values(obj.get("args", {}), read, f"{where}.args")
+    args = _decode_values(obj.get("args", {}), read, f"{where}.args")
+    try:  # a call's arguments are explicit in memory, as the engine records them
+        step.args = args if step.auto else normalise(op, args)
+    except InputError as exc:
+        raise SessionFormatError(f"{where}: {exc}") from None
     if "result" in obj:
         step.result = _decode_values(obj["result"], read, f"{where}.result")
     try:
@@ -249,10 +255,4 @@ def loads_session(text: str, read: PayloadReader | None = None) -> Session:
 
 def socket_ids(steps: Iterable[Step]) -> list[int]:
     """Every socket id the steps create, in creation order."""
-    ids: list[int] = []
-    for step in steps:
-        if step.result and step.ok:
-            if "sock" in step.result and step.op in ("socket", "accept"):
-                ids.append(step.result["sock"])
-            ids.extend(step.result.get("socks", []))
-    return ids
+    return [sid for step in steps for sid in created_sockets(step)]

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.core.errors import InputError
-
-# Operations a person (or replay) asks for, and the ones the engine records on its own.
-SOCKET_OPS = ("socket", "socketpair")
-CALL_OPS = (
-    "setsockopt", "getsockopt", "set_blocking", "set_auto", "bind", "listen", "accept",
-    "connect", "send", "sendto", "recv", "recvfrom", "shutdown", "close",
-)
-SESSION_OPS = ("wait", "expect")
-OPS = SOCKET_OPS + CALL_OPS + SESSION_OPS
 
 # Names used in steps and session files, mapped to the constants of this platform.
 FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6, "unix": socket.AF_UNIX}
@@ -133,6 +125,9 @@ class StepError:
         return f"{self.name}: {self.message}"
 
 
+CANCELLED = StepError("EINTR", errno.EINTR, "interrupted: cancelled by the user")
+
+
 @dataclass
 class Step:
     """One socket call (or wait/expect) with what it returned.
@@ -178,16 +173,7 @@ class Step:
         return ", ".join(parts)
 
     def describe(self) -> str:
-        """A one-line call signature, e.g. `connect(#1, 127.0.0.1:7)`."""
-        shown = [f"#{self.sock}"] if self.sock is not None else []
-        for key, value in self.args.items():
-            if key == "data":
-                shown.append(f"<{len(value)} bytes>")
-            else:
-                shown.append(f"{key}={value}")
-        return f"{self.op}({', '.join(shown)})"
+        """A one-line call signature without default arguments, e.g. `connect(#1, …)`."""
+        from workbench.core.ops import describe  # the op table knows the defaults
 
-
-def validate_op(op: str) -> None:
-    if op not in OPS:
-        raise InputError(f"unknown step {op!r}: use one of {', '.join(OPS)}")
+        return describe(self)

@@ -61,6 +61,10 @@ class Journal:
 
     def append(self, step: Any) -> None:
         """Queue the step's line; it is written once its bytes are in data.bin."""
+        self.enqueue(*self.encode(step))
+
+    def encode(self, step: Any) -> tuple[int, bytes]:
+        """The step's line, and how much of data.bin must be written before it."""
         need = [0]
 
         def payload(value: Payload) -> dict[str, Any]:
@@ -70,9 +74,13 @@ class Journal:
             return obj
 
         line = _line(step_to_json(step, payload))
+        return need[0], line
+
+    def enqueue(self, need: int, line: bytes) -> None:
+        """Queue a line for writing once data.bin holds `need` bytes (call in step order)."""
         with self._lock:
-            self._waiting.append((need[0], line))
-        self.log.when_durable(need[0], self._write_ready)
+            self._waiting.append((need, line))
+        self.log.when_durable(need, self._write_ready)
 
     def _payload(self, value: Payload) -> dict[str, Any]:
         if isinstance(value, NotKept):

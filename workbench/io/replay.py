@@ -25,9 +25,11 @@ from workbench.core.compare import (
     join_kept,
 )
 from workbench.core.errors import InputError
+from workbench.core.ops import created_sockets
 from workbench.core.session import Session
+from workbench.core.sockstate import Kind, kind_of
 from workbench.core.steps import NotKept, Step, payload_bytes
-from workbench.io.engine import Engine, StepDone
+from workbench.io.engine import Engine, EngineEvent, StepDone
 from workbench.io.peerset import started_peers
 
 
@@ -90,17 +92,13 @@ def _note_received(step: Step, exp: Expected) -> None:
 
 
 def _note_sockets(step: Step, expected: dict[int, Expected]) -> None:
-    if not step.ok or not step.result:
+    """Each socket the step made gets its tally: joined bytes if connection-oriented."""
+    made = created_sockets(step)
+    if not made:
         return
-    if step.op == "socket":
-        stream = step.args.get("type", "stream") != "dgram"
-        expected[step.result["sock"]] = Expected(stream=stream)
-    elif step.op == "socketpair":
-        stream = step.args.get("type", "stream") != "dgram"
-        for sid in step.result["socks"]:
-            expected[sid] = Expected(stream=stream)
-    elif step.op == "accept":
-        expected[step.result["sock"]] = Expected(stream=True)
+    kind = Kind.STREAM if step.op == "accept" else kind_of(str(step.args.get("type", "stream")))
+    for sid in made:
+        expected[sid] = Expected(stream=kind.connected_kind)
 
 
 class Replayer:
@@ -111,8 +109,13 @@ class Replayer:
         self.ids: dict[int, int] = {}  # recorded socket id -> live socket id
         self.lagging: set[int] = set()  # sockets that already missed a deadline
         self.report = ReplayReport("")
-        self.live = Tally()  # fed by the engine's listener as steps are recorded
+        self.live = Tally()  # fed by `on_event` as the engine records steps
         self.progress = Tally()  # what the recording had received by the current step
+
+    def on_event(self, event: EngineEvent) -> None:
+        """Subscribe this to the engine: the live tally follows what it records."""
+        if isinstance(event, StepDone):
+            self.live.add(event.step)
 
     def run(self) -> list[Mismatch]:
         for _step in self.iter_steps():
@@ -145,7 +148,7 @@ class Replayer:
         live_listener = self.ids[step.sock]
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            accepts = [s for s in list(self.engine.session.steps)
+            accepts = [s for s in self.engine.steps()
                        if s.op == "accept" and s.sock == live_listener and s.ok]
             if len(accepts) >= k:
                 self.ids[step.result["sock"]] = accepts[k - 1].result["sock"]
@@ -238,13 +241,12 @@ def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
         engine = Engine(live, peers=addresses, journal=journal)
         engine.log.lossless = True  # a regression check compares every byte, however slow
         replayer = Replayer(recorded, engine, timeout)
-        engine.listener = lambda event: (
-            replayer.live.add(event.step) if isinstance(event, StepDone) else None
-        )
+        unsubscribe = engine.subscribe(replayer.on_event)
         try:
             mismatches = replayer.run()
         finally:
             engine.shutdown()
+            unsubscribe()
     report = replayer.report
     report.mismatches = mismatches
     report.target = target

@@ -1,7 +1,9 @@
 """A live workspace: the engine, the peers it started, its journal and its file.
 
-The TUI drives one of these; it holds no widgets and imports nothing from textual,
-so everything it does is testable headless.
+This is the front door for the UI: it subscribes to events, submits steps, reads
+socket snapshots and captures, cancels, inspects, and asks which ops make sense now,
+all without touching engine internals. It holds no widgets and imports nothing from
+textual, so everything it does is testable headless.
 """
 
 from __future__ import annotations
@@ -9,12 +11,19 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from workbench.core.capture_rows import NewChunks
 from workbench.core.errors import InputError
 from workbench.core.session import PeerSpec, Session
-from workbench.io.engine import Call, Engine, Listener
+from workbench.core.sockstate import Kind, State, why_not
+from workbench.core.steps import FAMILIES, Step
+from workbench.io.addresses import check_family, endpoint_for
+from workbench.io.engine import Call, Engine, EngineEvent, Listener, SocketInfo
+from workbench.io.inspectors import looker
 from workbench.io.journal import Journal, default_journal_dir
 from workbench.io.peers import Peer, format_address, parse_kind, parse_transport
 from workbench.io.peerset import peer_sockaddr
@@ -23,11 +32,22 @@ from workbench.io.sessionfile import load_session, save_session
 DEMO_PORT = 47007  # the fixed demo port used when ports must be stable (screenshots, tests)
 
 
+class CaptureView(Protocol):
+    """What a view reads of one socket's capture: copies and reads, no locks."""
+
+    totals: list[int]
+    lost: list[int]
+
+    def index_since(self, start: int) -> NewChunks | None: ...
+
+    def read(self, direction: int, offset: int, size: int) -> bytes: ...
+
+    def read_log(self, pos: int, size: int) -> bytes: ...
+
+
 class Workspace:
-    def __init__(self, listener: Listener | None = None, journal_dir: Path | None = None,
-                 journal: bool = True, port_base: int | None = None,
-                 lossless: bool = False) -> None:
-        self.listener = listener
+    def __init__(self, journal_dir: Path | None = None, journal: bool = True,
+                 port_base: int | None = None, lossless: bool = False) -> None:
         self.port_base = port_base  # peers get fixed ports from here: stable screenshots
         self.path: Path | None = None
         self.recorded: Session | None = None  # a loaded session, for stepping through
@@ -39,20 +59,94 @@ class Workspace:
         self.session = Session(created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         if self.journal is not None:
             self.journal.start(self.session)
-        self.engine = Engine(self.session, listener=self._relay, journal=self.journal)
+        self.engine = Engine(self.session, journal=self.journal)
         self.engine.log.lossless = lossless
         self.dirty = False
+        self.engine.subscribe(self._mark_dirty)
 
-    def _relay(self, event: Any) -> None:
+    def _mark_dirty(self, event: EngineEvent) -> None:
         self.dirty = True
-        if self.listener is not None:
-            self.listener(event)
+
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Feed `callback` every engine event (on engine threads); returns the unsubscribe."""
+        return self.engine.subscribe(callback)
+
+    def subscriber_count(self) -> int:
+        return self.engine.subscriber_count
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """A frozen clock: stable screenshots."""
+        self.engine.clock = clock
 
     # -- steps ---------------------------------------------------------------------------
 
     def submit(self, op: str, sock: int | None = None, **args: Any) -> Call:
         """Start a step; InputError (one line) for a mistake in its arguments."""
         return self.engine.submit(op, sock, **args)
+
+    def call(self, op: str, sock: int | None = None, within: float | None = 10.0,
+             **args: Any) -> Step:
+        """Submit and wait for the step (scripts, the demo, replay)."""
+        return self.engine.call(op, sock, within, **args)
+
+    def steps(self) -> list[Step]:
+        return self.engine.steps()
+
+    def cancel_pending(self, sock: int) -> int:
+        """Cancel what is in progress on one socket; how many calls that was."""
+        return self.engine.cancel_pending(sock)
+
+    def inspect(self, sock: int, what: str) -> Future:
+        """A read that is not a step (`local`, `peer`, `options`, `option:NAME`), run on
+        the socket's actor; the future holds the value or the OSError."""
+        return self.engine.inspect(sock, looker(what))
+
+    # -- sockets -------------------------------------------------------------------------
+
+    def sockets(self) -> list[SocketInfo]:
+        return self.engine.sockets()
+
+    def socket_info(self, sock: int) -> SocketInfo | None:
+        """A snapshot of one socket, or None if there is no such socket."""
+        try:
+            return self.engine.socket_info(sock)
+        except InputError:
+            return None
+
+    def capture(self, sock: int) -> CaptureView:
+        return self.engine.capture(sock)
+
+    def why_not(self, sock: int | None, op: str) -> str | None:
+        """Why `op` makes no sense on this socket now, or None if it may."""
+        info = self.socket_info(sock) if sock is not None else None
+        if info is None:
+            return "no socket selected: press n to create one"
+        return why_not(Kind(info.kind), State(info.state), op)
+
+    def check_address(self, sock: int, text: str) -> str:
+        """Parse an address and check it fits the socket's family (before any syscall)."""
+        info = self.socket_info(sock)
+        if info is None:
+            raise InputError(f"no socket #{sock}")
+        endpoint = endpoint_for(text, self.engine.peers, self._local_of)
+        check_family(endpoint, FAMILIES[info.family], info.id)
+        return text.strip()
+
+    def _local_of(self, sid: int) -> str:
+        info = self.socket_info(sid)
+        if info is None:
+            raise InputError(f"no socket #{sid}: use sock:N with an existing socket")
+        return info.local
+
+    # -- capture -------------------------------------------------------------------------
+
+    @property
+    def lossless(self) -> bool:
+        return self.engine.log.lossless
+
+    def set_lossless(self, on: bool) -> None:
+        """Keep every byte (back-pressure) or keep up with the stream (gaps marked)."""
+        self.engine.log.lossless = on
 
     # -- peers ---------------------------------------------------------------------------
 

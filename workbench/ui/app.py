@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
@@ -58,12 +57,12 @@ class WorkbenchApp(App[int]):
 
     # -- start-up ------------------------------------------------------------------------
 
-    def _make_workspace(self, listener: Any) -> Workspace:
-        ws = Workspace(listener, Path(self.journal_dir) if self.journal_dir else None,
+    def _make_workspace(self) -> Workspace:
+        ws = Workspace(Path(self.journal_dir) if self.journal_dir else None,
                        journal=self.journal, port_base=DEMO_PORT if self.stable else None,
                        lossless=self.lossless)
         if self.stable:
-            ws.engine.clock = lambda: 0.0
+            ws.set_clock(lambda: 0.0)
         self._workspaces.append(ws)
         return ws
 
@@ -106,14 +105,13 @@ class WorkbenchApp(App[int]):
                         name="demo")
 
     def _demo_steps(self, ws: Workspace) -> None:
-        engine = ws.engine
-        sock = engine.call("socket", family="inet", type="stream").result["sock"]
+        sock = ws.call("socket", family="inet", type="stream").result["sock"]
         if self.stable:
-            engine.call("setsockopt", sock, option="SO_REUSEADDR", value=1)
-            engine.call("bind", sock, address=f"127.0.0.1:{DEMO_PORT + 100}")
-        engine.call("connect", sock, address="peer:echo")
-        engine.call("send", sock, data=GREETING)
-        engine.call("expect", sock, data=GREETING, timeout=5.0)
+            ws.call("setsockopt", sock, option="SO_REUSEADDR", value=1)
+            ws.call("bind", sock, address=f"127.0.0.1:{DEMO_PORT + 100}")
+        ws.call("connect", sock, address="peer:echo")
+        ws.call("send", sock, data=GREETING)
+        ws.call("expect", sock, data=GREETING, timeout=5.0)
 
     @property
     def main(self) -> MainScreen:
@@ -158,12 +156,9 @@ class WorkbenchApp(App[int]):
         if isinstance(self.focused, Input):  # esc leaves a text field first
             main.query_one(SocketTree).focus()
             return
-        # pending() includes a blocking connect in its syscall; cancel() aborts that too.
-        pending = [c for c in main.ws.engine.pending() if c.sock == main.selected]
-        if not pending:
+        # A blocking connect in its syscall counts too: cancelling aborts it.
+        if main.selected is None or not main.ws.cancel_pending(main.selected):
             self.notify("nothing in progress on the selected socket", timeout=3)
-        for call in pending:
-            main.ws.engine.cancel(call)
 
     # -- data ----------------------------------------------------------------------------
 
@@ -178,10 +173,11 @@ class WorkbenchApp(App[int]):
         self.notify(f"payload mode: {mode}", timeout=2)
 
     def action_toggle_lossless(self) -> None:
-        log = self.main.ws.engine.log
-        log.lossless = self.lossless = not log.lossless
+        ws = self.main.ws
+        ws.set_lossless(not ws.lossless)
+        self.lossless = ws.lossless
         self.notify("capture: lossless, every byte kept; a flood slows to what storage takes"
-                    if log.lossless else
+                    if ws.lossless else
                     "capture: keeping up; what storage cannot keep is marked as not kept",
                     timeout=4)
 
@@ -233,6 +229,8 @@ class WorkbenchApp(App[int]):
         except InputError as exc:
             self.notify(str(exc), severity="error")
             return
+        if self.stepper is not None:
+            self.stepper.close()  # one stepper follows the workspace at a time
         self.stepper = StepThrough(recorded, main.ws)
         main.query_one(ScriptView).load(recorded)
         main.refresh_peers()

@@ -9,7 +9,6 @@ from workbench.core.endpoints import parse_endpoint
 from workbench.core.errors import InputError
 from workbench.core.options import lookup_option, options_for, parse_option_value
 from workbench.core.steps import FAMILIES, RECV_FLAGS, SHUTDOWN_HOW, TYPES, flags_value
-from workbench.io.addresses import check_family, endpoint_for
 from workbench.io.engine import SocketInfo
 from workbench.io.peers import KINDS, TRANSPORTS
 from workbench.ui.screens.form import Field, FormScreen
@@ -40,30 +39,18 @@ def address_check(screen: MainScreen, info: SocketInfo) -> Callable[[str], str]:
     def check(text: str) -> str:
         if not text.strip():
             raise InputError("an address is needed, e.g. 127.0.0.1:7, [::1]:7 or unix:/tmp/s")
-        endpoint = endpoint_for(text, screen.ws.engine.peers, _local_of(screen))
-        check_family(endpoint, FAMILIES[info.family], info.id)
-        return text.strip()
+        return screen.ws.check_address(info.id, text)
 
     return check
-
-
-def _local_of(screen: MainScreen) -> Callable[[int], str]:
-    def local(sid: int) -> str:
-        try:
-            return screen.ws.engine.socket_info(sid).local
-        except InputError:
-            raise InputError(f"no socket #{sid}: use sock:N with an existing socket") from None
-
-    return local
 
 
 def default_address(screen: MainScreen, info: SocketInfo, for_bind: bool) -> str:
     if info.family == "unix":
         return "unix:" if for_bind else next(
-            (f"peer:{n}" for n in screen.ws.engine.peers), "unix:/tmp/workbench.sock")
+            (f"peer:{n}" for n in screen.ws.peer_addresses()), "unix:/tmp/workbench.sock")
     if for_bind:
         return "[::1]:0" if info.family == "inet6" else "127.0.0.1:0"
-    return next((f"peer:{n}" for n in screen.ws.engine.peers), "127.0.0.1:7")
+    return next((f"peer:{n}" for n in screen.ws.peer_addresses()), "127.0.0.1:7")
 
 
 def new_socket(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:

@@ -34,13 +34,13 @@ class EngineBridge:
                  min_interval: float = 0.1) -> None:
         self._post = post
         self._events: deque[EngineEvent] = deque(maxlen=limit)
-        self._lock = threading.Lock()
+        self._guard = threading.Lock()
         self._posted = False
         self._last_drain = 0.0
         self.min_interval = min_interval
 
     def __call__(self, event: EngineEvent) -> None:  # engine threads
-        with self._lock:
+        with self._guard:
             self._events.append(event)
             if self._posted or time.monotonic() - self._last_drain < self.min_interval:
                 return
@@ -49,12 +49,12 @@ class EngineBridge:
 
     def due(self) -> bool:
         """Events are waiting and the interval has passed (for the UI's timer)."""
-        with self._lock:
+        with self._guard:
             return bool(self._events) and not self._posted and \
                 time.monotonic() - self._last_drain >= self.min_interval
 
     def drain(self) -> list[EngineEvent]:  # UI loop
-        with self._lock:
+        with self._guard:
             events = list(self._events)
             self._events.clear()
             self._posted = False

@@ -12,27 +12,23 @@ from collections.abc import Iterator
 
 from workbench.core.compare import Mismatch, join_kept, outcome_key
 from workbench.core.session import Session
-from workbench.io.engine import EngineEvent, StepDone
 from workbench.io.replay import Replayer
 from workbench.io.workspace import Workspace
 
 
 class StepThrough:
     def __init__(self, recorded: Session, ws: Workspace, timeout: float = 5.0) -> None:
-        self.replayer = Replayer(recorded, ws.engine, timeout)
+        self.replayer = Replayer(recorded, ws, timeout)
         self._steps = self.replayer.iter_steps()
         self._stop = threading.Event()
         self.done = False
         self.mismatches: list[Mismatch] = []
-        upstream = ws.listener
+        self._unsubscribe = ws.subscribe(self.replayer.on_event)
 
-        def tee(event: EngineEvent) -> None:
-            if isinstance(event, StepDone):
-                self.replayer.live.add(event.step)
-            if upstream is not None:
-                upstream(event)
-
-        ws.listener = tee
+    def close(self) -> None:
+        """Stop following the workspace (another session is opened, or the app ends)."""
+        self._stop.set()
+        self._unsubscribe()
 
     def stop(self) -> None:
         self._stop.set()

@@ -75,7 +75,8 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.workspace = self._factory(self.bridge)
+        self.workspace = self._factory()
+        self.workspace.subscribe(self.bridge)
         self.set_interval(self.bridge.min_interval, self._tick)
         self.query_one(HexView).show_capture(None)
         self._update_title()
@@ -106,7 +107,7 @@ class MainScreen(Screen[None]):
             self._drain()
         mark = self._rate_marks.get(self.selected or -1)
         if mark is not None and mark[3] and time.monotonic() - mark[0] >= 0.5:
-            self._show_selected(self.ws.engine.socket_info(self.selected or -1))  # rates fall
+            self._show_selected(self.ws.socket_info(self.selected or -1))  # rates fall
 
     @on(EngineActivity)
     def _drain(self) -> None:
@@ -146,13 +147,13 @@ class MainScreen(Screen[None]):
 
     def _refresh_sockets(self, changed: set[int]) -> None:
         tree = self.query_one(SocketTree)
-        infos = {i.id: i for i in self.ws.engine.sockets()}
+        infos = {i.id: i for i in self.ws.sockets()}
         first_new = None
         for sid in sorted(changed):
             info = infos.get(sid)
             if info is None:
                 continue
-            if sid not in tree._by_sock and first_new is None:
+            if not tree.has(sid) and first_new is None:
                 first_new = sid
             tree.show(info)
         if self.selected is None and first_new is not None:
@@ -171,13 +172,10 @@ class MainScreen(Screen[None]):
 
     def _select(self, sock: int) -> None:
         self.selected = sock
-        info = self.ws.engine.socket_info(sock) if sock in self._known() else None
-        capture = self.ws.engine.capture(sock) if info else None
+        info = self.ws.socket_info(sock)
+        capture = self.ws.capture(sock) if info else None
         self.query_one(HexView).show_capture(capture, datagram=bool(info and info.type == "dgram"))
         self._show_selected(info)
-
-    def _known(self) -> set[int]:
-        return {i.id for i in self.ws.engine.sockets()}
 
     def _show_selected(self, info: SocketInfo | None) -> None:
         header = self.query_one("#sock-header", Label)
@@ -212,10 +210,10 @@ class MainScreen(Screen[None]):
 
     def current(self) -> SocketInfo | None:
         """The selected socket, or a one-line notice saying how to get one."""
-        if self.selected is None or self.selected not in self._known():
+        info = self.ws.socket_info(self.selected) if self.selected is not None else None
+        if info is None:
             self.notify("no socket selected: press n to create one", severity="warning")
             return None
-        info = self.ws.engine.socket_info(self.selected)
         if info.state == "closed":
             self.notify(f"socket #{info.id} is closed: press n for a new one",
                         severity="warning")

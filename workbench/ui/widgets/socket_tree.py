@@ -39,27 +39,30 @@ class SocketTree(Tree[int]):
         super().__init__("sockets", id="sockets")
         self.show_root = False
         self.guide_depth = 2
-        self._by_sock: dict[int, TreeNode[int]] = {}
+        self._node_of: dict[int, TreeNode[int]] = {}
 
     def show(self, info: SocketInfo) -> TreeNode[int]:
         """Add or relabel the node of one socket."""
         wide = self.size.width >= 60
-        node = self._by_sock.get(info.id)
+        node = self._node_of.get(info.id)
         if node is None:
-            parent = self._by_sock.get(info.parent or -1, self.root)
+            parent = self._node_of.get(info.parent or -1, self.root)
             node = parent.add(socket_label(info, wide), data=info.id, expand=True,
                               allow_expand=False)
             parent.allow_expand = parent is not self.root or parent.allow_expand
             parent.expand()
-            self._by_sock[info.id] = node
+            self._node_of[info.id] = node
         else:
             label = socket_label(info, wide)
             if str(node.label) != label:  # a new label re-lays the tree out: only on change
                 node.set_label(label)
         return node
 
+    def has(self, sock: int) -> bool:
+        return sock in self._node_of
+
     def select_socket(self, sock: int) -> None:
-        node = self._by_sock.get(sock)
+        node = self._node_of.get(sock)
         if node is not None:
             self.move_cursor(node)
 

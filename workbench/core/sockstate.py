@@ -1,0 +1,249 @@
+"""The lifecycle of one socket as a pure state machine.
+
+The rules, in prose (the tables below say the same thing exactly):
+
+- A socket has a kind, fixed at creation: stream (TCP, Unix stream), seqpacket
+  (connected, message-preserving), datagram (UDP, Unix datagram) or raw.
+  Stream and seqpacket sockets are connection-oriented; datagram and raw are not.
+- socket() makes a socket NEW; socketpair() and accept() make CONNECTED ones.
+- bind moves NEW to BOUND. listen moves NEW or BOUND to LISTENING (a NEW socket is
+  bound to an ephemeral port by the kernel).
+- connect on a connection-oriented socket: success makes it CONNECTED; in
+  non-blocking mode it returns EINPROGRESS and the socket is CONNECTING until the
+  SO_ERROR read that completes it (CONNECTED or FAILED). A refused or failed connect
+  makes it FAILED (Linux allows another connect from there); a connect the user
+  cancels leaves it ABORTED.
+- connect on a datagram or raw socket only sets the default peer: success makes it
+  CONNECTED from any open state; failure changes nothing.
+- shutdown of reading, writing or both moves CONNECTED to SHUT_RD, SHUT_WR or SHUT;
+  the other half later follows (SHUT_RD + wr = SHUT).
+- The end of the peer's stream (a recv of 0 bytes) moves CONNECTED to PEER_CLOSED
+  and SHUT_WR to SHUT: nothing more can arrive.
+- ECONNRESET on a receive or send makes a connection RESET; any other error that
+  ends the automatic receive makes it ERROR. Other failed calls (EAGAIN, EINTR,
+  EINVAL, ...) change nothing: they are the call's outcome, not the socket's.
+- close makes any socket CLOSED, and nothing happens to a closed socket again.
+
+`next_state` answers "what now", `why_not` answers "does this op make sense now, and
+if not why", and `predict` says which outcome the kernel gives where that is known.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from workbench.core.steps import CANCELLED, Step
+
+
+class Kind(enum.StrEnum):
+    STREAM = "stream"
+    SEQPACKET = "seqpacket"
+    DATAGRAM = "datagram"
+    RAW = "raw"
+
+    @property
+    def connected_kind(self) -> bool:
+        """Connection-oriented: it listens, accepts and has a connection to lose."""
+        return self in (Kind.STREAM, Kind.SEQPACKET)
+
+
+class State(enum.StrEnum):
+    NEW = "new"
+    BOUND = "bound"
+    LISTENING = "listening"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    SHUT_RD = "shut-rd"
+    SHUT_WR = "shut-wr"
+    SHUT = "shut"
+    PEER_CLOSED = "peer-closed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    RESET = "reset"
+    ERROR = "error"
+    CLOSED = "closed"
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    IN_PROGRESS = "in-progress"  # EINPROGRESS from a non-blocking connect
+    FAILED = "failed"  # an errno that leaves the socket as it was (or fails a connect)
+    CANCELLED = "cancelled"
+    EOF = "eof"  # a receive of 0 bytes on a connection
+    RESET = "reset"  # ECONNRESET
+    BROKEN = "broken"  # another error that ended the automatic receive
+
+
+S = State
+OPEN = frozenset(State) - {S.CLOSED}
+UNCONNECTED = frozenset({S.NEW, S.BOUND, S.FAILED})
+DOWN = frozenset({S.RESET, S.ERROR, S.ABORTED})
+# States from which the peer can still send us bytes: auto-receive reads there.
+READABLE = frozenset({S.CONNECTED, S.SHUT_WR})
+NO_MORE_INPUT = frozenset({S.SHUT_RD, S.SHUT, S.PEER_CLOSED}) | DOWN | {S.CLOSED}
+
+Key = tuple[State, str, Outcome]
+
+
+def _rows(states: Iterable[State], event: str, outcome: Outcome, to: State) -> dict[Key, State]:
+    return {(state, event, outcome): to for state in states}
+
+
+# Connection-oriented sockets (stream, seqpacket).
+CONNECTED_TABLE: dict[Key, State] = {
+    **_rows([S.NEW], "bind", Outcome.OK, S.BOUND),
+    **_rows([S.NEW, S.BOUND], "listen", Outcome.OK, S.LISTENING),
+    **_rows(UNCONNECTED | {S.ABORTED}, "connect", Outcome.OK, S.CONNECTED),
+    **_rows(UNCONNECTED | {S.ABORTED}, "connect", Outcome.IN_PROGRESS, S.CONNECTING),
+    **_rows(UNCONNECTED, "connect", Outcome.FAILED, S.FAILED),
+    **_rows(UNCONNECTED | {S.CONNECTING}, "connect", Outcome.CANCELLED, S.ABORTED),
+    **_rows([S.CONNECTING], "connect-done", Outcome.OK, S.CONNECTED),
+    **_rows([S.CONNECTING], "connect-done", Outcome.FAILED, S.FAILED),
+    **_rows([S.CONNECTED], "shutdown/rd", Outcome.OK, S.SHUT_RD),
+    **_rows([S.CONNECTED], "shutdown/wr", Outcome.OK, S.SHUT_WR),
+    **_rows([S.CONNECTED, S.SHUT_RD, S.SHUT_WR, S.PEER_CLOSED], "shutdown/rdwr", Outcome.OK,
+            S.SHUT),
+    **_rows([S.SHUT_RD], "shutdown/wr", Outcome.OK, S.SHUT),
+    **_rows([S.SHUT_WR, S.PEER_CLOSED], "shutdown/rd", Outcome.OK, S.SHUT),
+    **_rows([S.CONNECTED], "recv", Outcome.EOF, S.PEER_CLOSED),
+    **_rows([S.SHUT_WR], "recv", Outcome.EOF, S.SHUT),
+    **_rows(READABLE | {S.PEER_CLOSED, S.SHUT_RD}, "recv", Outcome.RESET, S.RESET),
+    **_rows(READABLE | {S.PEER_CLOSED, S.SHUT_RD}, "send", Outcome.RESET, S.RESET),
+    **_rows(READABLE, "recv", Outcome.BROKEN, S.ERROR),
+}
+
+# Connectionless sockets (datagram, raw).
+CONNECTIONLESS_TABLE: dict[Key, State] = {
+    **_rows([S.NEW], "bind", Outcome.OK, S.BOUND),
+    **_rows([S.NEW, S.BOUND, S.CONNECTED], "connect", Outcome.OK, S.CONNECTED),
+    **_rows([S.CONNECTED], "shutdown/rd", Outcome.OK, S.SHUT_RD),
+    **_rows([S.CONNECTED], "shutdown/wr", Outcome.OK, S.SHUT_WR),
+    **_rows([S.CONNECTED, S.SHUT_RD, S.SHUT_WR], "shutdown/rdwr", Outcome.OK, S.SHUT),
+    **_rows([S.SHUT_RD], "shutdown/wr", Outcome.OK, S.SHUT),
+    **_rows([S.SHUT_WR], "shutdown/rd", Outcome.OK, S.SHUT),
+}
+
+
+def event_of(op: str, args: dict[str, object] | None = None) -> str:
+    """The machine's event for an op: shutdown is one event per direction."""
+    if op == "shutdown":
+        return f"shutdown/{(args or {}).get('how', 'rdwr')}"
+    if op == "recvfrom":
+        return "recv"
+    if op == "sendto":
+        return "send"
+    return op
+
+
+def outcome_of(step: Step, event: str) -> Outcome:
+    """What a recorded step means for its socket's state."""
+    result = step.result or {}
+    if event == "connect-done":
+        return Outcome.OK if step.ok and not result.get("value") else Outcome.FAILED
+    if step.error is None:
+        return Outcome.EOF if result.get("eof") else Outcome.OK
+    if step.error == CANCELLED:
+        return Outcome.CANCELLED
+    name = step.error.name
+    if name == "EINPROGRESS":
+        return Outcome.IN_PROGRESS
+    if name == "ECONNRESET":
+        return Outcome.RESET
+    if step.auto and event == "recv" and name != "EAGAIN":
+        return Outcome.BROKEN
+    return Outcome.FAILED
+
+
+def next_state(kind: Kind, state: State, event: str, outcome: Outcome) -> State:
+    """The state after `event` ended with `outcome`; unchanged where no rule applies."""
+    if event == "close":
+        return S.CLOSED
+    if state is S.CLOSED:
+        return state
+    table = CONNECTED_TABLE if kind.connected_kind else CONNECTIONLESS_TABLE
+    return table.get((state, event, outcome), state)
+
+
+def can_receive(kind: Kind, state: State) -> bool:
+    """Whether bytes can still arrive: auto-receive watches the socket only then."""
+    if kind.connected_kind:
+        return state in READABLE
+    return state in (S.NEW, S.BOUND, S.CONNECTED, S.SHUT_WR)
+
+
+# -- what makes sense now ----------------------------------------------------------------
+
+# (kinds, states, op, the kernel's answer, why): the first row that matches wins.
+# An answer of "" means the call is expected to work; an errno name means it fails
+# with that errno. Rows only claim what Linux really does: tests run them on sockets.
+CONN, LESS = frozenset({Kind.STREAM, Kind.SEQPACKET}), frozenset({Kind.DATAGRAM, Kind.RAW})
+ALL_KINDS = CONN | LESS
+Rule = tuple[frozenset[Kind], frozenset[State], str, str, str]
+
+RULES: tuple[Rule, ...] = (
+    (ALL_KINDS, OPEN, "close", "", ""),
+    (ALL_KINDS, OPEN - {S.NEW}, "bind", "EINVAL", "the socket is bound already"),
+    (ALL_KINDS, frozenset({S.NEW}), "bind", "", ""),
+    (LESS, OPEN, "listen", "EOPNOTSUPP", "a connectionless socket cannot listen"),
+    (LESS, OPEN, "accept", "EOPNOTSUPP", "a connectionless socket has no connections"),
+    (CONN, frozenset({S.NEW, S.BOUND, S.LISTENING}), "listen", "", ""),
+    (CONN, frozenset({S.CONNECTED, S.CONNECTING}), "listen", "EINVAL",
+     "a connected socket cannot listen"),
+    (CONN, frozenset({S.NEW, S.BOUND}), "accept", "EINVAL",
+     "accept needs a listening socket: listen first"),
+    (CONN, frozenset({S.CONNECTED}), "accept", "EINVAL",
+     "accept needs a listening socket; this one is connected"),
+    (CONN, frozenset({S.CONNECTED}), "connect", "EISCONN", "the socket is connected already"),
+    (CONN, frozenset({S.LISTENING}), "connect", "EISCONN", "a listening socket cannot connect"),
+    (frozenset({Kind.STREAM}), frozenset({S.NEW, S.BOUND, S.LISTENING}),
+     "send", "EPIPE", "the socket is not connected: connect first"),
+    (frozenset({Kind.STREAM}), frozenset({S.NEW, S.BOUND, S.LISTENING}), "recv", "ENOTCONN",
+     "the socket is not connected: connect first"),
+    (CONN, frozenset({S.NEW, S.BOUND}), "shutdown", "ENOTCONN",
+     "the socket is not connected"),
+    (CONN, frozenset({S.NEW, S.BOUND}), "getpeername", "ENOTCONN",
+     "the socket is not connected"),
+    (CONN, frozenset({S.CONNECTED}), "getpeername", "", ""),
+    (ALL_KINDS, OPEN, "getsockname", "", ""),
+    (frozenset({Kind.DATAGRAM}), frozenset({S.NEW, S.BOUND}), "send", "EDESTADDRREQ",
+     "not connected: connect to set a default peer, or use sendto"),
+    (frozenset({Kind.DATAGRAM}), frozenset({S.NEW, S.BOUND}), "getpeername", "ENOTCONN",
+     "no default peer: connect first"),
+    (frozenset({Kind.DATAGRAM}), frozenset({S.CONNECTED}), "getpeername", "", ""),
+    (frozenset({Kind.DATAGRAM}), frozenset({S.NEW, S.BOUND, S.CONNECTED}), "connect", "", ""),
+    (ALL_KINDS, OPEN, "set_blocking", "", ""),
+    (ALL_KINDS, OPEN, "set_auto", "", ""),
+)
+
+
+def _rule(kind: Kind, state: State, op: str) -> Rule | None:
+    base = event_of(op).split("/")[0]
+    for rule in RULES:
+        kinds, states, name, _answer, _why = rule
+        if kind in kinds and state in states and name == base:
+            return rule
+    return None
+
+
+def predict(kind: Kind, state: State, op: str) -> str | None:
+    """"" if the call should work, an errno name if the kernel refuses it, None if it
+    depends on more than the state (the peer, the data, the timing)."""
+    if state is S.CLOSED:
+        return "EBADF"
+    rule = _rule(kind, state, op)
+    return None if rule is None else rule[3]
+
+
+def why_not(kind: Kind, state: State, op: str) -> str | None:
+    """Why `op` makes no sense now (for the palette and forms), or None if it may."""
+    if state is S.CLOSED:
+        return "the socket is closed"
+    rule = _rule(kind, state, op)
+    return rule[4] or None if rule is not None else None
+
+
+def kind_of(type_name: str) -> Kind:
+    """A socket's kind from its type name in steps ("stream", "dgram", ...)."""
+    return {"stream": Kind.STREAM, "seqpacket": Kind.SEQPACKET, "dgram": Kind.DATAGRAM,
+            "raw": Kind.RAW}.get(type_name, Kind.DATAGRAM)

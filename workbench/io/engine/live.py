@@ -1,0 +1,134 @@
+"""One live socket as the engine holds it, and small helpers on real sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.endpoints import format_sockaddr
+from workbench.core.sockstate import Kind, Outcome, State, can_receive, next_state
+from workbench.io.capture import CaptureStore
+from workbench.io.engine.events import Call
+
+KINDS = {socket.SOCK_STREAM: Kind.STREAM, socket.SOCK_SEQPACKET: Kind.SEQPACKET,
+         socket.SOCK_DGRAM: Kind.DATAGRAM, socket.SOCK_RAW: Kind.RAW}
+
+Inspection = tuple[Callable[[socket.socket], Any], Future]
+
+
+class Waker:
+    """Wakes a socket's actor from another thread: one eventfd (or a pipe elsewhere)."""
+
+    def __init__(self) -> None:
+        if hasattr(os, "eventfd"):
+            self.fd = self._w = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        else:  # pragma: no cover - non-Linux
+            self.fd, self._w = os.pipe()
+            os.set_blocking(self._w, False)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def wake(self) -> None:
+        with self._lock, contextlib.suppress(OSError):  # full: the actor is awake already
+            if not self._closed:
+                os.write(self._w, (1).to_bytes(8, "little"))
+
+    def clear(self) -> None:
+        with contextlib.suppress(OSError):
+            os.read(self.fd, 4096)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            os.close(self.fd)
+            if self._w != self.fd:
+                os.close(self._w)
+
+
+@dataclass
+class LiveSocket:
+    id: int
+    sock: socket.socket
+    capture: CaptureStore
+    kind: Kind
+    state: State = State.NEW
+    peer: str = ""
+    local: str = ""
+    blocking: bool = True
+    auto: bool = True
+    parent: int | None = None
+    hup: bool = False  # poll reported a hang-up nobody consumes: stop watching
+    queue: deque[Call] = field(default_factory=deque)
+    inspections: deque[Inspection] = field(default_factory=deque)
+    pending: Call | None = None
+    in_syscall: Call | None = None  # a real blocking call in progress
+    expect_pos: int = 0
+    waker: Waker = field(default_factory=Waker)
+    thread: threading.Thread | None = None
+
+    @property
+    def family(self) -> int:
+        return self.sock.family
+
+    @property
+    def type(self) -> int:
+        return self.sock.type
+
+    @property
+    def connection(self) -> bool:
+        """Connection-oriented (stream, seqpacket): a receive of 0 bytes is the end."""
+        return self.kind.connected_kind
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+    def advance(self, event: str, outcome: Outcome) -> None:
+        self.state = next_state(self.kind, self.state, event, outcome)
+
+    def receiving(self) -> bool:
+        """Auto-receive or auto-accept should watch this socket now."""
+        if not self.auto or self.hup:
+            return False
+        return self.state is State.LISTENING or can_receive(self.kind, self.state)
+
+    def fmt(self, addr: Any) -> str:
+        return format_sockaddr(self.family, addr)
+
+    def local_address(self) -> str:
+        try:
+            return self.fmt(self.sock.getsockname())
+        except OSError:
+            return ""
+
+    def peer_address(self) -> str:
+        try:
+            return self.fmt(self.sock.getpeername())
+        except OSError:
+            return ""
+
+
+def kind_of_socket(sock: socket.socket) -> Kind:
+    return KINDS.get(sock.type, Kind.RAW)
+
+
+def ready(sock: socket.socket, events: int) -> bool:
+    p = select.poll()
+    p.register(sock.fileno(), events)
+    return bool(p.poll(0))
+
+
+def datagram_size(s: LiveSocket) -> int:
+    """How much the next datagram needs: Unix datagrams may exceed 64 KiB, UDP never does."""
+    if s.family != socket.AF_UNIX:
+        return 65536
+    peek = socket.MSG_PEEK | socket.MSG_TRUNC | socket.MSG_DONTWAIT
+    return max(1, s.sock.recv_into(bytearray(1), 1, peek))  # the real size, not 1

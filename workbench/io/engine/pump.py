@@ -1,0 +1,100 @@
+"""The pump: auto-accept and auto-receive, recorded as steps like any other call."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from workbench.core.steps import StepError
+from workbench.io.engine.events import Call
+from workbench.io.engine.handlers import read_call, received
+from workbench.io.engine.live import LiveSocket, datagram_size
+
+if TYPE_CHECKING:
+    from workbench.io.engine.api import Engine
+
+READ_BUFFER = 1 << 20  # one auto-receive drain fills up to this much before recording a step
+DATAGRAM_BURST = 64  # datagrams per turn, so queued calls still get theirs in a flood
+
+
+def auto_accept(eng: Engine, s: LiveSocket) -> None:
+    result, error = eng.attempt(lambda: read_call(eng, s, Call("accept", s.id, {})))
+    if error is not None and error.name == "EAGAIN":
+        return
+    eng.record_auto("accept", s, result, error)
+    eng.changed(s)
+
+
+def auto_read(eng: Engine, s: LiveSocket) -> None:
+    if not s.connection:
+        auto_datagrams(eng, s)
+        return
+    with eng.buffers.take() as buf:
+        view = memoryview(buf)
+        filled, end, error = _drain(eng, s, view)
+        if filled:  # a flood's drain may go unkept rather than slow the stream
+            eng.record_auto("recv", s, received(eng, s, view[:filled], "", droppable=True))
+        view.release()
+    if end:
+        eng.record_auto("recv", s, received(eng, s, b"", ""))
+    if error is not None:
+        eng.record_auto("recv", s, None, error)
+    eng.changed(s)
+
+
+def _drain(eng: Engine, s: LiveSocket, view: memoryview) -> tuple[int, bool, StepError | None]:
+    """Read what is queued into `view`: (bytes read, the end came, the error that came)."""
+    filled = 0
+    while filled < len(view):
+        try:
+            n = s.sock.recv_into(view[filled:], len(view) - filled, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            return filled, False, eng.error_of(exc)
+        if n == 0:
+            return filled, True, None
+        filled += n
+        if s.type == socket.SOCK_SEQPACKET:
+            break  # one message per step, so record boundaries stay visible
+    return filled, False, None
+
+
+class BufferPool:
+    """Receive buffers shared by every socket: a drain borrows one and gives it back, so
+    thousands of connections do not each hold a megabyte."""
+
+    def __init__(self, size: int = READ_BUFFER, keep: int = 4) -> None:
+        self.size, self._keep = size, keep
+        self._free: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[bytearray]:
+        with self._lock:
+            buf = self._free.pop() if self._free else None
+        buf = buf if buf is not None else bytearray(self.size)
+        try:
+            yield buf
+        finally:
+            with self._lock:
+                if len(self._free) < self._keep:
+                    self._free.append(buf)
+
+
+def auto_datagrams(eng: Engine, s: LiveSocket) -> None:
+    for _ in range(DATAGRAM_BURST):
+        try:
+            data, addr = s.sock.recvfrom(datagram_size(s), socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            # e.g. ECONNREFUSED from an ICMP error on a connected UDP socket
+            eng.record_auto("recvfrom", s, None, eng.error_of(exc))
+            break
+        peer = s.fmt(addr) if addr else ""
+        eng.record_auto("recvfrom", s, received(eng, s, data, peer))
+    eng.changed(s)
