@@ -1,40 +1,60 @@
-"""A capture as the hex view lays it out: blocks of rows, any row found in O(log n).
+"""A capture as the hex view lays it out: rows of hex or text, formatted a screen at a time.
 
 The view shows one block per chunk in arrival order, both directions interleaved like
 `socat -v`: an optional header row, then the chunk's bytes as rows of `row_bytes`,
 offsets cumulative per direction. A chunk the capture did not keep (storage fell
-behind the stream) is one row that says so: never zeros, never a read. The model
-keeps the chunk index as growable numpy columns and a running total of rows over the
-visible blocks, so finding the block under a row is one binary search and new chunks
-cost only their own part.
+behind the stream) is one row that says so: never zeros, never a read.
 
-Also pure helpers of the view: the row shape for a width, the rows of a screen, and
-the parsing of its prompts. Pure: numpy and core only; bytes come in through a reader.
+The chunk index and the row lookups live in core.capture_index, the search in
+core.capture_search; this module formats rows (the row shape for a width, the rows of
+a screen) and parses the view's prompts. Every name of the three is importable from
+here. Pure: numpy and core only; bytes come in through a reader.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
+from workbench.core.capture_index import (
+    IN,
+    OUT,
+    CaptureRows,
+    ChunkInfo,
+    Column,
+    Gaps,
+    IndexSnapshot,
+    NewChunks,
+)
+from workbench.core.capture_search import (
+    SEARCH_WINDOW,
+    StreamReader,
+    find,
+    kept_spans,
+    nearest_match,
+)
 from workbench.core.errors import InputError
 from workbench.core.hexdump import format_rows, row_bytes
 from workbench.core.payload import parse_escapes, parse_hex, to_c_array, to_python_literal
 from workbench.core.steps import NOT_KEPT
 
-IN, OUT = 0, 1  # the same numbers as io.capture: received, sent
+__all__ = [
+    "COPY_FORMATS", "DIRECTION_NAMES", "IN", "MARKERS", "MODES", "NOT_KEPT", "OUT", "PREFIX",
+    "SEARCH_WINDOW", "SEPARATOR", "CaptureRows", "ChunkInfo", "Column", "Gaps",
+    "IndexSnapshot", "NewChunks", "Reader", "Row", "Shape", "ShortRead", "StreamReader",
+    "choose_shape", "copy_text", "data_rows", "escape", "escape_cells", "find",
+    "format_window", "gap_row", "header_text", "hex_col", "kept_spans", "nearest_match",
+    "offset_digits", "parse_jump", "parse_pattern", "row_width",
+]
+
 MARKERS = ("<", ">")  # received, sent: in every row, so direction survives NO_COLOR
 DIRECTION_NAMES = ("in", "out")
 MODES = ("hex", "text", "split")
 PREFIX = 2  # the marker and a space
 SEPARATOR = " │ "  # between the hex and the text of a split row
-SEARCH_WINDOW = 1 << 20
 COPY_FORMATS = ("hex", "text", "c", "python")
 Reader = Callable[[int, int], bytes]  # (byte log position, size) -> bytes
-Gaps = tuple[np.ndarray, np.ndarray]  # starts and ends of not-kept stretches, ascending
 
 # Columns after the offset digits, as core.hexdump lays rows out.
 _HEX_END = {"canonical": 50, "narrow": 25, "xxd": 41}  # end of the hex part
@@ -95,22 +115,6 @@ def escape_cells(data: bytes, following: int = -1) -> list[int]:
 
 
 # -- rows --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkInfo:
-    index: int  # arrival order among all chunks of the socket
-    t: float
-    direction: int
-    offset: int  # cumulative within its direction
-    size: int
-    pos: int  # where the bytes sit in the byte log; NOT_KEPT if they were not kept
-    peer: str
-
-    @property
-    def gap(self) -> bool:
-        """Bytes that passed through but were not kept: a gap in the stream."""
-        return self.pos == NOT_KEPT and self.size > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,266 +214,6 @@ def _text_row(chunk: ChunkInfo, marker: str, at: int, piece: bytes, nxt: int) ->
     head = f"{marker}{at:0{offset_digits(at)}x}  "
     return Row(chunk.index, chunk.direction, head + escape(piece, nxt), at, piece,
                text_base=len(head), escaped=True, following=nxt)
-
-
-# -- the model ---------------------------------------------------------------------------
-
-
-class Column:
-    """A numpy array grown in place with doubling capacity: appends cost their own size."""
-
-    def __init__(self, dtype: type) -> None:
-        self._buf = np.empty(64, dtype=dtype)
-        self.n = 0
-
-    @property
-    def a(self) -> np.ndarray:
-        return self._buf[: self.n]
-
-    def extend(self, values: np.ndarray) -> None:
-        need = self.n + len(values)
-        if need > len(self._buf):
-            grown = np.empty(max(need, 2 * len(self._buf)), dtype=self._buf.dtype)
-            grown[: self.n] = self._buf[: self.n]
-            self._buf = grown
-        self._buf[self.n : need] = values
-        self.n = need
-
-    def clear(self) -> None:
-        self.n = 0
-
-
-@dataclass(frozen=True)
-class NewChunks:
-    """Chunks appended to a store since the last look, copied out of its arrays."""
-
-    t: np.ndarray
-    direction: np.ndarray
-    offset: np.ndarray
-    size: np.ndarray
-    pos: np.ndarray
-    peer: np.ndarray  # ids into `peers`
-    peers: list[str]  # every peer text seen so far, by id
-
-
-class CaptureRows:
-    """The chunks of one socket and the rows they make under the current settings."""
-
-    def __init__(self) -> None:
-        self._t = Column(np.float64)
-        self._dir = Column(np.int8)
-        self._off = Column(np.int64)
-        self._size = Column(np.int64)
-        self._pos = Column(np.int64)
-        self._peer = Column(np.int32)
-        self.peers: list[str] = [""]
-        self.totals = [0, 0]
-        self.lost = [0, 0]  # bytes per direction not kept
-        self._by_dir = (Column(np.int64), Column(np.int64))  # chunk numbers per direction
-        self._dir_off = (Column(np.int64), Column(np.int64))  # and their offsets
-        self._gap_lo = (Column(np.int64), Column(np.int64))  # not-kept stretches
-        self._gap_hi = (Column(np.int64), Column(np.int64))
-        self.row_bytes = 16
-        self.headers = True
-        self.direction: int | None = None  # show one direction only
-        self.peer: int | None = None  # show one peer only (an id into `peers`)
-        self._vis = Column(np.int64)  # visible chunk numbers, ascending
-        self._ends = Column(np.int64)  # rows up to and including each visible block
-
-    def __len__(self) -> int:
-        return self._t.n
-
-    @property
-    def rows(self) -> int:
-        return int(self._ends.a[-1]) if self._ends.n else 0
-
-    @property
-    def blocks(self) -> int:
-        return self._vis.n
-
-    def extend(self, new: NewChunks) -> None:
-        first = len(self)
-        for col, values in ((self._t, new.t), (self._dir, new.direction),
-                            (self._off, new.offset), (self._size, new.size),
-                            (self._pos, new.pos), (self._peer, new.peer)):
-            col.extend(values)
-        self.peers = list(new.peers)
-        numbers = np.arange(first, len(self), dtype=np.int64)
-        gap = (new.pos == NOT_KEPT) & (new.size > 0)
-        for d in (IN, OUT):
-            mine = new.direction == d
-            self._by_dir[d].extend(numbers[mine])
-            self._dir_off[d].extend(new.offset[mine])
-            self.totals[d] += int(new.size[mine].sum())
-            lost = mine & gap
-            self._gap_lo[d].extend(new.offset[lost])
-            self._gap_hi[d].extend(new.offset[lost] + new.size[lost])
-            self.lost[d] += int(new.size[lost].sum())
-        self._show(numbers)
-
-    def configure(self, row_bytes: int, headers: bool, direction: int | None,
-                  peer: int | None) -> None:
-        """New layout or filters: the running totals are rebuilt (vectorised, O(n))."""
-        self.row_bytes, self.headers = row_bytes, headers
-        self.direction, self.peer = direction, peer
-        self._vis.clear()
-        self._ends.clear()
-        self._show(np.arange(len(self), dtype=np.int64))
-
-    def _show(self, numbers: np.ndarray) -> None:
-        shown = numbers[self._visible(numbers)]
-        size = self._size.a[shown]
-        body = np.where(self._pos.a[shown] == NOT_KEPT, np.minimum(size, 1),
-                        (size + self.row_bytes - 1) // self.row_bytes)
-        rows = int(self.headers) + body
-        ends = np.cumsum(rows, dtype=np.int64) + self.rows
-        self._vis.extend(shown)
-        self._ends.extend(ends)
-
-    def _visible(self, numbers: np.ndarray) -> np.ndarray:
-        keep = np.ones(len(numbers), dtype=bool)
-        if self.direction is not None:
-            keep &= self._dir.a[numbers] == self.direction
-        if self.peer is not None:
-            keep &= self._peer.a[numbers] == self.peer
-        return keep
-
-    # -- lookups -------------------------------------------------------------------------
-
-    def chunk(self, i: int) -> ChunkInfo:
-        return ChunkInfo(i, float(self._t.a[i]), int(self._dir.a[i]), int(self._off.a[i]),
-                         int(self._size.a[i]), int(self._pos.a[i]),
-                         self.peers[int(self._peer.a[i])])
-
-    def gap(self, i: int) -> bool:
-        """Chunk i passed through but was not kept: one row, no cursor, no reads."""
-        return bool(self._pos.a[i] == NOT_KEPT and self._size.a[i] > 0)
-
-    def gaps(self, direction: int) -> Gaps:
-        """The not-kept stretches of a direction's stream: (starts, ends), ascending."""
-        return self._gap_lo[direction].a, self._gap_hi[direction].a
-
-    def block_start(self, k: int) -> int:
-        return int(self._ends.a[k - 1]) if k else 0
-
-    def locate(self, y: int) -> tuple[int, int]:
-        """(visible block, row within it) for row y: one binary search."""
-        k = int(np.searchsorted(self._ends.a, y, side="right"))
-        return k, y - self.block_start(k)
-
-    def block_chunk(self, k: int) -> int:
-        return int(self._vis.a[k])
-
-    def block_of(self, i: int) -> int | None:
-        """The visible block showing chunk i, or None when a filter hides it."""
-        k = int(np.searchsorted(self._vis.a, i))
-        return k if k < self._vis.n and self._vis.a[k] == i else None
-
-    def row_of(self, i: int, j: int) -> int | None:
-        """The row showing byte j of chunk i (a gap's one row for all its bytes)."""
-        k = self.block_of(i)
-        if k is None:
-            return None
-        return self.block_start(k) + int(self.headers) + (0 if self.gap(i) else
-                                                           j // self.row_bytes)
-
-    def chunk_at(self, direction: int, offset: int) -> int | None:
-        """The chunk holding byte `offset` of a direction's stream."""
-        offsets = self._dir_off[direction].a
-        k = int(np.searchsorted(offsets, offset, side="right")) - 1
-        if k < 0:
-            return None
-        i = int(self._by_dir[direction].a[k])
-        return i if offset < self._off.a[i] + self._size.a[i] else None
-
-    def step(self, i: int, forward: bool, direction: int | None = None) -> int | None:
-        """The next (or previous) visible chunk with kept bytes after chunk i, optionally
-        of one direction only; i may be -1 or len(self) to start at either end."""
-        pool = self._vis.a if direction is None else self._by_dir[direction].a
-        at = int(np.searchsorted(pool, i, side="right" if forward else "left"))
-        for part in _batches(pool, at, forward):
-            ok = (self._size.a[part] > 0) & (self._pos.a[part] != NOT_KEPT)
-            if direction is not None:
-                ok &= self._visible(part)
-            hits = np.flatnonzero(ok)
-            if len(hits):
-                return int(part[hits[0] if forward else hits[-1]])
-        return None
-
-    def window(self, y: int, n: int) -> Iterator[tuple[int, int, int]]:
-        """(visible block, first row, end row) for the blocks covering rows y..y+n-1."""
-        k, r = self.locate(y)
-        left = n
-        while left > 0 and k < self.blocks:
-            total = self.block_start(k + 1) - self.block_start(k)
-            end = min(total, r + left)
-            yield k, r, end
-            left -= end - r
-            k, r = k + 1, 0
-
-
-def _batches(pool: np.ndarray, at: int, forward: bool, size: int = 256) -> Iterator[np.ndarray]:
-    """Slices of pool from `at` onwards (or before `at`, going back), growing in size."""
-    while (at < len(pool)) if forward else (at > 0):
-        lo, hi = (at, at + size) if forward else (max(0, at - size), at)
-        yield pool[lo:hi]
-        at = hi if forward else lo
-        size *= 4
-
-
-def find(read: Callable[[int, int], bytes], total: int, pattern: bytes, start: int,
-         forward: bool, window: int = SEARCH_WINDOW, gaps: Gaps | None = None) -> int:
-    """A stream offset where `pattern` starts: the first at or after `start`, or the last
-    before it; -1 when none. Windows overlap by len(pattern) - 1, so a match across a
-    chunk (or window) boundary is found. Bytes in `gaps` are never read and no match
-    spans one: each kept stretch is searched on its own."""
-    if gaps is None or not len(gaps[0]):
-        return _find(read, total, pattern, start, forward, window)
-    for lo, hi in kept_spans(gaps, total, start, forward):
-
-        def part(at: int, size: int, lo: int = lo, hi: int = hi) -> bytes:
-            return read(lo + at, max(0, min(size, hi - lo - at)))
-
-        k = _find(part, hi - lo, pattern, start - lo, forward, window)
-        if k >= 0:
-            return lo + k
-    return -1
-
-
-def kept_spans(gaps: Gaps, total: int, start: int, forward: bool) -> Iterator[tuple[int, int]]:
-    """The kept stretches [lo, hi) of a stream of `total` bytes around `gaps`: going
-    forward, those ending after `start`, in order; going back, those beginning before
-    it, last first. Empty stretches (between touching gaps) are left out."""
-    starts, ends = gaps
-    count = len(starts)
-    order = (range(int(np.searchsorted(starts, start, "right")), count + 1) if forward
-             else range(int(np.searchsorted(ends, start, "left")), -1, -1))
-    for s in order:
-        lo = int(ends[s - 1]) if s else 0
-        hi = int(starts[s]) if s < count else total
-        if hi > lo:
-            yield lo, hi
-
-
-def _find(read: Callable[[int, int], bytes], total: int, pattern: bytes, start: int,
-          forward: bool, window: int) -> int:
-    extra = len(pattern) - 1
-    if forward:
-        at = max(0, start)
-        while at + extra < total:
-            k = read(at, window + extra).find(pattern)
-            if k >= 0:
-                return at + k
-            at += window
-        return -1
-    end = min(start, total)
-    while end > 0:
-        lo = max(0, end - window)
-        k = read(lo, end - lo + extra).rfind(pattern)
-        if k >= 0:
-            return lo + k
-        end = lo
-    return -1
 
 
 # -- screens -----------------------------------------------------------------------------
