@@ -11,16 +11,16 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
 from workbench.io.demo import GREETING
 from workbench.io.workspace import DEMO_PORT, Workspace
 from workbench.ui.commands import ACTIONS, bindings
-from workbench.ui.screens.form import Field, FormScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
+from workbench.ui.session_actions import SessionActions
 from workbench.ui.stepping import StepThrough
 from workbench.ui.widgets.socket_tree import SocketTree
 
@@ -34,7 +34,7 @@ def keymap_path() -> Path:
     return Path(config) / "socket-workbench" / "keymap.json"
 
 
-class WorkbenchApp(App[int]):
+class WorkbenchApp(SessionActions, App[int]):
     CSS_PATH = str(STYLES / "workbench.tcss")
     TITLE = "Socket Workbench"
     BINDINGS = bindings()
@@ -163,7 +163,7 @@ class WorkbenchApp(App[int]):
     # -- data ----------------------------------------------------------------------------
 
     def action_focus_send(self) -> None:
-        self.main.query_one("#tabs").active = "data"  # type: ignore[attr-defined]
+        self.main.show_pane("data")
         self.main.query_one("#payload").focus()
 
     def action_cycle_mode(self) -> None:
@@ -182,104 +182,10 @@ class WorkbenchApp(App[int]):
                     timeout=4)
 
     def action_show_tab(self, tab: str) -> None:
-        self.main.query_one("#tabs").active = tab  # type: ignore[attr-defined]
+        self.main.show_pane(tab)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))
-
-    # -- session files -------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.main.ws.path is None:
-            self.action_save_as()
-            return
-        self._save(None)
-
-    def action_save_as(self) -> None:
-        default = str(self.main.ws.path or "session.json")
-        form = FormScreen("Save session as", [
-            Field("path", "file", default, check=_path_check),
-        ], submit="Save")
-        self.push_screen(form, lambda v: self._save(v["path"]) if v else None)
-
-    def _save(self, path: str | None) -> None:
-        try:
-            saved = self.main.ws.save(path)
-        except InputError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        except OSError as exc:
-            self.notify(f"cannot save: {exc.strerror}; pick another folder", severity="error")
-            return
-        self.main._update_title()
-        self.notify(f"saved {saved} ({len(self.main.ws.session.steps)} steps)")
-
-    def action_open(self) -> None:
-        form = FormScreen("Open a session to step through", [
-            Field("path", "session file or journal directory", "", check=_path_check),
-        ], submit="Open")
-        self.push_screen(form, lambda v: self._load(v["path"]) if v else None)
-
-    def _load(self, path: str, recorded: Session | None = None) -> None:
-        from workbench.ui.widgets.script_view import ScriptView
-
-        main = self.main
-        try:
-            recorded = main.ws.load(path, recorded)
-        except InputError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        if self.stepper is not None:
-            self.stepper.close()  # one stepper follows the workspace at a time
-        self.stepper = StepThrough(recorded, main.ws)
-        main.query_one(ScriptView).load(recorded)
-        main.refresh_peers()
-        main._update_title()
-        self.action_show_tab("session")
-        self.notify(f"loaded {path}: {len(recorded.steps)} steps; f7 next, f8 run all")
-
-    def action_next_step(self) -> None:
-        if self._need_stepper():
-            self.run_worker(self._advance, thread=True, exit_on_error=False,
-                            group="stepping", exclusive=True)
-
-    def action_run_all(self) -> None:
-        if self._need_stepper():
-            self.run_worker(lambda: self._advance(until_end=True), thread=True,
-                            exit_on_error=False, group="stepping", exclusive=True)
-
-    def action_stop_run(self) -> None:
-        if self.stepper is not None:
-            self.stepper.stop()
-
-    def _need_stepper(self) -> bool:
-        if self.stepper is None:
-            self.notify("no session loaded: ctrl+o opens one", severity="warning")
-            return False
-        return True
-
-    def _advance(self, until_end: bool = False) -> None:
-        from workbench.ui.widgets.script_view import ScriptView
-
-        stepper = self.stepper
-        assert stepper is not None
-        view = self.main.query_one(ScriptView)
-        status = self.main.query_one("#script-status", Static)
-        for seq, live, ok in stepper.advance(until_end):
-            self.call_from_thread(view.mark, seq, live, ok)
-            self.call_from_thread(status.update, "\n".join(stepper.progress_lines()))
-        self.call_from_thread(status.update, "\n".join(stepper.progress_lines()))
-        if stepper.done:
-            summary = stepper.summary()
-            self.call_from_thread(self.notify, summary,
-                                  severity="information" if stepper.ok else "error")
-
-
-def _path_check(text: str) -> str:
-    if not text.strip():
-        raise InputError("a file name is needed, e.g. session.json")
-    return os.path.expanduser(text.strip())
-
 
 def run_app(session: Session | None = None, path: str | None = None, demo: bool = False,
             lossless: bool = False) -> int:

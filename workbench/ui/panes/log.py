@@ -1,0 +1,23 @@
+"""The Log pane: every step with its result; floods of receives folded into one line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from workbench.io.engine import EngineEvent, StepDone
+from workbench.ui.panes import PaneController
+from workbench.ui.widgets.event_log import EventLog, RecvBatch
+
+
+class LogPane(PaneController):
+    def compose(self) -> ComposeResult:
+        yield EventLog()
+
+    def on_events(self, events: list[EngineEvent]) -> None:
+        log = self.screen.query_one(EventLog)
+        batch = RecvBatch()
+        for event in events:
+            if isinstance(event, StepDone) and not batch.add(event.step):
+                batch.flush(log)
+                log.add_step(event.step)
+        batch.flush(log)
