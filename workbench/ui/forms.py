@@ -219,6 +219,8 @@ FORMS: dict[str, FormBuilder] = {
     "connect": _address_form("connect", for_bind=False),
     "listen": listen,
     "accept": _no_form("accept"),
+    "getsockname": _no_form("getsockname"),
+    "getpeername": _no_form("getpeername"),
     "recv": recv,
     "shutdown": shutdown,
     "close": _no_form("close"),
@@ -228,3 +230,7 @@ FORMS: dict[str, FormBuilder] = {
     "toggle_auto": toggle_auto,
     "start_peer": start_peer,
 }
+
+# The op each form runs, where its name is not the op's own.
+FORM_OPS = {"new_socket": "socket", "toggle_blocking": "set_blocking",
+            "toggle_auto": "set_auto", "start_peer": ""}

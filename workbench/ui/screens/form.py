@@ -40,10 +40,13 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
         self.title_text = title
         self.fields = fields
         self.submit_label = submit
+        self.note = ""  # e.g. why the call will likely fail now (it may still be made)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
             yield Label(self.title_text, id="form-title")
+            if self.note:
+                yield Label(self.note, id="form-note", classes="field-error", markup=False)
             for field in self.fields:
                 yield from self._field(field)
             with Horizontal(id="form-buttons"):

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TabbedContent, TabPane, Tree
 
 from workbench.core.errors import InputError
-from workbench.core.ops import created_sockets
+from workbench.core.ops import OPS, created_sockets
 from workbench.core.steps import Step
 from workbench.io.engine import CallStarted, EngineEvent, SocketChanged, SocketInfo, StepDone
 from workbench.io.workspace import Workspace
@@ -31,6 +31,7 @@ from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import SocketTree
 
 NO_SOCKET_NEEDED = ("new_socket", "socketpair", "start_peer")
+READS = ("getsockopt", "getsockname", "getpeername")  # their result is the point: shown
 
 
 class MainScreen(Screen[None]):
@@ -129,7 +130,11 @@ class MainScreen(Screen[None]):
         return changed, made
 
     def _announce(self, step: Step) -> None:
-        """Errors get a notification with the errno's meaning; results stay in the log."""
+        """Errors get a notification with the errno's meaning, reads their value; other
+        results stay in the log."""
+        if step.error is None and not step.auto and step.op in READS:
+            self.notify(f"{step.describe()} → {step.outcome()}", timeout=6)
+            return
         if step.error is None or (step.auto and step.error.name == "EAGAIN"):
             return
         severity = "warning" if step.error.name in ("EAGAIN", "EINPROGRESS", "EINTR") else "error"
@@ -211,7 +216,12 @@ class MainScreen(Screen[None]):
             if info is None:
                 return
         form, make = forms.FORMS[name](self, info)
+        op = forms.FORM_OPS.get(name, name)
+        reason = self.ws.why_not(info.id, op) if info is not None and op in OPS else None
         if form is None:
+            if reason:  # made all the same: the errno it returns is worth seeing
+                self.notify(f"{op} will likely fail: {reason}", severity="warning", timeout=4)
             make({})
         else:
+            form.note = f"likely to fail now: {reason}" if reason else ""
             self.ask(form, make)
