@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support import HAS_IPV6, wait_until
+from support import HAS_IPV6, accept_queue, tcp_connection, wait_until
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
@@ -110,6 +110,18 @@ def ok(step: Step) -> Step:
     return step
 
 
+def barrier(engine: Engine, sid: int) -> None:
+    """A call on the socket's actor: it is recorded only after whatever that actor did
+    before it (auto-receive, auto-accept, earlier calls), so absence can be checked after."""
+    ok(engine.call("getsockopt", sid, option="SO_TYPE", within=TIMEOUT))
+
+
+def queued_bytes(engine: Engine, sid: int, peer: str) -> int:
+    """Bytes waiting unread in the engine socket's kernel receive queue."""
+    kernel = tcp_connection(engine.socket_info(sid).local, peer)
+    return kernel.rx_queue if kernel is not None else -1
+
+
 def recv_exactly(sock: socket.socket, size: int) -> bytes:
     out = bytearray()
     while len(out) < size:
@@ -145,7 +157,7 @@ def test_tcp_echo_exchange(engine: Engine, recorder: Recorder) -> None:
     assert [s.result["at"] for s in recvs] == [0, *list(
         __import__("itertools").accumulate(len(s.data) for s in recvs[:-1]))]
     info = engine.socket_info(sid)
-    assert (info.state, info.bytes_in, info.bytes_out) == ("shut-wr", 7 + len(BINARY),
+    assert (info.state, info.bytes_in, info.bytes_out) == ("shut", 7 + len(BINARY),
                                                           7 + len(BINARY))
     ok(engine.call("close", sid))
     done = [e.step for e in recorder.of(StepDone)]
@@ -338,15 +350,22 @@ def test_manual_listener_accepts_only_when_asked(engine: Engine) -> None:
     host, port = local.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=TIMEOUT) as client:
         client.sendall(b"queued")
-        time.sleep(0.15)
+        wait_until(lambda: accept_queue(int(port)) == 1 or steps_of(engine, srv, "accept"),
+                   "the connection to wait in the accept queue")
+        barrier(engine, srv)
         assert steps_of(engine, srv, "accept") == []  # nobody asked yet
+        assert accept_queue(int(port)) == 1  # still waiting in the kernel
         step = ok(engine.call("accept", srv))
         assert not step.auto
         child = step.result["sock"]  # type: ignore[index]
         assert engine.socket_info(child).parent == srv
         assert engine.socket_info(child).auto is False  # children inherit manual mode
-        time.sleep(0.1)
+        mine = format_address(client.getsockname())
+        wait_until(lambda: queued_bytes(engine, child, mine) == 6
+                   or steps_of(engine, child, "recv"), "the bytes queued on the child")
+        barrier(engine, child)
         assert steps_of(engine, child, "recv") == []
+        assert queued_bytes(engine, child, mine) == 6  # nobody read them
         got = ok(engine.call("recv", child, size=3))
         assert (got.data, got.auto, got.result["at"]) == (b"que", False, 0)  # type: ignore[index]
         got = ok(engine.call("recv", child, size=100))
@@ -367,8 +386,12 @@ def test_set_auto_off_leaves_bytes_for_an_explicit_recv(engine: Engine, listener
     conn, _ = listener.accept()
     with conn:
         conn.sendall(b"\x00\xffwaiting")
-        time.sleep(0.15)
+        peer = addr_text(listener)
+        wait_until(lambda: queued_bytes(engine, sid, peer) == 9 or steps_of(engine, sid, "recv"),
+                   "the bytes queued on the socket")
+        barrier(engine, sid)
         assert steps_of(engine, sid, "recv") == []
+        assert queued_bytes(engine, sid, peer) == 9  # nobody read them
         assert engine.capture(sid).totals[IN] == 0
         assert ok(engine.call("recv", sid, size=64, flags=["MSG_PEEK"])).result == {
             "data": b"\x00\xffwaiting", "peek": True}
@@ -460,11 +483,12 @@ def test_calls_queue_behind_a_pending_one_in_order(engine: Engine, listener: soc
     with conn:
         first = engine.submit("recv", sid, size=4)
         second = engine.submit("getsockopt", sid, option="SO_TYPE")
-        time.sleep(0.1)
+        wait_until(lambda: first in engine.pending(), "the recv to wait for bytes")
         assert first.step is None and second.step is None
+        sent_at = len(engine.session.steps)  # neither may be recorded before the bytes are sent
         conn.sendall(b"data")
         assert first.wait(TIMEOUT) is not None and second.wait(TIMEOUT) is not None
-        assert first.step.seq < second.step.seq  # type: ignore[union-attr]
+        assert sent_at <= first.step.seq < second.step.seq  # type: ignore[union-attr]
         assert second.step.result == {"value": socket.SOCK_STREAM}  # type: ignore[union-attr]
 
 
@@ -481,7 +505,9 @@ def full_listener() -> Iterator[socket.socket]:
             filler.setblocking(False)
             filler.connect_ex(srv.getsockname())
             fillers.append(filler)
-        time.sleep(0.1)
+        # Full once the kernel holds one connection for accept() (backlog 0): SYNs are dropped.
+        wait_until(lambda: (accept_queue(srv.getsockname()[1]) or 0) >= 1,
+                   "the accept queue to fill")
         yield srv
     finally:
         for filler in fillers:
@@ -493,16 +519,27 @@ def test_blocking_connect_that_blocks_is_cancellable(
     engine: Engine, recorder: Recorder, full_listener: socket.socket
 ) -> None:
     sid = new_socket(engine)
+    local = ok(engine.call("bind", sid, address="127.0.0.1:0")).result["local"]  # type: ignore[index]
     call = engine.submit("connect", sid, address=addr_text(full_listener))
     wait_until(lambda: any(e.call is call for e in recorder.of(CallStarted)), "CallStarted")
-    time.sleep(0.3)
+    seen = time.monotonic()
+
+    def kernel_state() -> str:
+        kernel = tcp_connection(local, full_listener.getsockname())
+        return kernel.state if kernel is not None else "not listed"
+
+    # The SYN is out; the listener's queue is full, so the kernel drops it unanswered.
+    wait_until(lambda: kernel_state() != "not listed", "the SYN to be sent")
+    assert kernel_state() == "SYN_SENT"
+    assert (accept_queue(full_listener.getsockname()[1]) or 0) >= 1
     assert call.step is None, "the connect should still be waiting for its SYN-ACK"
     assert engine.socket_info(sid).pending == "connect"
     assert call in engine.pending()
+    blocked = time.monotonic() - seen
     engine.cancel(call)
     step = call.wait(TIMEOUT)
     assert step is not None and step.error is not None and step.error.name == "EINTR"
-    assert step.dur >= 0.3
+    assert step.dur >= blocked - 1e-6  # the step covers all the time it was blocked
     assert engine.socket_info(sid).pending == ""
     assert call not in engine.pending()
 
@@ -559,9 +596,13 @@ def test_send_after_peer_closed_records_epipe(engine: Engine, listener: socket.s
     conn, _ = listener.accept()
     conn.close()
     wait_until(lambda: engine.socket_info(sid).state == "peer-closed", "the peer's FIN")
+    local, peer = engine.socket_info(sid).local, addr_text(listener)
+    kernel = tcp_connection(local, peer)
+    assert kernel is not None and kernel.state == "CLOSE_WAIT"
     first = engine.call("send", sid, data=b"one")  # accepted locally; the peer answers RST
     assert first.ok
-    time.sleep(0.05)
+    # The RST closes the socket in the kernel, which then no longer lists it.
+    wait_until(lambda: tcp_connection(local, peer) is None, "the peer's RST")
     errors = []
     for _ in range(3):
         step = engine.call("send", sid, data=b"two")
@@ -616,8 +657,8 @@ def test_input_mistakes_raise_one_line(engine: Engine, op: str, args: dict[str, 
     assert message and "\n" not in message
     for word in words:
         assert word in message
-    time.sleep(0.02)
-    assert len(engine.session.steps) == before  # a mistake is not a step
+    barrier(engine, sid)  # had the mistake been queued, it would be recorded before this
+    assert [s.op for s in engine.session.steps[before:]] == ["getsockopt"]  # not a step
 
 
 @pytest.mark.parametrize(("op", "sock", "args", "words"), [
@@ -702,7 +743,7 @@ def test_engine_byte_log_spills_and_reads_back(recorder: Recorder) -> None:
             ok(eng.call("connect", sid, address=format_address(peer.address)))
             ok(eng.call("send", sid, data=blob))
             wait_until(lambda: eng.capture(sid).totals[IN] == len(blob), "the echo")
-        assert log.in_memory == 0 and len(log) == 2 * len(blob)
+        assert log.flush(TIMEOUT) and log.in_memory == 0 and len(log) == 2 * len(blob)
         assert eng.capture(sid).stream(IN) == blob
         assert b"".join(s.data for s in steps_of(eng, sid, "recv")) == blob
     finally:
