@@ -46,11 +46,12 @@ def test_byte_log_spills_past_the_threshold_and_reads_back_exactly() -> None:
         log.close()
 
 
-def _open_files() -> list[str]:
-    links = []
+def _open_files() -> set[tuple[int, str]]:
+    """This process's open descriptors, each with what it points at."""
+    links = set()
     for fd in os.listdir("/proc/self/fd"):
         try:
-            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+            links.add((int(fd), os.readlink(f"/proc/self/fd/{fd}")))
         except OSError:
             continue  # the fd listing itself, closed meanwhile
     return links
@@ -58,17 +59,20 @@ def _open_files() -> list[str]:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 def test_spill_file_is_unlinked_and_closed() -> None:
+    before = _open_files()  # other logs of this process may hold spill files of their own
     log = ByteLog(spill_threshold=10)
     try:
         log.append(b"x" * 50)
         assert log.flush() and log.in_memory == 0
-        spills = [link for link in _open_files() if "workbench-capture-" in link]
+        spills = {(fd, link) for fd, link in _open_files() - before
+                  if "workbench-capture-" in link}
+        files = {link for _fd, link in spills}
         # one file (a second descriptor may write it with O_DIRECT), and nothing left behind
-        assert len(set(spills)) == 1 and spills[0].endswith("(deleted)")
+        assert len(files) == 1 and files.pop().endswith("(deleted)")
         assert log.read(0, 50) == b"x" * 50
     finally:
         log.close()
-    assert not [link for link in _open_files() if "workbench-capture-" in link]
+    assert not spills & _open_files()
 
 
 def test_byte_log_on_a_path_writes_at_once_and_reopens(tmp_path: Path) -> None:
