@@ -10,7 +10,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -18,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import wait_until
+from support import bound_port, wait_until
 
 from workbench.core.steps import Step
 from workbench.io.capture import IN, OUT
@@ -139,19 +138,6 @@ def saw_eof(engine: Engine, sid: int) -> bool:
     return any(s.ok and s.result and s.result.get("eof") for s in steps_of(engine, sid, "recv"))
 
 
-def udp_port_bound(port: int) -> bool:
-    """Whether something is bound to UDP 127.0.0.1:port, from /proc (no probing)."""
-    want = f"0100007F:{port:04X}"
-    with open("/proc/net/udp") as table:
-        return any(line.split()[1] == want for line in table.readlines()[1:])
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def send_all_and_finish(engine: Engine, sid: int, data: bytes) -> None:
     assert ok(engine.call("send", sid, data=data, within=30)).result == {"sent": len(data)}
     ok(engine.call("shutdown", sid, how="wr"))
@@ -214,9 +200,8 @@ def test_tcp_echo_through_socat_both_ways(engine: Engine, socat: Callable[..., S
 
 def test_udp_workbench_to_socat(engine: Engine, socat: Callable[..., Socat], work: Path) -> None:
     out = work / "received.bin"
-    port = free_udp_port()  # socat logs no port for UDP-RECV; it binds this one
-    socat("-u", f"UDP-RECV:{port},bind=127.0.0.1,reuseaddr", f"CREATE:{out}")
-    wait_until(lambda: udp_port_bound(port), "socat to bind its UDP port")
+    peer = socat("-u", "UDP-RECV:0,bind=127.0.0.1", f"CREATE:{out}")
+    port = bound_port(peer.proc, "udp")  # socat logs no port for UDP-RECV: ask the kernel
     sid = new_socket(engine, type_="dgram")
     grams = [b"\x00", b"\xff" * 3, SMALL, bytes(range(256)) * 4]
     for gram in grams:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ui_helpers import SOCAT, listening
+from support import bound_ports
+from ui_helpers import SOCAT
 
 from workbench.io.peers import Peer
 from workbench.ui.app import WorkbenchApp
@@ -49,23 +50,26 @@ def peer() -> Iterator[Callable[[str], Peer]]:
 
 
 @pytest.fixture
-def socat_sink() -> Iterator[Callable[[int, Path], subprocess.Popen[bytes]]]:
-    """socat accepting one TCP connection on 127.0.0.1:port and writing it to a file."""
+def socat_sink() -> Iterator[Callable[[Path], tuple[subprocess.Popen[bytes], int]]]:
+    """socat accepting one TCP connection on 127.0.0.1 and writing it to a file.
+
+    socat binds port 0 and holds the port it gets; start() returns it with the process."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(port: int, out: Path) -> subprocess.Popen[bytes]:
+    def start(out: Path) -> tuple[subprocess.Popen[bytes], int]:
         proc = subprocess.Popen(
-            [SOCAT, "-u", f"TCP-LISTEN:{port},reuseaddr,bind=127.0.0.1",
-             f"OPEN:{out},creat,trunc"],
+            [SOCAT, "-u", "TCP-LISTEN:0,bind=127.0.0.1", f"OPEN:{out},creat,trunc"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(proc)
         deadline = time.monotonic() + 5.0
-        while not listening(port):
+        while not (ports := bound_ports(proc.pid)):
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                pytest.fail(f"socat did not listen on 127.0.0.1:{port}: {err}")
+                exited = proc.poll() is not None  # only then does reading stderr end
+                err = proc.stderr.read().decode() if exited and proc.stderr else ""
+                pytest.fail(f"socat did not listen on 127.0.0.1: {err}")
             time.sleep(0.01)
-        return proc
+        assert len(ports) == 1, f"socat listens on {ports}"
+        return proc, ports[0]
 
     yield start
     for proc in procs:

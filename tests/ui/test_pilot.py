@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from support import tcp_connection
 from textual.command import CommandPalette
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
@@ -25,12 +27,12 @@ from ui_helpers import (
     data_pane,
     drive,
     fill,
-    free_port,
     listening,
     log_text,
     messages,
     node_of,
     open_form,
+    settle,
     shown,
     submit,
     type_text,
@@ -128,6 +130,14 @@ async def send_text(pilot: Pilot[Any], text: str) -> None:
                      and pilot.app.focused.id == "payload", what="the send bar")
     await type_text(pilot, text)
     await pilot.press("enter")
+
+
+async def barrier(pilot: Pilot[Any], sock: int) -> None:
+    """A call on the socket's actor: it is recorded only after whatever that actor did
+    before it (auto-receive, steps the UI submitted), so absence can be checked after."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    call = app.main.ws.engine.submit("getsockopt", sock, option="SO_TYPE")
+    await wait_until(pilot, lambda: call.step is not None, what=f"getsockopt on #{sock}")
 
 
 def show_log(app: WorkbenchApp) -> str:
@@ -236,7 +246,10 @@ def test_listener_client_child_send_shutdown_close(app: WorkbenchApp) -> None:
 
 
 def test_connect_refused_shows_errno_and_meaning(app: WorkbenchApp) -> None:
-    port = free_port()
+    # Bound but never listening, and held until the end: a connect to it is refused.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
 
     async def scenario(pilot: Pilot[Any]) -> None:
         sock = await new_socket(pilot)
@@ -254,7 +267,8 @@ def test_connect_refused_shows_errno_and_meaning(app: WorkbenchApp) -> None:
         assert next(n for n in app._notifications if "ECONNREFUSED" in n.message) \
             .severity == "error"
 
-    drive(app, scenario)
+    with closed:
+        drive(app, scenario)
 
 
 def test_capture_lossless_toggles_from_a_key(app: WorkbenchApp) -> None:
@@ -327,9 +341,19 @@ def test_manual_mode_recv(app: WorkbenchApp, peer: Callable[[str], Peer]) -> Non
         assert not engine.socket_info(sock).auto
         await send_text(pilot, "ping")
         await wait_until(pilot, lambda: echo.stats.bytes_out >= 4, what="the echo")
-        await pilot.pause(0.2)  # the echo is queued on the socket, but nobody reads it
+        # The echo is queued on the socket, but nobody reads it.
+        here, there = engine.socket_info(sock).local, format_address(echo.address)
+
+        def queued() -> int:
+            kernel = tcp_connection(here, there)
+            return kernel.rx_queue if kernel is not None else -1
+
+        await wait_until(pilot, lambda: queued() == 4 or steps(app, "recv", sock),
+                         what="the echo queued on the socket")
+        await barrier(pilot, sock)
         assert engine.capture(sock).totals[IN] == 0
         assert not steps(app, "recv", sock)
+        assert queued() == 4
         await focus_tree(pilot)
         form = await open_form(pilot, "r", "recv")
         await fill(pilot, form, size="2")
@@ -349,9 +373,8 @@ def test_manual_mode_recv(app: WorkbenchApp, peer: Callable[[str], Peer]) -> Non
 
 def test_hex_payload_reaches_socat_byte_exact(
         app: WorkbenchApp, socat_sink: Any, tmp_path: Path) -> None:
-    port = free_port()
     out = tmp_path / "received.bin"
-    proc = socat_sink(port, out)
+    proc, port = socat_sink(out)
 
     async def scenario(pilot: Pilot[Any]) -> None:
         sock = await new_socket(pilot)
@@ -410,7 +433,7 @@ async def expect_form_error(pilot: Pilot[Any], form: FormScreen, field: str, val
     assert "\n" not in text and "Traceback" not in text
     assert form.query_one("#submit", Button).disabled
     await pilot.press("enter")
-    await pilot.pause(0.2)
+    await settle(pilot)  # the enter is handled, and all it set off
     assert app.screen is form  # still open
     assert len(app.main.ws.session.steps) == before
 
@@ -433,10 +456,11 @@ def test_form_validation(app: WorkbenchApp) -> None:
         await pilot.press("f2")
         before = len(app.main.ws.session.steps)
         await send_text(pilot, "de zz")
+        await settle(pilot)  # the enter is handled, and all it set off
         error = str(app.main.query_one("#send-error", Label).render())
         assert "position 4" in error and "\n" not in error
-        await pilot.pause(0.2)
-        assert len(app.main.ws.session.steps) == before
+        await barrier(pilot, app.main.selected)  # a send let through is recorded before it
+        assert [s.op for s in app.main.ws.session.steps[before:]] == ["getsockopt"]
         assert app.main.query_one("#payload", Input).value == "de zz"  # kept for fixing
         await pilot.press("backspace", "backspace")
         assert str(app.main.query_one("#send-error", Label).render()) == ""
@@ -449,7 +473,8 @@ def test_form_validation(app: WorkbenchApp) -> None:
                                 "over the limit of 107")
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main)
-        assert [s.op for s in app.main.ws.session.steps] == ["socket", "socket"]
+        # Nothing but the two sockets (and the getsockopt that followed the bad hex).
+        assert [s.op for s in app.main.ws.session.steps] == ["socket", "getsockopt", "socket"]
 
     drive(app, scenario)
 
@@ -598,7 +623,9 @@ def test_step_then_run_all_shows_received_bytes_that_differ(
 
         await pilot.press("f7")  # one step: socket()
         await wait_until(pilot, lambda: live()[0] == "sock=1", what="step 0 marked")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: all(w.is_finished for w in app.workers
+                                            if w.group == "stepping"), what="f7 to finish")
+        await settle(pilot)  # its marks are shown
         assert not any(live()[1:])
         await pilot.press("f8")
         await wait_until(pilot, lambda: app.stepper is not None and app.stepper.done,

@@ -1,4 +1,4 @@
-"""Helpers of the UI suite: bounded waits, loopback ports, reading the screen, acting as a user.
+"""Helpers of the UI suite: bounded waits, reading the screen, acting as a user.
 
 Every test drives the real app through keys and forms; nothing under test is mocked.
 """
@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from support import listening  # noqa: F401 - UI tests import it from here
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -49,25 +49,19 @@ def drive(app: WorkbenchApp, scenario: Callable[[Pilot[Any]], Awaitable[None]],
     asyncio.run(main())
 
 
-
-# -- real peers --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    """Whether something listens on 127.0.0.1:port, read from /proc (no connection made)."""
-    want = f"0100007F:{port:04X}"
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == want and fields[3] == "0A":
-            return True
-    return False
+async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
+    """Wait until the app and every widget of its screens have handled all their messages,
+    and those that handling posted: then whatever a key press set off has happened."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()  # the app and its screen handle everything queued before this
+        nodes = [app, *(n for screen in app.screen_stack
+                        for n in screen.walk_children(with_self=True))]
+        if all(n.message_queue_size == 0 for n in nodes):
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"the app still had messages to handle after {timeout} s")
 
 
 # -- reading the screen ------------------------------------------------------------------
