@@ -68,7 +68,8 @@ def journal_ops(directory: Path) -> list[str]:
 
 @pytest.fixture
 def killed_journal(tmp_path: Path) -> Path:
-    """A journal directory of a replay killed with SIGKILL during its wait step."""
+    """A journal directory of a replay killed with SIGKILL after both exchanges, as it
+    goes into its 30 s wait."""
     session_file = tmp_path / "long.json"
     session_file.write_text(json.dumps(long_session()))
     journal = tmp_path / "journal"
@@ -84,7 +85,7 @@ def killed_journal(tmp_path: Path) -> Path:
             if time.monotonic() >= deadline:
                 pytest.fail(f"the journal did not reach the wait step: {journal_ops(journal)}")
             time.sleep(0.01)
-        time.sleep(0.1)  # well inside the 30 s wait
+        # Both exchanges are journaled; only the 30 s wait is left, so it is still running.
         assert proc.poll() is None
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(TIMEOUT) == -signal.SIGKILL
