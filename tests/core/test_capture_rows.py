@@ -22,6 +22,7 @@ from workbench.core.capture_rows import (
     gap_row,
     header_text,
     kept_spans,
+    nearest_match,
 )
 from workbench.core.hexdump import format_rows
 
@@ -153,3 +154,55 @@ def test_find_skips_gaps_and_never_matches_across_one(
     arrays = (np.array([a for a, _ in gaps], dtype=np.int64),
               np.array([b for _, b in gaps], dtype=np.int64))
     assert find(read, len(data), pattern, start, forward, window, gaps=arrays) == want
+
+
+# -- snapshots for worker threads, and the search over both streams ----------------------
+
+
+def test_a_snapshot_keeps_its_values_while_the_model_grows_and_refilters() -> None:
+    model, _ = build(FLOOD)
+    snap = model.snapshot()
+    offsets, by_in, gap_starts = snap.offsets.copy(), snap.by_dir[IN].copy(), snap.gaps[IN][0]
+    gap_starts = gap_starts.copy()
+    n = 500  # enough to outgrow every column's buffer
+    model.extend(NewChunks(np.zeros(n), np.full(n, IN, dtype=np.int8),
+                           np.arange(n, dtype=np.int64) + model.totals[IN],
+                           np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                           np.zeros(n, dtype=np.int32), [""]))
+    model.configure(8, False, OUT, None)
+    assert len(model) == len(FLOOD) + n
+    assert list(snap.offsets) == list(offsets) and list(snap.by_dir[IN]) == list(by_in)
+    assert list(snap.gaps[IN][0]) == list(gap_starts)
+    assert snap.totals == (20 + (1 << 20) + 9, 4) and snap.direction_filter is None
+    assert snap.chunk_at(IN, 5000) == 1 and snap.chunk_at(IN, snap.totals[IN]) is None
+    assert snap.shown(2) and model.snapshot().shown(2) and not model.snapshot().shown(0)
+
+
+def test_nearest_match_goes_in_display_order_and_past_hidden_chunks() -> None:
+    # Chunks: IN "ab" from peer a, IN "ab" from b, IN "ab" from a, then OUT "zab" from a.
+    streams = {IN: b"ababab", OUT: b"zab"}
+    model = CaptureRows()
+    model.extend(NewChunks(np.arange(4, dtype=np.float64),
+                           np.array([IN, IN, IN, OUT], dtype=np.int8),
+                           np.array([0, 2, 4, 0], dtype=np.int64),
+                           np.array([2, 2, 2, 3], dtype=np.int64),
+                           np.array([0, 2, 4, 6], dtype=np.int64),
+                           np.array([1, 2, 1, 1], dtype=np.int32), ["", "a", "b"]))
+
+    def read(direction: int, at: int, size: int) -> bytes:
+        return streams[direction][at:at + size]
+
+    def nearest(starts: dict[int, int], forward: bool = True,
+                pattern: bytes = b"ab") -> tuple[int, int] | None:
+        return nearest_match(model.snapshot(), read, pattern, starts, forward, window=2)
+
+    assert nearest({IN: 0, OUT: 0}) == (IN, 0)
+    assert nearest({IN: 1, OUT: 0}) == (IN, 2)  # chunk 1 comes before chunk 3
+    assert nearest({IN: 5, OUT: 0}) == (OUT, 1)
+    assert nearest({IN: 1}, pattern=b"ba") == (IN, 1)  # across chunks 0 and 1
+    assert nearest({IN: 6, OUT: 3}, forward=False) == (OUT, 1)
+    assert nearest({IN: 4, OUT: 0}, forward=False) == (IN, 2)
+    model.configure(16, True, None, 1)  # peer a only: chunk 1 is hidden
+    assert nearest({IN: 1, OUT: 0}) == (IN, 4)
+    assert nearest({IN: 4, OUT: 0}, forward=False) == (IN, 0)
+    assert nearest({IN: 5, OUT: 2}) is None

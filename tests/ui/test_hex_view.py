@@ -38,7 +38,6 @@ from workbench.core.payload import parse_hex, to_c_array, to_escapes, to_python_
 from workbench.io.capture import IN, OUT, ByteLog, CaptureStore
 from workbench.io.engine import Engine
 from workbench.io.peers import Peer, format_address
-from workbench.ui.widgets import hex_view
 from workbench.ui.widgets.hex_view import HexPrompt, HexView, new_chunks
 
 HEXDUMP = shutil.which("hexdump")
@@ -587,21 +586,21 @@ def test_save_raw_and_as_hexdump(tmp_path: Path) -> None:
         prompt.value = str(tmp_path / "typed.txt")  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_for(pilot, lambda: (tmp_path / "typed.txt").exists())
+        await pilot.app.workers.wait_for_complete()  # a save from the prompt is a worker's
         assert (tmp_path / "typed.txt").read_bytes() == (tmp_path / "range.txt").read_bytes()
 
     drive(store, scenario)
 
 
-def test_a_big_save_from_the_prompt_runs_in_a_thread(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hex_view, "SAVE_INLINE", 16)
+def test_a_save_from_the_prompt_runs_in_a_thread(tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
 
     async def scenario(pilot: Pilot[Any], view: HexView) -> None:
         await pilot.press("ctrl+home")
         assert view.answer("save", str(path))
-        await wait_for(pilot, lambda: path.exists() and path.stat().st_size == len(REQUEST
-                                                                                   + BINARY))
+        assert [w.name for w in pilot.app.workers] == ["hex-save"]
+        await pilot.app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: not view.busy)
         assert path.read_bytes() == REQUEST + BINARY
 
     drive(make_store(EXCHANGE), scenario)

@@ -1,4 +1,4 @@
-"""The hex view's one-line prompt: jump, search or save."""
+"""The hex view's prompts: a one-line input for jump, search or save, and its answers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from workbench.core.capture_rows import parse_jump, parse_pattern
+from workbench.core.errors import InputError
 
 
 class HexPrompt(ModalScreen[str | None]):
@@ -58,3 +61,35 @@ PROMPTS = {
     "save": ("save raw bytes to", "file name"),
     "save_hexdump": ("save as hexdump -C text to", "file name"),
 }
+
+
+class HexPrompts:
+    """Mixin of HexView: ask (its own HexPrompt, or the screen via PromptRequested) and
+    carry out the answer."""
+
+    def action_prompt(self, kind: str) -> None:
+        title, placeholder = PROMPTS[kind]
+        value = self._suggest_name(kind == "save_hexdump") if kind.startswith("save") else ""
+        if not self.own_prompts:
+            self.post_message(self.PromptRequested(kind, title, value))
+            return
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.answer(kind, text)
+
+        self.app.push_screen(HexPrompt(title, value, placeholder), done)
+
+    def answer(self, kind: str, text: str) -> bool:
+        """Carry out a prompt's answer: 'jump', 'search', 'save' or 'save_hexdump'. A
+        save runs in a worker (as may a search): True then means it started."""
+        try:
+            if kind == "jump":
+                where = self.cursor_position()
+                return self.jump_to(*parse_jump(text, where[0] if where else 1))
+            if kind == "search":
+                return self.search(parse_pattern(text))
+            return self.start_save(text, hexdump=kind == "save_hexdump")
+        except InputError as exc:
+            self._say(str(exc), severity="error")
+            return False
