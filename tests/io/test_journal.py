@@ -172,6 +172,8 @@ def test_journal_of_an_engine_reopens_in_process(tmp_path: Path) -> None:
                 assert engine.call("expect", sid, data=BIG, timeout=5).ok
             finally:
                 engine.shutdown()
+        # Each line follows its bytes into data.bin: once they are all there, so are the lines.
+        assert journal.log.flush(TIMEOUT)
         again = load_journal(directory)  # while the writer still has it open
         assert [(s.op, s.sock, s.auto, s.data) for s in again.steps] == [
             (s.op, s.sock, s.auto, s.data) for s in session.steps]
