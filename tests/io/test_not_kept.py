@@ -35,7 +35,10 @@ def flood_engine(log: ByteLog) -> tuple[Engine, int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         kids = [i for i in engine.sockets() if i.parent == listener]
-        if kids and kids[0].bytes_in >= len(BLOB):
+        # The sender's EOF is recorded after every recv of the flood: all its steps are in.
+        if kids and kids[0].bytes_in >= len(BLOB) and any(
+                s.op == "recv" and s.sock == kids[0].id and s.result and s.result.get("eof")
+                for s in list(engine.session.steps)):
             return engine, kids[0].id
         time.sleep(0.01)
     raise AssertionError("the flood did not arrive")
