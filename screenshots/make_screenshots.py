@@ -1,14 +1,15 @@
 """Produce the README's screenshots from the real app, in stable mode.
 
 Run `python screenshots/make_screenshots.py` from the checkout; it writes SVGs next
-to this file. Stable mode fixes the ports and freezes the clock, so a screenshot
-only changes when the screen does.
+to this file. Stable mode binds every port as 0, shows each as a fixed fake and
+freezes the clock, so a screenshot only changes when the screen does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from workbench.ui.app import WorkbenchApp
+from workbench.ui.stable import REFUSED_PORT
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -56,10 +58,15 @@ async def refused(app: WorkbenchApp, pilot: Pilot) -> None:
     await settle(pilot, lambda: len(app.main.ws.engine.sockets()) == 2)
     await pilot.press("c")
     await pilot.pause(0.2)
-    app.screen.query_one("#f-address").value = "127.0.0.1:1"  # type: ignore[attr-defined]
-    await pilot.pause(0.1)
-    await pilot.press("enter")
-    await settle(pilot, lambda: any(s.error for s in app.main.ws.session.steps))
+    with socket.socket() as closed:  # bound, never listening: a connect to it is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        app.fake_ports.add(port, REFUSED_PORT)
+        address = f"127.0.0.1:{port}"
+        app.screen.query_one("#f-address").value = address  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: any(s.error for s in app.main.ws.session.steps))
     await pilot.press("2")
 
 

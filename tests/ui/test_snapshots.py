@@ -1,8 +1,10 @@
 """Snapshots of the main screens at 80x24 and 120x40, from the real app on loopback.
 
-Stable mode fixes the ports (echo peer 47007, demo client 47107) and freezes the
-clock, so an SVG changes only when the screen does. Each `run_before` waits until
-the state it names is reached, including any toast (they last 5-8 s, far longer
+Stable mode binds every port as 0 and shows each as a fixed fake in the SVG (peers,
+then the app's sockets, then the refused target: workbench/ui/stable.py), and
+freezes the clock, so an SVG changes only when the screen does. The refused connect
+goes to a socket bound without listen and held for the test. Each `run_before` waits
+until the state it names is reached, including any toast (they last 5-8 s, far longer
 than a snapshot takes), and stops the focused input's cursor from blinking.
 Update with `python -m pytest tests/ui/test_snapshots.py --snapshot-update`, then
 look at every changed SVG before keeping it.
@@ -10,7 +12,8 @@ look at every changed SVG before keeping it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,6 @@ from ui_helpers import (
     ROOT,
     data_pane,
     fill,
-    listening,
     log_text,
     node_of,
     open_form,
@@ -34,17 +36,30 @@ from ui_helpers import (
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.screens.form import FormScreen
 from workbench.ui.screens.help import HelpScreen
+from workbench.ui.stable import REFUSED_PORT
 from workbench.ui.widgets.event_log import EventLog
 from workbench.ui.widgets.script_view import ScriptView
 from workbench.ui.widgets.socket_tree import SocketTree
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-REFUSED_PORT = 47209  # nothing listens here: connecting is refused
 SnapCompare = Callable[..., bool]
 
 
 def stable_app() -> WorkbenchApp:
     return WorkbenchApp(stable=True, journal=False)
+
+
+def ephemeral_ports() -> range:
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return range(int(low), int(high) + 1)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port bound on loopback without listen, held for the test: connecting is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 async def steady(pilot: Pilot[Any]) -> None:
@@ -94,16 +109,18 @@ def test_new_socket_form(snap_compare: SnapCompare, size: tuple[int, int]) -> No
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_connection_refused(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+def test_connection_refused(snap_compare: SnapCompare, size: tuple[int, int],
+                            refused_port: int) -> None:
     """A refused connect: ECONNREFUSED with its meaning in the log tab and a toast."""
-    assert not listening(REFUSED_PORT), f"something listens on {REFUSED_PORT}"
+    app = stable_app()
+    app.fake_ports.add(refused_port, REFUSED_PORT)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         app: WorkbenchApp = pilot.app  # type: ignore[assignment]
         await submit(pilot, await open_form(pilot, "n", "New socket"))
         await wait_until(pilot, lambda: app.main.selected == 1)
         form = await open_form(pilot, "c", "Connect")
-        await fill(pilot, form, address=f"127.0.0.1:{REFUSED_PORT}")
+        await fill(pilot, form, address=f"127.0.0.1:{refused_port}")
         await submit(pilot, form)
         await pilot.press("2")
         log = app.main.query_one(EventLog)
@@ -111,7 +128,7 @@ def test_connection_refused(snap_compare: SnapCompare, size: tuple[int, int]) ->
         await wait_until(pilot, toast_shown(pilot, "ECONNREFUSED"), what="the toast")
         await steady(pilot)
 
-    assert snap_compare(stable_app(), terminal_size=size, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -141,7 +158,8 @@ def test_loaded_session(snap_compare: SnapCompare, size: tuple[int, int],
         tabs = app.main.query_one(TabbedContent)
         view = app.main.query_one(ScriptView)
         await wait_until(pilot, lambda: tabs.active == "session" and view.row_count == 13)
-        assert app.main.ws.peer_addresses() == {"echo": "127.0.0.1:47007"}
+        host, _, port = app.main.ws.peer_addresses()["echo"].rpartition(":")
+        assert host == "127.0.0.1" and int(port) in ephemeral_ports()  # bound as 0
         await wait_until(pilot, toast_shown(pilot, f"loaded {relative}"), what="the toast")
         assert not isinstance(app.screen, FormScreen)
         await steady(pilot)

@@ -29,8 +29,6 @@ from workbench.io.peers import Peer, format_address, parse_kind, parse_transport
 from workbench.io.peerset import peer_sockaddr
 from workbench.io.sessionfile import load_session, save_session
 
-DEMO_PORT = 47007  # the fixed demo port used when ports must be stable (screenshots, tests)
-
 
 class CaptureView(Protocol):
     """What a view reads of one socket's capture: copies and reads, no locks."""
@@ -47,8 +45,7 @@ class CaptureView(Protocol):
 
 class Workspace:
     def __init__(self, journal_dir: Path | None = None, journal: bool = True,
-                 port_base: int | None = None, lossless: bool = False) -> None:
-        self.port_base = port_base  # peers get fixed ports from here: stable screenshots
+                 lossless: bool = False) -> None:
         self.path: Path | None = None
         self.recorded: Session | None = None  # a loaded session, for stepping through
         self._peers: list[Peer] = []
@@ -155,8 +152,6 @@ class Workspace:
         """Start a built-in peer that steps reach as `peer:NAME`; returns the name."""
         kind, transport = parse_kind(kind), parse_transport(transport)
         name = name or self._free_name(kind)
-        if not address and self.port_base is not None and not transport.startswith("unix"):
-            address = f"127.0.0.1:{self.port_base + len(self._peers)}"
         spec = PeerSpec(name, kind, transport, address)
         try:
             peer = Peer(kind, transport, peer_sockaddr(spec, self._scratch_dir)).start()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.console import Console
+from rich.segment import Segments
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -16,11 +19,12 @@ from textual.widgets import Input
 from workbench.core.errors import InputError
 from workbench.core.session import Session
 from workbench.io.demo import GREETING
-from workbench.io.workspace import DEMO_PORT, Workspace
+from workbench.io.workspace import Workspace
 from workbench.ui.commands import ACTIONS, bindings
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
 from workbench.ui.session_actions import SessionActions
+from workbench.ui.stable import PEER_PORT, SOCKET_PORT, FakePorts
 from workbench.ui.stepping import StepThrough
 from workbench.ui.widgets.socket_tree import SocketTree
 
@@ -47,7 +51,8 @@ class WorkbenchApp(SessionActions, App[int]):
         self.open_path = path
         self.preloaded = session
         self.demo = demo
-        self.stable = stable  # fixed ports and a frozen clock: screenshots and snapshots
+        self.stable = stable  # fake ports and a frozen clock: screenshots and snapshots
+        self.fake_ports = FakePorts()  # stable: real port -> the one screenshots show
         self.journal = journal
         self.journal_dir = journal_dir
         self.stepper: StepThrough | None = None
@@ -59,8 +64,7 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def _make_workspace(self) -> Workspace:
         ws = Workspace(Path(self.journal_dir) if self.journal_dir else None,
-                       journal=self.journal, port_base=DEMO_PORT if self.stable else None,
-                       lossless=self.lossless)
+                       journal=self.journal, lossless=self.lossless)
         if self.stable:
             ws.set_clock(lambda: 0.0)
         self._workspaces.append(ws)
@@ -106,12 +110,50 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def _demo_steps(self, ws: Workspace) -> None:
         sock = ws.call("socket", family="inet", type="stream").result["sock"]
-        if self.stable:
-            ws.call("setsockopt", sock, option="SO_REUSEADDR", value=1)
-            ws.call("bind", sock, address=f"127.0.0.1:{DEMO_PORT + 100}")
         ws.call("connect", sock, address="peer:echo")
         ws.call("send", sock, data=GREETING)
         ws.call("expect", sock, data=GREETING, timeout=5.0)
+
+    # -- stable screenshots --------------------------------------------------------------
+
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Stable mode shows fake ports: every port is bound as 0, so it differs each run.
+
+        Textual 8's export_screenshot, with the fakes put into the rendered segments
+        before the SVG is made (its ids hash the content, so the SVG must be made from
+        the fakes).
+        """
+        if not self.stable:
+            return super().export_screenshot(title=title, simplify=simplify)
+        assert self._driver is not None, "App must be running"
+        self._fake_ports_in_use()
+        width, height = self.size
+        console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                          color_system="truecolor", record=True, legacy_windows=False,
+                          safe_box=False)
+        update = self.screen._compositor.render_update(
+            full=True, screen_stack=self._background_screens, simplify=simplify)
+        console.print(Segments(self.fake_ports.segments(console.render(update))))
+        return console.export_svg(title=title or self.title)
+
+    def _fake_ports_in_use(self) -> None:
+        """Peers from PEER_PORT in start order; our sockets from SOCKET_PORT by id, then
+        any closed one a step result names."""
+        for ws in self._workspaces:
+            for address in ws.peer_addresses().values():
+                self._fake_port(address, PEER_PORT)
+            for info in sorted(ws.sockets(), key=lambda i: i.id):
+                self._fake_port(info.local, SOCKET_PORT)
+            for step in ws.steps():
+                local = (step.result or {}).get("local")
+                if isinstance(local, str):
+                    self._fake_port(local, SOCKET_PORT)
+
+    def _fake_port(self, address: str, base: int) -> None:
+        """An IP address's port, unless 0 (unbound); unix: addresses have none."""
+        port = address.rpartition(":")[2]
+        if not address.startswith("unix:") and port.isdigit() and int(port):
+            self.fake_ports.assign(int(port), base)
 
     @property
     def main(self) -> MainScreen:
