@@ -108,11 +108,16 @@ class Harness:
         info = self.engine.socket_info(self.sid)
         return Kind(info.kind), State(info.state)
 
+    @property
+    def family(self) -> str:
+        return self.engine.socket_info(self.sid).family
+
     def run(self, action: str) -> None:
         """Run one action and check it against the prediction made just before it."""
         op, args = self.args(action)
         kind, state = self.state()
-        expected = predict(kind, state, op)
+        family = self.family
+        expected = predict(kind, state, op, family)
         where = (f"{' '.join(self.history) or '(nothing)'} then {action} on a {kind} "
                  f"socket in state {state}")
         self.history.append(action)
@@ -127,17 +132,17 @@ class Harness:
             return
         got = "" if step.ok else step.error.name  # type: ignore[union-attr]
         assert got == expected, (
-            f"{where}: {rule_row(kind, state, op)} predicts {expected or 'success'} "
-            f"({why_not(kind, state, op) or 'no reason: it should work'}), "
+            f"{where}: {rule_row(kind, state, op, family)} predicts {expected or 'success'} "
+            f"({why_not(kind, state, op, family) or 'no reason: it should work'}), "
             f"the kernel gave {got or 'success'}")
 
 
-def rule_row(kind: Kind, state: State, op: str) -> str:
+def rule_row(kind: Kind, state: State, op: str, family: str) -> str:
     """Which row of RULES made the prediction (the first that matches wins)."""
     base = event_of(op).split("/")[0]
-    for i, (kinds, states, name, answer, _why) in enumerate(RULES):
-        if kind in kinds and state in states and name == base:
-            return f"RULES[{i}] ({name} -> {answer or 'success'})"
+    for i, rule in enumerate(RULES):
+        if rule.matches(kind, state, base, family):
+            return f"RULES[{i}] ({rule.op} -> {rule.answer or 'success'})"
     return "no row"
 
 

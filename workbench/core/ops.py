@@ -128,10 +128,10 @@ def _flags(table: Mapping[str, int]) -> Callable[[str, Any], list[str]]:
             raise InputError(f"{name} {_show(value)} must be a list of {', '.join(table)}")
         out = []
         for item in items:
-            flag = item.strip().upper() if isinstance(item, str) else item
+            flag = item.strip().upper() if isinstance(item, str) else None
             if flag == "":
                 continue
-            if flag not in table:
+            if flag is None or flag not in table:
                 raise InputError(f"unknown flag {_show(item)}: use one of {', '.join(table)}")
             out.append(flag)
         return out
@@ -164,7 +164,13 @@ def _option(name: str, value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A value in a message, cut short (an integer too long to print says its length)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return f"<a {value.bit_length()}-bit integer>"
+    try:
+        text = repr(value)
+    except ValueError:  # nested past the digit limit
+        text = f"<a {type(value).__name__}>"
     return text if len(text) <= 40 else text[:37] + "..."
 
 

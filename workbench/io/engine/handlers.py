@@ -82,6 +82,9 @@ def op_getpeername(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any]:
 def op_bind(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any]:
     addr, extra = eng.resolve(s, call.args["address"])
     s.sock.bind(addr)
+    # A port the user chose is kept for good; one the kernel picked (port 0) is given
+    # back when a listener is shut down.
+    s.user_bound = not isinstance(addr, tuple) or bool(addr[1])
     s.local = s.local_address()
     return {"local": s.local, **extra}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.core.endpoints import format_sockaddr
 from workbench.core.sockstate import Kind, Outcome, State, can_receive, next_state
+from workbench.core.steps import family_name
 from workbench.io.capture import CaptureStore
 from workbench.io.engine.events import Call
 
@@ -66,6 +67,8 @@ class LiveSocket:
     auto: bool = True
     parent: int | None = None
     hup: bool = False  # poll reported a hang-up nobody consumes: stop watching
+    user_bound: bool = False  # a bind to a chosen port succeeded: the kernel keeps it
+    name_stale: bool = False  # getsockname names a port the socket no longer holds
     queue: deque[Call] = field(default_factory=deque)
     inspections: deque[Inspection] = field(default_factory=deque)
     pending: Call | None = None
@@ -92,7 +95,32 @@ class LiveSocket:
         return self.state is State.CLOSED
 
     def advance(self, event: str, outcome: Outcome) -> None:
-        self.state = next_state(self.kind, self.state, event, outcome)
+        before = self.state
+        state = next_state(self.kind, self.state, event, outcome, family_name(self.family))
+        if state is not before:
+            self.state, self.hup = state, False  # a new state is watched afresh
+            # A TCP listener shut down gives back a port the kernel picked, yet
+            # getsockname still names it until the socket is bound again.
+            self.name_stale = before is State.LISTENING and not self.user_bound
+        if self.state is State.NEW and self.bound_after(event):
+            # The call bound it on its own (an inet send or connect picks a port).
+            self.state = next_state(self.kind, State.NEW, "autobind", Outcome.OK)
+            self.local = self.local_address()
+
+    def bound_after(self, event: str) -> bool:
+        """Whether `event` left a NEW socket holding a local address."""
+        if event.startswith("shutdown/"):
+            return self.user_bound and not self.name_stale
+        if event in ("send", "connect") and not self.name_stale:
+            return self.has_address()
+        return False
+
+    def has_address(self) -> bool:
+        try:
+            name = self.sock.getsockname()
+        except OSError:
+            return False
+        return bool(name[1]) if isinstance(name, tuple) else bool(name)
 
     def receiving(self) -> bool:
         """Auto-receive or auto-accept should watch this socket now."""
