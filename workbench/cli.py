@@ -123,7 +123,15 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot write a journal in {args.journal}: {exc.strerror}; "
                          "choose a writable directory") from None
-    report = replay_session(session, target=args.file, timeout=args.timeout, journal=journal)
+    try:
+        report = replay_session(session, target=args.file, timeout=args.timeout,
+                                journal=journal)
+    finally:
+        session.close()
+        if journal is not None:
+            journal.close()  # every line and byte written before the command ends
+    if report.live is not None:
+        report.live.close()
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif report.ok:

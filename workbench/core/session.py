@@ -50,6 +50,14 @@ class Session:
     peers: list[PeerSpec] = field(default_factory=list)
     title: str = ""
     created: str = ""
+    # Files its payloads are read from (sidecars, a journal's data): closed by close().
+    closers: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Release the files the payloads are read from; the steps stay readable only
+        where their payloads are inline."""
+        while self.closers:
+            self.closers.pop()()
 
     def add(self, step: Step) -> Step:
         step.seq = len(self.steps)

@@ -127,6 +127,8 @@ def load_journal(directory: str | os.PathLike[str]) -> Session:
     check_header(header, JOURNAL_FORMAT)
     session = Session(peers=peers_from_json(header.get("peers", [])),
                       title=str(header.get("title", "")), created=str(header.get("created", "")))
+    if log is not None:
+        session.closers.append(log.close)
     for number, raw in enumerate(lines[1:], start=2):
         if not raw.strip():
             continue

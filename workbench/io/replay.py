@@ -247,6 +247,8 @@ def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
         finally:
             engine.shutdown()
             unsubscribe()
+            if engine.owns_log:  # the live session's payloads live there: its close frees it
+                live.closers.append(engine.log.close)
     report = replayer.report
     report.mismatches = mismatches
     report.target = target

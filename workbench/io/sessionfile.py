@@ -85,7 +85,14 @@ def load_session(path: str | os.PathLike[str]) -> Session:
                 sidecars[name] = _sidecar(path, name)
             return sidecars[name]
 
-        return _check_peers(loads_session(text, make_reader(open_sidecar)))
+        try:
+            session = loads_session(text, make_reader(open_sidecar))
+        except BaseException:
+            for log in sidecars.values():
+                log.close()
+            raise
+        session.closers.extend(log.close for log in sidecars.values())
+        return _check_peers(session)
     except SessionFormatError as exc:
         msg = str(exc)
         raise SessionFormatError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None

@@ -190,6 +190,8 @@ class Workspace:
         `recorded` is the session already read from `path`, if the caller has it.
         """
         recorded = recorded or load_session(path)
+        if self.recorded is not None and self.recorded is not recorded:
+            self.recorded.close()  # the previous session's sidecars
         for spec in recorded.peers:
             if spec.name not in self.engine.peers:
                 self.start_peer(spec.kind, spec.transport, spec.address, spec.name)

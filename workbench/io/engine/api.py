@@ -66,6 +66,7 @@ class Engine:
                  peers: dict[str, str] | None = None) -> None:
         self.session = session or Session()
         self.journal = journal
+        self.owns_log = log is None and journal is None  # then shutdown closes it
         if log is None:  # not `log or`: an empty ByteLog is falsy
             log = journal.log if journal is not None else ByteLog()
         self.log = log
