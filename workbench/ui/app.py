@@ -17,10 +17,11 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from workbench.core.errors import InputError
+from workbench.core.ops import OPS
 from workbench.core.session import Session
 from workbench.io.demo import GREETING
 from workbench.io.workspace import Workspace
-from workbench.ui.commands import ACTIONS, bindings
+from workbench.ui.commands import ACTIONS, PALETTE_ONLY, bindings
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
 from workbench.ui.session_actions import SessionActions
@@ -183,8 +184,12 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for action in ACTIONS:
-            yield SystemCommand(action.title, action.help,
+        main = self.main
+        for action in (*ACTIONS, *PALETTE_ONLY):
+            reason = None
+            if action.op and OPS[action.op].needs_socket and main.workspace is not None:
+                reason = main.ws.why_not(main.selected, action.op)
+            yield SystemCommand(action.title, f"not now: {reason}" if reason else action.help,
                                 lambda a=action.action: self.run_action(a))
 
     # -- socket actions: each opens its form on the main screen --------------------------
