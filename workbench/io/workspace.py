@@ -118,7 +118,7 @@ class Workspace:
         info = self.socket_info(sock) if sock is not None else None
         if info is None:
             return "no socket selected: press n to create one"
-        return why_not(Kind(info.kind), State(info.state), op)
+        return why_not(Kind(info.kind), State(info.state), op, info.family)
 
     def check_address(self, sock: int, text: str) -> str:
         """Parse an address and check it fits the socket's family (before any syscall)."""
