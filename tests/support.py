@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+
+from workbench.io.engine import EngineEvent, SocketChanged, StepDone
 
 TIMEOUT = 5.0
 
@@ -142,3 +145,37 @@ def bound_port(proc: subprocess.Popen, proto: str = "tcp") -> int:
     wait_until(bound, f"pid {proc.pid} to bind a {proto} port")
     assert len(ports) == 1, f"pid {proc.pid} holds {proto} ports {ports}"
     return ports[0]
+
+
+class Recorder:
+    """An engine subscriber keeping every event, as the UI would receive them."""
+
+    def __init__(self) -> None:
+        self.events: list[EngineEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: EngineEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def snapshot(self) -> list[EngineEvent]:
+        with self._lock:
+            return list(self.events)
+
+    def of(self, kind: type) -> list[EngineEvent]:
+        return [e for e in self.snapshot() if isinstance(e, kind)]
+
+    def step_seqs(self) -> list[int]:
+        return [e.step.seq for e in self.snapshot() if isinstance(e, StepDone)]
+
+    def settled_after(self, seq: int) -> bool:
+        """It has the StepDone of step `seq` and the SocketChanged its actor sends after."""
+        events = self.snapshot()
+        done = [i for i, e in enumerate(events) if isinstance(e, StepDone) and e.step.seq == seq]
+        return bool(done) and any(isinstance(e, SocketChanged) for e in events[done[0] + 1:])
+
+
+def threads_end() -> None:
+    """Wait until every socket actor thread of every engine has ended."""
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("socket-")],
+               "the engine's socket threads to end", 3.0)

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import wait_until
+from support import Recorder, threads_end, wait_until
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
 from workbench.core.steps import Step
 from workbench.io.capture import IN
-from workbench.io.engine import Engine, EngineEvent, SocketChanged, StepDone, handlers
+from workbench.io.engine import Engine, StepDone, handlers
 from workbench.io.engine.api import ERRORS_LOG
 from workbench.io.journal import DATA, Journal, load_journal
 from workbench.io.peers import Peer, format_address
@@ -28,46 +28,6 @@ from workbench.io.workspace import Workspace
 
 WITHIN = 5.0
 MIB = 1 << 20
-
-
-class Recorder:
-    """A subscriber keeping every event it is fed."""
-
-    def __init__(self) -> None:
-        self.events: list[EngineEvent] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: EngineEvent) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def snapshot(self) -> list[EngineEvent]:
-        with self._lock:
-            return list(self.events)
-
-    def step_seqs(self) -> list[int]:
-        return [e.step.seq for e in self.snapshot() if isinstance(e, StepDone)]
-
-    def settled_after(self, seq: int) -> bool:
-        """It has the StepDone of step `seq` and the SocketChanged its actor sends after."""
-        events = self.snapshot()
-        done = [i for i, e in enumerate(events) if isinstance(e, StepDone) and e.step.seq == seq]
-        return bool(done) and any(isinstance(e, SocketChanged) for e in events[done[0] + 1:])
-
-
-def threads_end() -> None:
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("socket-")],
-               "the engine's socket threads to end", 3.0)
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.shutdown()
-    threads_end()
 
 
 @pytest.fixture

@@ -13,36 +13,16 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support import HAS_IPV6, accept_queue, tcp_connection, wait_until
+from support import HAS_IPV6, Recorder, accept_queue, tcp_connection, wait_until
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
 from workbench.core.steps import Step
 from workbench.io.capture import IN, OUT, ByteLog
-from workbench.io.engine import CallStarted, Engine, EngineEvent, SocketChanged, StepDone
+from workbench.io.engine import CallStarted, Engine, SocketChanged, StepDone
 from workbench.io.peers import Peer, format_address
 
 TIMEOUT = 5.0
-
-
-
-
-
-
-class Recorder:
-    """An engine listener keeping every event, as the UI would receive them."""
-
-    def __init__(self) -> None:
-        self.events: list[EngineEvent] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: EngineEvent) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def of(self, kind: type) -> list[EngineEvent]:
-        with self._lock:
-            return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture

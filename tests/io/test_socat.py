@@ -103,15 +103,6 @@ def socat() -> Iterator[Callable[..., Socat]]:
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.shutdown()
-
-
-@pytest.fixture
 def work() -> Iterator[Path]:
     """A short directory for files and Unix socket paths (sun_path is 108 bytes)."""
     path = Path(tempfile.mkdtemp(prefix="wb-socat-"))
