@@ -17,6 +17,7 @@ import contextlib
 import errno
 import mmap
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -49,7 +50,11 @@ class ByteLog:
     """
 
     def __init__(self, path: str | None = None, spill_threshold: int = SPILL_THRESHOLD,
-                 ring_size: int = RING_SIZE, lossless: bool = False) -> None:
+                 ring_size: int = RING_SIZE, lossless: bool = False, readonly: bool = False,
+                 exclusive: bool = False) -> None:
+        """With a path: the file opened without following a symlink, and refused unless
+        it is a regular file. `readonly`: an existing file, only read (a sidecar, a
+        journal being recovered); `exclusive`: a new file, never one already there."""
         self._cond = threading.Condition()
         self.path = path
         self.lossless = lossless
@@ -65,8 +70,9 @@ class ByteLog:
         self._waiters: list[tuple[int, Callable[[], None]]] = []
         self._error: OSError | None = None
         self._closed = False
+        self.readonly = readonly
         if path is not None:
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd = _open_file(path, readonly, exclusive)
             self._head = self._tail = os.fstat(self._fd).st_size
         self._direct_tried = False  # a path's O_DIRECT descriptor opens on the first big write
 
@@ -86,6 +92,8 @@ class ByteLog:
     def append(self, data: bytes | bytearray | memoryview, droppable: bool = False) -> int:
         """The position of `data`, or NOT_KEPT if it was droppable and the ring was full."""
         n = len(data)
+        if self.readonly:
+            raise ValueError("append to a read-only byte log")
         with self._cond:
             self._check_open()
             if self._error is not None or n > self._ring_size:
@@ -258,7 +266,7 @@ class ByteLog:
                 stop = min(end, start - start % size + size)  # not past the ring's end
                 lo, hi = -(-start // PAGE) * PAGE, stop // PAGE * PAGE
                 if hi - lo >= DIRECT_MIN and not self._direct_tried and self.path:
-                    self._direct, self._direct_tried = _open_direct(self.path), True
+                    self._direct, self._direct_tried = _open_direct(self.path, self._fd), True
                 if self._direct is None or hi - lo < DIRECT_MIN:
                     lo = hi = stop
                 for a, b, direct in ((start, lo, False), (lo, hi, True), (hi, stop, False)):
@@ -279,16 +287,34 @@ class ByteLog:
         _pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]
 
 
-def _open_direct(path: str) -> int | None:
+def _open_file(path: str, readonly: bool, exclusive: bool) -> int:
+    """The log's file: never through a symlink, never a FIFO or device (O_NONBLOCK, so
+    opening a FIFO cannot hang before the check)."""
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    flags |= os.O_RDONLY if readonly else os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0)
+    fd = os.open(path, flags, 0o600)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _open_direct(path: str, same_as: int | None = None) -> int | None:
     """A second descriptor that bypasses the page cache: on this kind of machine,
-    writes through the cache slow to a tenth once dirty pages pile up."""
+    writes through the cache slow to a tenth once dirty pages pile up. By path, so
+    only if the path still names the file `same_as` has open."""
     flag = getattr(os, "O_DIRECT", 0)
     if not flag:
         return None
     try:
-        return os.open(path, os.O_WRONLY | flag)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | flag)
     except OSError:
         return None  # e.g. tmpfs
+    if same_as is not None and not os.path.samestat(os.fstat(fd), os.fstat(same_as)):
+        os.close(fd)
+        return None
+    return fd
 
 
 def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, at: int) -> None:

@@ -20,11 +20,11 @@ from typing import Any
 
 from workbench.core.errors import InputError
 from workbench.core.session import (
+    PayloadReader,
     Session,
     SessionFormatError,
     check_header,
     inline_payload,
-    make_reader,
     not_kept_json,
     peers_from_json,
     session_header,
@@ -33,6 +33,14 @@ from workbench.core.session import (
 )
 from workbench.core.steps import DataRef, NotKept, Payload
 from workbench.io.capture import ByteLog
+from workbench.io.journal_files import (
+    Shortfalls,
+    create_new,
+    make_journal_dir,
+    open_data,
+    read_whole,
+)
+from workbench.io.sidecars import checked_reader
 
 JOURNAL_FORMAT = "socket-workbench-journal"
 STEPS, DATA = "steps.jsonl", "data.bin"
@@ -42,15 +50,24 @@ INLINE_MAX = 4096
 def default_journal_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(state) / "socket-workbench" / "journals" / f"{stamp}-{os.getpid()}"
+    base = Path(state) / "socket-workbench" / "journals" / f"{stamp}-{os.getpid()}"
+    for n in range(2, 1000):  # a journal starts only in a new folder: another this second
+        if not os.path.lexists(base):
+            break
+        base = base.with_name(f"{stamp}-{os.getpid()}-{n}")
+    return base
 
 
 class Journal:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.log = ByteLog(path=str(self.dir / DATA))
-        self._fd = os.open(self.dir / STEPS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        make_journal_dir(self.dir, STEPS)  # new or empty: nothing planted is written through
+        self._fd = create_new(self.dir / STEPS, os.O_WRONLY | os.O_APPEND)
+        try:
+            self.log = ByteLog(path=str(self.dir / DATA), exclusive=True)
+        except BaseException:
+            os.close(self._fd)
+            raise
         self._lock = threading.Lock()
         self._waiting: deque[tuple[int, bytes]] = deque()  # (bytes needed, line), in order
 
@@ -118,18 +135,31 @@ def is_journal(path: str | os.PathLike[str]) -> bool:
 def load_journal(directory: str | os.PathLike[str]) -> Session:
     """Reopen a journal as a session; a last line cut short by a kill is skipped."""
     path = Path(directory)
-    lines = (path / STEPS).read_bytes().split(b"\n")
+    lines = read_whole(path / STEPS).split(b"\n")
     if not lines or not lines[0].strip():
         raise SessionFormatError(f"{path}: the journal is empty")
-    log = ByteLog(path=str(path / DATA)) if (path / DATA).exists() else None
-    read = make_reader(lambda name: _data_file(path, name, log))
     header = _parse_line(lines[0], path, 1)
     check_header(header, JOURNAL_FORMAT)
     session = Session(peers=peers_from_json(header.get("peers", [])),
                       title=str(header.get("title", "")), created=str(header.get("created", "")))
+    log = open_data(path / DATA)  # read-only: a journal in a read-only folder reads back
+    short = Shortfalls()
+    read = checked_reader(lambda name: _data_file(path, name, log), short.note)
     if log is not None:
         session.closers.append(log.close)
+    try:
+        _read_steps(session, lines, path, read, short)
+        short.check(path / DATA, len(log) if log is not None else 0)
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def _read_steps(session: Session, lines: list[bytes], path: Path, read: PayloadReader,
+                short: Shortfalls) -> None:
     for number, raw in enumerate(lines[1:], start=2):
+        short.line = number
         if not raw.strip():
             continue
         try:
@@ -139,7 +169,6 @@ def load_journal(directory: str | os.PathLike[str]) -> Session:
                 break  # the last line, cut short
             raise SessionFormatError(f"{path}: line {number} is not valid JSON") from None
         session.add(step_from_json(obj, read, f"{path.name} line {number}"))
-    return session
 
 
 def _parse_line(raw: bytes, path: Path, number: int) -> dict[str, Any]:

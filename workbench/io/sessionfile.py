@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from workbench.core.endpoints import parse_endpoint
 from workbench.core.errors import InputError
@@ -16,12 +16,13 @@ from workbench.core.session import (
     dumps_session,
     inline_payload,
     loads_session,
-    make_reader,
 )
 from workbench.core.steps import DataRef, NotKept, Payload
+from workbench.io.atomic_write import atomic_file, check_target, write_atomic
 from workbench.io.capture import ByteLog
 from workbench.io.journal import is_journal, load_journal
 from workbench.io.peers import parse_kind, parse_transport
+from workbench.io.sidecars import checked_reader, open_sidecar, refuse_short
 
 
 def sidecar_name(path: Path) -> str:
@@ -29,44 +30,28 @@ def sidecar_name(path: Path) -> str:
 
 
 def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
-    """Write atomically (temp file, fsync, rename), mode 0600; sidecar first."""
-    path = Path(path)
-    side = path.with_name(sidecar_name(path))
-    side_tmp, side_fd, written = None, None, 0
+    """Write atomically (temp file, fsync, rename), mode 0600; sidecar first. A target
+    (or its sidecar) that is a symlink or not a regular file is refused."""
+    path = check_target(path)
+    side = path.with_name(sidecar_name(path))  # checked as a target if it is written
+    with contextlib.ExitStack() as stack:  # the sidecar is renamed into place on exit
+        side_out: BinaryIO | None = None
+        written = 0
 
-    def write(value: Payload) -> dict[str, Any]:
-        nonlocal side_tmp, side_fd, written
-        if len(value) <= INLINE_LIMIT or isinstance(value, NotKept):
-            return inline_payload(value)
-        if side_fd is None:
-            side_fd, side_tmp = _temp_in(side)
-        data = value.load() if isinstance(value, DataRef) else bytes(value)
-        at = written
-        os.write(side_fd, data)
-        written += len(data)
-        return {"file": side.name, "at": at, "size": len(data)}
+        def write(value: Payload) -> dict[str, Any]:
+            nonlocal side_out, written
+            if len(value) <= INLINE_LIMIT or isinstance(value, NotKept):
+                return inline_payload(value)
+            if side_out is None:
+                side_out = stack.enter_context(atomic_file(side))
+            data = value.load() if isinstance(value, DataRef) else bytes(value)
+            at = written
+            side_out.write(data)
+            written += len(data)
+            return {"file": side.name, "at": at, "size": len(data)}
 
-    text = dumps_session(session, write)
-    if side_fd is not None and side_tmp is not None:
-        _commit(side_fd, side_tmp, side)
-    fd, tmp = _temp_in(path)
-    os.write(fd, text.encode())
-    _commit(fd, tmp, path)
-    return path
-
-
-def _temp_in(target: Path) -> tuple[int, str]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.fchmod(fd, 0o600)
-    return fd, tmp
-
-
-def _commit(fd: int, tmp: str, target: Path) -> None:
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        text = dumps_session(session, write)
+    return write_atomic(path, text.encode())
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
@@ -86,7 +71,7 @@ def load_session(path: str | os.PathLike[str]) -> Session:
             return sidecars[name]
 
         try:
-            session = loads_session(text, make_reader(open_sidecar))
+            session = loads_session(text, checked_reader(open_sidecar, refuse_short))
         except BaseException:
             for log in sidecars.values():
                 log.close()
@@ -118,7 +103,4 @@ def _check_peers(session: Session) -> Session:
 
 
 def _sidecar(path: Path, name: str) -> ByteLog:
-    side = path.with_name(Path(name).name)  # never outside the session's folder
-    if not side.is_file():
-        raise SessionFormatError(f"payload refers to {name!r}, which is missing beside the file")
-    return ByteLog(path=str(side))
+    return open_sidecar(path.parent, name)  # never outside the session's folder
