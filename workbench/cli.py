@@ -64,9 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     err.add_argument("--json", action="store_true")
     err.set_defaults(run=_cmd_errno)
 
-    recover = sub.add_parser("recover", help="turn a journal into a session file")
+    recover = sub.add_parser(
+        "recover", help="turn a journal into a session file",
+        description="Turn a journal into a session file, written atomically with mode "
+                    "0600 (big payloads in a NAME.data sidecar beside it). A journal whose "
+                    "data.bin holds fewer bytes than its steps refer to is refused (exit 2): "
+                    "the message names the lines and the bytes missing, and no file is "
+                    "written, since those steps cannot be brought back as they were.")
     recover.add_argument("journal", help="a journal directory")
-    recover.add_argument("-o", "--output", required=True, help="session file to write")
+    recover.add_argument("-o", "--output", required=True,
+                         help="session file to write: a new or regular file (a symlink, "
+                              "device, FIFO or folder is refused)")
     recover.set_defaults(run=_cmd_recover)
     return parser
 
