@@ -9,6 +9,7 @@ the recording at the end.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,10 @@ from workbench.core.session import Session
 from workbench.core.sockstate import Kind, kind_of
 from workbench.core.steps import NotKept, Step, payload_bytes
 from workbench.io.engine import Engine, EngineEvent, StepDone
-from workbench.io.peerset import started_peers
+from workbench.io.peerset import check_loopback, started_peers
+
+MAX_WAIT = 60.0  # the default bound of a wait step or an expect timeout in a replay
+OWN_WAIT = {"wait": "seconds", "expect": "timeout"}  # ops that wait by their own argument
 
 
 @dataclass
@@ -172,7 +176,7 @@ class Replayer:
                 "missing", f"step {step.seq} {step.describe()}: socket #{step.sock} "
                 "does not exist in the replay", step=step.seq, sock=step.sock))
             return None
-        within = self.timeout + float(step.args.get("seconds", 0) or 0)
+        within = self.timeout + float(step.args.get(OWN_WAIT.get(step.op, ""), 0) or 0)
         try:
             live = self.engine.call(step.op, live_sock, within=within, **self._live_args(step))
         except (TimeoutError, InputError) as exc:
@@ -228,16 +232,36 @@ class Replayer:
         return out
 
 
+def check_limits(recorded: Session, timeout: float = 5.0, max_wait: float = MAX_WAIT,
+                 allow_public_peers: bool = False) -> None:
+    """Bad input, before anything starts: peers beyond loopback, waits over max_wait."""
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise InputError(f"timeout {timeout} must be a positive number: use e.g. --timeout 5")
+    if not (math.isfinite(max_wait) and max_wait >= 0):
+        raise InputError(f"max wait {max_wait} must be 0 or more: use e.g. --max-wait 60")
+    if not allow_public_peers:
+        check_loopback(recorded.peers)
+    for step in recorded.steps:
+        key = OWN_WAIT.get(step.op, "")
+        seconds = float(step.args.get(key, 0) or 0) if key and not step.auto else 0.0
+        if seconds > max_wait:
+            raise InputError(f"step {step.seq}: {step.op} {key} {seconds:g} s is over the "
+                             f"--max-wait of {max_wait:g} s: pass --max-wait {seconds:g} "
+                             "to allow it, or shorten it")
+
+
 def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
-                   journal: Any = None) -> ReplayReport:
-    """Run a session against live peers; never raises for a mismatch, only for bad input."""
-    if timeout <= 0:
-        raise InputError(f"timeout {timeout} must be positive: use e.g. --timeout 5")
+                   journal: Any = None, max_wait: float = MAX_WAIT,
+                   allow_public_peers: bool = False) -> ReplayReport:
+    """Run a session against live peers; never raises for a mismatch, only for bad input.
+
+    Each point waits at most `timeout` plus its own wait (`max_wait` at most)."""
+    check_limits(recorded, timeout, max_wait, allow_public_peers)
     started = time.monotonic()
     live = Session(peers=recorded.peers, title=recorded.title)
     if journal is not None:
         journal.start(live)
-    with started_peers(recorded.peers) as addresses:
+    with started_peers(recorded.peers, allow_public=allow_public_peers) as addresses:
         engine = Engine(live, peers=addresses, journal=journal)
         engine.log.lossless = True  # a regression check compares every byte, however slow
         replayer = Replayer(recorded, engine, timeout)
