@@ -37,7 +37,7 @@ def make_journal_dir(directory: Path, marker: str) -> None:
     if not stat.S_ISDIR(mode):
         raise InputError(f"{directory} is not a folder: give a new or empty folder for "
                          "the journal")
-    if os.path.lexists(directory / marker):
+    if os.path.isfile(directory / marker) and not os.path.islink(directory / marker):
         raise InputError(f"{directory} already holds a journal; choose a new directory")
     with os.scandir(directory) as entries:
         if next(entries, None) is not None:
