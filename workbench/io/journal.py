@@ -1,7 +1,7 @@
 """The journal: each step appended to disk as it happens, so nothing is lost.
 
-A journal is a directory with `steps.jsonl` (a header line, then one line per step,
-written with one write() each) and `data.bin` (the engine's byte log: every byte
+A journal is a directory with `steps.jsonl` (a header line, then one line per step
+or started peer, written with one write() each) and `data.bin` (the engine's byte log: every byte
 sent or received that was kept). A step's line is written only once the bytes it
 refers to are in `data.bin`, so a process killed with SIGKILL leaves a journal whose
 every line is whole: the kernel holds every write already. Reopening reads the lines
@@ -21,6 +21,7 @@ from typing import Any
 from workbench.core.errors import InputError
 from workbench.core.session import (
     PayloadReader,
+    PeerSpec,
     Session,
     SessionFormatError,
     check_header,
@@ -75,6 +76,10 @@ class Journal:
         header = session_header(session)
         header["format"] = JOURNAL_FORMAT
         self._write(header)
+
+    def peer(self, spec: PeerSpec) -> None:
+        """Journal a started peer, in step order: a recovered session starts it again."""
+        self.enqueue(0, _line({"peer": spec.to_json()}))
 
     def append(self, step: Any) -> None:
         """Queue the step's line; it is written once its bytes are in data.bin."""
@@ -168,7 +173,20 @@ def _read_steps(session: Session, lines: list[bytes], path: Path, read: PayloadR
             if number == len(lines) or not any(x.strip() for x in lines[number:]):
                 break  # the last line, cut short
             raise SessionFormatError(f"{path}: line {number} is not valid JSON") from None
+        if isinstance(obj, dict) and "peer" in obj and "op" not in obj:
+            _add_peer(session, obj["peer"], f"{path.name} line {number}")
+            continue
         session.add(step_from_json(obj, read, f"{path.name} line {number}"))
+
+
+def _add_peer(session: Session, obj: Any, where: str) -> None:
+    """A `{"peer": {...}}` line: a peer started during the run (older journals have none)."""
+    try:
+        (spec,) = peers_from_json([obj])
+    except SessionFormatError as exc:
+        raise SessionFormatError(f"{where}: {exc}") from None
+    if session.peer(spec.name) is None:  # the header may declare it too
+        session.peers.append(spec)
 
 
 def _parse_line(raw: bytes, path: Path, number: int) -> dict[str, Any]:
