@@ -3,7 +3,9 @@
 A save from the prompt (w / W) always writes in a thread worker ("saving…" on the
 status line, escape stops it and removes the partial file), and so does a copy of
 more than COPY_INLINE bytes; the UI stays live. `save()` itself writes at once, for
-callers that want the byte count.
+callers that want the byte count. Saves are written like session files: atomically
+(a temporary file renamed over the target), mode 0600, never through a symlink and
+never over something that is not a regular file.
 
 Bytes that were not kept are never read: a copy that touches them says why it
 cannot, and a save writes the kept bytes and says what it left out.
@@ -19,8 +21,9 @@ from itertools import takewhile
 
 from workbench.core.capture_rows import DIRECTION_NAMES, copy_text, kept_spans
 from workbench.core.hexdump import write_canonical
+from workbench.io.atomic_write import SaveTargetError, atomic_file
 from workbench.io.capture import CaptureStore, NotKeptError
-from workbench.ui.widgets.hex_jobs import JobCancelled, stop_if_cancelled
+from workbench.ui.widgets.hex_jobs import stop_if_cancelled
 
 COPY_LIMIT = 1 << 20  # bytes; terminals cap what they accept on the clipboard (OSC 52)
 COPY_INLINE = 64 << 10  # bytes; a bigger copy is read and formatted in a thread
@@ -44,23 +47,21 @@ class SavePlan:
         return sum(hi - lo for lo, hi in self.spans)
 
 
-def write_plan(plan: SavePlan) -> int | OSError:
+def write_plan(plan: SavePlan) -> int | OSError | SaveTargetError:
     """Write a save, streaming; as hexdumps, each stretch at its own offset. Returns the
-    bytes written, or the OSError that stopped it. Cancelled (in a worker): the
-    partial file is removed and JobCancelled goes on."""
+    bytes written, or why it did not save. Cancelled (in a worker): the partial
+    temporary file is removed, the target is left as it was, and JobCancelled goes on."""
     try:
-        with open(plan.path, "wb") as out:
+        with atomic_file(plan.path) as out:
             streams = [(lo, _stream(plan.capture, plan.direction, lo, hi))
                        for lo, hi in plan.spans]
             if plan.hexdump:
-                return sum(write_canonical(stream, out, lo) for lo, stream in streams)
-            return sum(out.write(piece) for _, stream in streams for piece in stream)
-    except OSError as exc:
+                written = sum(write_canonical(stream, out, lo) for lo, stream in streams)
+            else:
+                written = sum(out.write(piece) for _, stream in streams for piece in stream)
+        return written
+    except (OSError, SaveTargetError) as exc:
         return exc
-    except JobCancelled:
-        with contextlib.suppress(OSError):
-            os.unlink(plan.path)
-        raise
 
 
 def _stream(capture: CaptureStore, direction: int, start: int, end: int) -> Iterator[bytes]:
@@ -197,8 +198,11 @@ class HexCopySave:
             return None
         return plan
 
-    def _saved(self, plan: SavePlan, written: int | OSError) -> int:
+    def _saved(self, plan: SavePlan, written: int | OSError | SaveTargetError) -> int:
         """Say how a save ended; the bytes written, or -1."""
+        if isinstance(written, SaveTargetError):
+            self._say(str(written), severity="error")
+            return -1
         if isinstance(written, OSError):
             self._say(f"cannot save to {plan.path}: {written.strerror or written}",
                       severity="error")
