@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,27 @@ from workbench import __version__
 from workbench.core.errors import InputError
 
 OK, MISMATCH, BAD_INPUT = 0, 1, 2
+TIMEOUT_MAX, MAX_WAIT, MAX_WAIT_MAX = 3600.0, 60.0, 86400.0
+PUBLIC_PEERS_HELP = ("let peers the file declares listen on addresses beyond loopback, "
+                     "such as 0.0.0.0 or [::] (default: loopback only; others are refused, exit 2)")
+
+
+def _seconds(high: float, zero: bool = False, example: float = 5) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds up to `high`, over 0 (or from 0)."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value >= 0 if zero else value > 0) and value <= high):
+            low = "from 0" if zero else "over 0"
+            raise argparse.ArgumentTypeError(
+                f"{text[:40]!r} is not a number of seconds {low} up to {high:g}: "
+                f"use e.g. {example:g}")
+        return value
+
+    return seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,12 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     open_ = sub.add_parser("open", parents=[tui],
                            help="open a session file or journal in the workbench")
     open_.add_argument("file", help="a session .json file or a journal directory")
+    open_.add_argument("--allow-public-peers", action="store_true", help=PUBLIC_PEERS_HELP)
     open_.set_defaults(run=_cmd_open)
 
     replay = sub.add_parser("replay", help="run a session against live peers and compare")
     replay.add_argument("file", help="a session .json file or a journal directory")
-    replay.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                        help="how long to wait for expected bytes at each point (default 5)")
+    replay.add_argument("--timeout", type=_seconds(TIMEOUT_MAX), default=5.0, metavar="SECONDS",
+                        help="how long to wait for expected bytes, an accept or a step at "
+                             f"each point: over 0, up to {TIMEOUT_MAX:g} (default 5)")
+    replay.add_argument("--max-wait", type=_seconds(MAX_WAIT_MAX, True, MAX_WAIT), default=MAX_WAIT,
+                        metavar="SECONDS",
+                        help="the longest a wait step's seconds or an expect's timeout may be, "
+                             f"0-{MAX_WAIT_MAX:g} (default {MAX_WAIT:g}); a file with a longer "
+                             "one is refused (exit 2) before anything starts")
+    replay.add_argument("--allow-public-peers", action="store_true", help=PUBLIC_PEERS_HELP)
     replay.add_argument("--journal", metavar="DIR", help="journal the replay's steps to DIR")
     replay.add_argument("--json", action="store_true", help="print a JSON report")
     replay.set_defaults(run=_cmd_replay)
@@ -105,7 +135,12 @@ def _cmd_open(args: argparse.Namespace) -> int:
     from workbench.ui.app import run_app
 
     session = load_session(args.file)  # bad files fail here, before the screen opens
-    return run_app(session=session, path=args.file, lossless=args.lossless)
+    if not args.allow_public_peers:
+        from workbench.io.peerset import check_loopback
+
+        check_loopback(session.peers)
+    return run_app(session=session, path=args.file, lossless=args.lossless,
+                   allow_public_peers=args.allow_public_peers)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -120,10 +155,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from workbench.io.journal import Journal, is_journal
-    from workbench.io.replay import replay_session
+    from workbench.io.replay import check_limits, replay_session
     from workbench.io.sessionfile import load_session
 
     session = load_session(args.file)
+    check_limits(session, args.timeout, args.max_wait, args.allow_public_peers)
     if args.journal and is_journal(args.journal):  # a second header would break it
         raise InputError(f"{args.journal} already holds a journal; choose a new directory")
     try:
@@ -133,7 +169,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
                          "choose a writable directory") from None
     try:
         report = replay_session(session, target=args.file, timeout=args.timeout,
-                                journal=journal)
+                                journal=journal, max_wait=args.max_wait,
+                                allow_public_peers=args.allow_public_peers)
     finally:
         session.close()
         if journal is not None:

@@ -245,9 +245,10 @@ def check_limits(recorded: Session, timeout: float = 5.0, max_wait: float = MAX_
         key = OWN_WAIT.get(step.op, "")
         seconds = float(step.args.get(key, 0) or 0) if key and not step.auto else 0.0
         if seconds > max_wait:
-            raise InputError(f"step {step.seq}: {step.op} {key} {seconds:g} s is over the "
-                             f"--max-wait of {max_wait:g} s: pass --max-wait {seconds:g} "
-                             "to allow it, or shorten it")
+            what = "a wait" if step.op == "wait" else "an expect timeout"
+            raise InputError(f"step {step.seq}: {what} of {seconds:g} s is over --max-wait "
+                             f"{max_wait:g}: pass --max-wait {seconds:g} to allow it, "
+                             "or shorten it")
 
 
 def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,

@@ -26,7 +26,7 @@ from workbench.io.engine import Call, Engine, EngineEvent, Listener, SocketInfo
 from workbench.io.inspectors import looker
 from workbench.io.journal import Journal, default_journal_dir
 from workbench.io.peers import Peer, format_address, parse_kind, parse_transport
-from workbench.io.peerset import peer_sockaddr
+from workbench.io.peerset import check_loopback, peer_sockaddr
 from workbench.io.sessionfile import load_session, save_session
 
 
@@ -45,8 +45,9 @@ class CaptureView(Protocol):
 
 class Workspace:
     def __init__(self, journal_dir: Path | None = None, journal: bool = True,
-                 lossless: bool = False) -> None:
+                 lossless: bool = False, allow_public_peers: bool = False) -> None:
         self.path: Path | None = None
+        self.allow_public_peers = allow_public_peers  # for peers a loaded file declares
         self.recorded: Session | None = None  # a loaded session, for stepping through
         self._peers: list[Peer] = []
         self._scratch = contextlib.ExitStack()
@@ -161,6 +162,8 @@ class Workspace:
         self._peers.append(peer)
         self.engine.peers[name] = format_address(peer.address)
         self.session.peers.append(spec)
+        if self.journal is not None:  # the header is long written: recover needs the peer
+            self.journal.peer(spec)
         return name
 
     def _free_name(self, kind: str) -> str:
@@ -189,7 +192,15 @@ class Workspace:
 
         `recorded` is the session already read from `path`, if the caller has it.
         """
+        loaded = recorded is None
         recorded = recorded or load_session(path)
+        try:
+            if not self.allow_public_peers:
+                check_loopback(recorded.peers)  # before any of them starts
+        except InputError:
+            if loaded:
+                recorded.close()  # its sidecars
+            raise
         if self.recorded is not None and self.recorded is not recorded:
             self.recorded.close()  # the previous session's sidecars
         for spec in recorded.peers:

@@ -46,9 +46,11 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def __init__(self, session: Session | None = None, path: str | None = None,
                  demo: bool = False, stable: bool = False, journal: bool = True,
-                 journal_dir: str | None = None, lossless: bool = False) -> None:
+                 journal_dir: str | None = None, lossless: bool = False,
+                 allow_public_peers: bool = False) -> None:
         super().__init__()
         self.lossless = lossless  # capture: back-pressure rather than gaps
+        self.allow_public_peers = allow_public_peers  # peers a file declares, beyond loopback
         self.open_path = path
         self.preloaded = session
         self.demo = demo
@@ -65,7 +67,8 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def _make_workspace(self) -> Workspace:
         ws = Workspace(Path(self.journal_dir) if self.journal_dir else None,
-                       journal=self.journal, lossless=self.lossless)
+                       journal=self.journal, lossless=self.lossless,
+                       allow_public_peers=self.allow_public_peers)
         if self.stable:
             ws.set_clock(lambda: 0.0)
         self._workspaces.append(ws)
@@ -235,8 +238,9 @@ class WorkbenchApp(SessionActions, App[int]):
         self.push_screen(HelpScreen(self.keymap))
 
 def run_app(session: Session | None = None, path: str | None = None, demo: bool = False,
-            lossless: bool = False) -> int:
-    app = WorkbenchApp(session=session, path=path, demo=demo, lossless=lossless)
+            lossless: bool = False, allow_public_peers: bool = False) -> int:
+    app = WorkbenchApp(session=session, path=path, demo=demo, lossless=lossless,
+                       allow_public_peers=allow_public_peers)
     app.run()
     for journal in app.unsaved_journals:  # nothing is lost: say where it is
         print(f"workbench: unsaved steps are in the journal {journal}; "
