@@ -38,6 +38,8 @@ UI_FROM_IO: dict[str, tuple[frozenset[str] | None, str]] = {
     "workbench.io.replay": (None, "stepping through a loaded session runs its Replayer"),
     "workbench.io.peers": (None, "the peer form offers the built-in KINDS and TRANSPORTS"),
     "workbench.io.demo": (None, "the demo greeting text the app shows and sends"),
+    "workbench.io.atomic_write": (frozenset({"SaveTargetError", "atomic_file"}),
+                                  "the hex view saves files the way session files are saved"),
 }
 
 

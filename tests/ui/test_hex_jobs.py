@@ -245,12 +245,13 @@ def test_a_cancelled_save_leaves_no_partial_file(tmp_path: Path) -> None:
         view.select(IN, 0, 4 * MIB)
         assert view.answer("save", str(path))
         await caught_reading(store)
-        assert path.exists()  # opened, nothing written yet
+        assert list(tmp_path.glob(".stopped.bin.*"))  # a temporary file beside it, not it
+        assert not path.exists()
         await pilot.press("escape")
         assert ("warning", "save cancelled") in notices(pilot)
         assert view.selection == (IN, 0, 4 * MIB)  # escape stopped the save only
         store.gate.set()  # the thread writes its block, sees the cancel, removes the file
-        await until(pilot, lambda: not path.exists())
+        await until(pilot, lambda: not list(tmp_path.glob(".stopped.bin.*")))
         assert not pilot.app.saved
 
     run(store, scenario)
