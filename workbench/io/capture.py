@@ -308,12 +308,13 @@ def _open_direct(path: str, same_as: int | None = None) -> int | None:
     if not flag:
         return None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | flag)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | flag)
     except OSError:
         return None  # e.g. tmpfs
     if same_as is not None and not os.path.samestat(os.fstat(fd), os.fstat(same_as)):
         os.close(fd)
         return None
+    os.set_blocking(fd, True)
     return fd
 
 
