@@ -50,7 +50,7 @@ from workbench.ui.screens.form import FormScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.widgets.event_log import EventLog
 from workbench.ui.widgets.script_view import ScriptView
-from workbench.ui.widgets.socket_tree import SocketTree, socket_label
+from workbench.ui.widgets.socket_tree import SocketTree
 
 # -- helpers -----------------------------------------------------------------------------
 
@@ -694,7 +694,8 @@ def test_responsive_while_chargen_floods(
         assert len(counts) > 5
         assert all(b > a for a, b in itertools.pairwise(counts)), counts
         # The tree's counters keep up with the engine's (they move in 0.1G steps).
-        await wait_until(pilot, lambda: str(node.label) == socket_label(
+        tree = app.main.query_one(SocketTree)
+        await wait_until(pilot, lambda: str(node.label) == tree.label_for(
             engine.socket_info(sock)), timeout=2.0, what="the tree to keep up")
         assert queued < 20, f"message queue grew to {queued}"  # the bridge coalesces
         assert engine.log.in_memory <= RING_SIZE  # memory stays bounded: the rest is in a file

@@ -107,9 +107,8 @@ class MainScreen(Screen[None]):
         for pane in self.panes.values():
             pane.on_events(events)
         self._refresh_sockets(changed)
-        if made:  # a socket the user just created becomes the selected one
-            self.query_one(SocketTree).select_socket(made[-1])
-            self._select(made[-1])
+        if made:  # a socket just created, or accepted on the one shown, is selected
+            self.select(made[-1])
         self.update_title()
 
     def _sockets_touched(self, events: list[EngineEvent]) -> tuple[set[int], list[int]]:
@@ -123,6 +122,8 @@ class MainScreen(Screen[None]):
                 changed.update(s for s in (event.step.sock, *created) if s is not None)
                 if event.step.op in ("socket", "socketpair"):
                     made.extend(created[:1])
+                elif event.step.op == "accept" and event.step.sock == self.selected:
+                    made.extend(created)
             elif isinstance(event, SocketChanged):
                 changed.add(event.sock)
             elif isinstance(event, CallStarted):  # the tree shows it as "op…"
@@ -153,8 +154,7 @@ class MainScreen(Screen[None]):
                 first_new = sid
             tree.show(info)
         if self.selected is None and first_new is not None:
-            tree.select_socket(first_new)
-            self._select(first_new)
+            self.select(first_new)
         elif self.selected in changed:
             self._tell_selected(infos.get(self.selected))
 
@@ -162,8 +162,16 @@ class MainScreen(Screen[None]):
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if event.node is not self.query_one(SocketTree).cursor_node:
+            return  # stale: the cursor has moved on since it was posted
         if event.node.data is not None and event.node.data != self.selected:
             self._select(event.node.data)
+
+    def select(self, sock: int) -> None:
+        """Select a socket: the tree's cursor, the header, the panes and every form
+        that opens next all show this one."""
+        self.query_one(SocketTree).select_socket(sock)
+        self._select(sock)
 
     def _select(self, sock: int) -> None:
         self.selected = sock

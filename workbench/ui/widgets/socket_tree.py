@@ -1,7 +1,16 @@
-"""The socket tree: one node per socket, accepted sockets under their listener."""
+"""The socket tree: one node per socket, accepted sockets under their listener.
+
+The tree's cursor is the selected socket. It is marked with "▶" whether or not the
+tree has the focus (the cursor's colour shows only while it has), so the marker also
+reads under NO_COLOR. Labels fit the tree's width: what does not fit is left out
+(counters, then addresses) or cut with an ellipsis, never scrolled sideways.
+"""
 
 from __future__ import annotations
 
+from rich.style import Style
+from rich.text import Text
+from textual.events import Resize
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -10,6 +19,8 @@ from workbench.io.engine import SocketInfo
 SHORT = {("inet", "stream"): "tcp4", ("inet6", "stream"): "tcp6", ("inet", "dgram"): "udp4",
          ("inet6", "dgram"): "udp6", ("unix", "stream"): "unix-s", ("unix", "dgram"): "unix-d",
          ("unix", "seqpacket"): "unix-p"}
+MARK = "▶ "  # before the selected socket; the others get as many spaces
+NO_LIMIT = 1 << 16
 
 
 def kind_label(info: SocketInfo) -> str:
@@ -24,14 +35,21 @@ def human_bytes(n: int) -> str:
     return f"{n}"
 
 
-def socket_label(info: SocketInfo, wide: bool = False) -> str:
+def socket_label(info: SocketInfo, room: int = NO_LIMIT) -> str:
+    """`#id kind state`, then the byte counters and the addresses while they fit in
+    `room` cells; a head longer than that is cut with an ellipsis."""
     state = f"{info.pending}…" if info.pending else info.state
     label = f"#{info.id} {kind_label(info)} {state}"
+    extras = []
     if info.bytes_in or info.bytes_out:
-        label += f" ↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}"
-    if wide and (info.local or info.peer):
-        label += f"  {info.local or '-'} → {info.peer or '-'}"
-    return label
+        extras.append(f" ↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}")
+    if info.local or info.peer:
+        extras.append(f"  {info.local or '-'} → {info.peer or '-'}")
+    for extra in extras:
+        if len(label) + len(extra) > room:
+            break
+        label += extra
+    return label if len(label) <= room else label[:max(0, room - 1)] + "…"
 
 
 class SocketTree(Tree[int]):
@@ -40,33 +58,73 @@ class SocketTree(Tree[int]):
         self.show_root = False
         self.guide_depth = 2
         self._node_of: dict[int, TreeNode[int]] = {}
+        self._info: dict[int, SocketInfo] = {}
+
+    def room(self, node: TreeNode[int] | None, parent: TreeNode[int]) -> int:
+        """Cells a label has on its line: the width less the guides, the marker and an
+        expand icon."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return NO_LIMIT  # not laid out yet: relabelled on the first resize
+        depth = 0
+        while parent is not self.root:
+            depth, parent = depth + 1, parent.parent  # type: ignore[assignment]
+        icon = len(self.ICON_NODE_EXPANDED) if node is not None and node.allow_expand else 0
+        return width - depth * self.guide_depth - len(MARK) - icon
+
+    def label_for(self, info: SocketInfo) -> str:
+        """The label this tree gives the socket at its width now."""
+        node = self._node_of.get(info.id)
+        parent = node.parent if node is not None else self._node_of.get(info.parent or -1)
+        return socket_label(info, self.room(node, parent or self.root))
 
     def show(self, info: SocketInfo) -> TreeNode[int]:
         """Add or relabel the node of one socket."""
-        wide = self.size.width >= 60
+        self._info[info.id] = info
         node = self._node_of.get(info.id)
         if node is None:
             parent = self._node_of.get(info.parent or -1, self.root)
-            node = parent.add(socket_label(info, wide), data=info.id, expand=True,
+            node = parent.add(self.label_for(info), data=info.id, expand=True,
                               allow_expand=False)
-            parent.allow_expand = parent is not self.root or parent.allow_expand
+            if parent is not self.root and not parent.allow_expand:
+                parent.allow_expand = True  # its icon takes room: relabel it
+                self._relabel(parent)
             parent.expand()
             self._node_of[info.id] = node
         else:
-            label = socket_label(info, wide)
-            if str(node.label) != label:  # a new label re-lays the tree out: only on change
-                node.set_label(label)
+            self._relabel(node)
         return node
+
+    def _relabel(self, node: TreeNode[int]) -> None:
+        info = self._info.get(node.data) if node.data is not None else None
+        if info is None:
+            return
+        label = self.label_for(info)
+        if str(node.label) != label:  # a new label re-lays the tree out: only on change
+            node.set_label(label)
+
+    def on_resize(self, event: Resize) -> None:
+        for node in self._node_of.values():
+            self._relabel(node)
 
     def has(self, sock: int) -> bool:
         return sock in self._node_of
 
     def select_socket(self, sock: int) -> None:
+        """Put the cursor on a socket's node, even one added since the last refresh."""
         node = self._node_of.get(sock)
-        if node is not None:
-            self.move_cursor(node)
+        if node is None:
+            return
+        _ = self.last_line  # lays the lines out again if nodes came since: lines are right
+        self.move_cursor(node)
 
     @property
     def selected(self) -> int | None:
         node = self.cursor_node
         return node.data if node is not None else None
+
+    def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        if node is self.cursor_node:
+            return Text.assemble((MARK, base_style + Style(bold=True)), label)
+        return Text.assemble((" " * len(MARK), base_style), label)
