@@ -83,8 +83,8 @@ def test_killed_runs_recover_and_replay(tmp_path: Path) -> None:
         killed_run(journal)
         done = workbench("recover", str(journal), "-o", str(out))
         assert done.returncode == 0, f"run {run}: {done.stderr}"
-        assert json.loads(out.read_text())["peers"] == [{"name": "echo", "kind": "echo"}]
         done = workbench("replay", str(out))
         assert done.returncode == 0, f"run {run}: {done.stdout}{done.stderr}"
         assert done.stdout.startswith(f"{out}: match ("), done.stdout
         assert done.stderr == ""
+        assert json.loads(out.read_text())["peers"] == [{"name": "echo", "kind": "echo"}]
