@@ -176,6 +176,8 @@ class Workspace:
     # -- files ---------------------------------------------------------------------------
 
     def save(self, path: str | Path | None = None) -> Path:
+        if isinstance(path, str) and path.endswith("/"):  # Path() would drop the slash
+            raise InputError(f"{path!r} names a folder: give a file name, e.g. {path}s.json")
         target = Path(path) if path else self.path
         if target is None:
             raise InputError("no file yet: use save as and give a path, e.g. session.json")
