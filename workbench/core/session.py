@@ -14,7 +14,7 @@ from typing import Any
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS, created_sockets, minimal_args, normalise
 from workbench.core.payload import payload_from_json, payload_to_json
-from workbench.core.steps import DataRef, NotKept, Payload, Step, StepError
+from workbench.core.steps import NOT_KEPT_WHY, DataRef, NotKept, Payload, Step, StepError
 
 FORMAT = "socket-workbench-session"
 VERSION = 1
@@ -91,7 +91,11 @@ def inline_payload(value: Payload) -> dict[str, Any]:
 
 
 def not_kept_json(value: NotKept) -> dict[str, Any]:
-    return {"kept": False, "size": value.size}
+    """`why` only when it is not storage, so files written before it read the same."""
+    out: dict[str, Any] = {"kept": False, "size": value.size}
+    if value.why != "storage":
+        out["why"] = value.why
+    return out
 
 
 def make_reader(open_file: Callable[[str], Any] | None) -> PayloadReader:
@@ -107,13 +111,20 @@ def make_reader(open_file: Callable[[str], Any] | None) -> PayloadReader:
                 raise SessionFormatError(f"bad file payload {obj!r}: needs at and size") from None
             return DataRef(open_file(str(obj["file"])), at, size)
         if isinstance(obj, dict) and obj.get("kept") is False:
-            size = obj.get("size")
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0 or len(obj) != 2:
-                raise SessionFormatError(f"bad payload {obj!r}: not-kept bytes need only a size")
-            return NotKept(size)
+            return _not_kept(obj)
         return payload_from_json(obj)
 
     return read
+
+
+def _not_kept(obj: dict[str, Any]) -> NotKept:
+    size, why = obj.get("size"), obj.get("why", "storage")
+    if (not isinstance(size, int) or isinstance(size, bool) or size < 0
+            or not isinstance(why, str) or why not in NOT_KEPT_WHY
+            or set(obj) - {"kept", "size", "why"}):
+        raise SessionFormatError(f"bad payload {obj!r}: not-kept bytes need only a size, "
+                                 f"and may say why ({', '.join(NOT_KEPT_WHY)})")
+    return NotKept(size, why)
 
 
 # -- steps -----------------------------------------------------------------------------

@@ -87,20 +87,30 @@ class DataRef:
 NOT_KEPT = -1  # a capture's position for bytes that passed but were not kept
 
 
+NOT_KEPT_WHY = {  # why bytes were not kept, as a session records it
+    "storage": "storage fell behind the stream",
+    "budget": "the capture budget was reached",
+    "disk": "free disk space fell below the floor",
+}
+
+
 @dataclass(frozen=True)
 class NotKept:
-    """Bytes that passed through a socket but were not kept: storage fell behind.
+    """Bytes that passed through a socket but were not kept: storage fell behind, the
+    capture budget was reached, or the disk was nearly full (`why`).
 
     Only the size is known; replay compares such a stretch by length alone.
     """
 
     size: int
+    why: str = "storage"
 
     def __len__(self) -> int:
         return self.size
 
     def load(self) -> bytes:
-        raise ValueError(f"{self.size} bytes were not kept (storage fell behind the stream)")
+        why = NOT_KEPT_WHY.get(self.why, self.why)
+        raise ValueError(f"{self.size} bytes were not kept ({why})")
 
 
 Payload = bytes | DataRef | NotKept
