@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core import session_checks as checks
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS, created_sockets, minimal_args, normalise
 from workbench.core.payload import payload_from_json, payload_to_json
@@ -173,29 +174,25 @@ def _decode_values(obj: Any, read: PayloadReader, where: str) -> dict[str, Any]:
 def step_from_json(obj: Any, read: PayloadReader, where: str) -> Step:
     _require(isinstance(obj, dict), where, "a step must be an object")
     op = obj.get("op")
-    _require(op in OPS, where, f"unknown op {op!r} (expected one of {', '.join(OPS)})")
-    sock = obj.get("sock")
-    _require(sock is None or isinstance(sock, int), where, "sock must be an integer")
-    step = Step(op=op, sock=sock, auto=bool(obj.get("auto", False)))
-    args = _decode_values(obj.get("args", {}), read, f"{where}.args")
-    try:  # a call's arguments are explicit in memory, as the engine records them
-        step.args = args if step.auto else normalise(op, args)
+    _require(isinstance(op, str) and op in OPS, where,
+             f"unknown op {checks.shown(op)} (expected one of {', '.join(OPS)})")
+    try:
+        checks.check_keys(obj, checks.STEP_KEYS, "a step")
+        step = Step(op=op, sock=checks.check_sock(obj.get("sock")),
+                    auto=checks.check_auto(obj.get("auto", False), op))
+        args = _decode_values(obj.get("args", {}), read, f"{where}.args")
+        normal = normalise(op, args)  # an auto step's arguments are checked, kept as written
+        step.args = args if step.auto else normal  # a call's are explicit, as recorded
+        if "result" in obj:
+            step.result = _decode_values(obj["result"], read, f"{where}.result")
+        step.t, step.dur = checks.seconds(obj, "t"), checks.seconds(obj, "dur")
+        if "error" in obj:
+            step.error = StepError(*checks.check_error(obj["error"]))
+        checks.check_step(step)
+    except SessionFormatError:
+        raise
     except InputError as exc:
         raise SessionFormatError(f"{where}: {exc}") from None
-    if "result" in obj:
-        step.result = _decode_values(obj["result"], read, f"{where}.result")
-    try:
-        step.t = float(obj.get("t", 0.0))
-        step.dur = float(obj.get("dur", 0.0))
-    except (TypeError, ValueError):
-        raise SessionFormatError(f"{where}: t and dur must be numbers") from None
-    if "error" in obj:
-        err = obj["error"]
-        _require(isinstance(err, dict) and isinstance(err.get("errno"), str), where,
-                 "error needs an errno name")
-        number = err.get("number", 0)
-        _require(isinstance(number, int), where, "error number must be an integer")
-        step.error = StepError(err["errno"], number, str(err.get("message", "")))
     return step
 
 
@@ -232,10 +229,13 @@ def dumps_session(session: Session, write: PayloadWriter = inline_payload) -> st
 def check_header(doc: Any, expect_format: str = FORMAT) -> None:
     _require(isinstance(doc, dict), "session", "the top level must be a JSON object")
     fmt = doc.get("format")
-    _require(fmt == expect_format, "session", f"format is {fmt!r}, expected {expect_format!r}")
-    version = doc.get("version")
-    _require(isinstance(version, int) and 1 <= version <= VERSION, "session",
-             f"version {version!r} is not supported (this build reads 1 to {VERSION})")
+    _require(fmt == expect_format, "session",
+             f"format is {checks.shown(fmt)}, expected {expect_format!r}")
+    try:
+        checks.check_keys(doc, checks.HEADER_KEYS, "the session")
+        checks.check_version(doc.get("version"), VERSION)
+    except InputError as exc:
+        raise SessionFormatError(f"session: {exc}") from None
 
 
 def peers_from_json(items: Any) -> list[PeerSpec]:
@@ -243,10 +243,14 @@ def peers_from_json(items: Any) -> list[PeerSpec]:
     peers = []
     for i, item in enumerate(items):
         where = f"peers[{i}]"
-        _require(isinstance(item, dict) and {"name", "kind"} <= item.keys(), where,
-                 "needs name and kind")
-        peers.append(PeerSpec(str(item["name"]), str(item["kind"]),
-                              str(item.get("transport", "tcp")), str(item.get("address", ""))))
+        try:
+            peers.append(PeerSpec(*checks.peer_fields(item)))
+        except InputError as exc:
+            raise SessionFormatError(f"{where}: {exc}") from None
+    try:
+        checks.check_unique([p.name for p in peers])
+    except InputError as exc:
+        raise SessionFormatError(f"peers: {exc}") from None
     return peers
 
 
@@ -255,8 +259,12 @@ def session_from_json(doc: Any, read: PayloadReader | None = None) -> Session:
     read = read or make_reader(None)
     steps_json = doc.get("steps", [])
     _require(isinstance(steps_json, list), "session", "steps must be a list")
-    session = Session(peers=peers_from_json(doc.get("peers", [])),
-                      title=str(doc.get("title", "")), created=str(doc.get("created", "")))
+    try:
+        title = checks.text_field(doc, "title", "session")
+        created = checks.text_field(doc, "created", "session")
+    except InputError as exc:
+        raise SessionFormatError(f"session: {exc}") from None
+    session = Session(peers=peers_from_json(doc.get("peers", [])), title=title, created=created)
     for i, obj in enumerate(steps_json):
         session.add(step_from_json(obj, read, f"steps[{i}]"))
     return session
@@ -264,11 +272,9 @@ def session_from_json(doc: Any, read: PayloadReader | None = None) -> Session:
 
 def loads_session(text: str, read: PayloadReader | None = None) -> Session:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SessionFormatError(
-            f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        doc = checks.parse_json(text)
+    except InputError as exc:
+        raise SessionFormatError(str(exc)) from None
     return session_from_json(doc, read)
 
 
