@@ -9,6 +9,12 @@ what a socket delivers), so the log has two ways to behave when the ring is full
 keep up (an append marked droppable is not kept and says so, the stream is never
 slowed) or lossless (the appender waits for the writer: back-pressure). Counters and
 offsets stay exact either way; a chunk that was not kept is a gap, never zeros.
+
+Disk stays bounded too: received bytes (what a peer can flood us with) count against a
+budget, and none are kept while the disk's free space is under a floor. The budget
+keeps the head of the stream, which replay compares; past it the capture goes on
+counting and records gaps that say why. Sent bytes are the session's own payloads,
+which replay sends again: they are always kept.
 """
 
 from __future__ import annotations
@@ -17,19 +23,23 @@ import contextlib
 import errno
 import mmap
 import os
-import stat
 import tempfile
 import threading
 import time
-from array import array
-from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
-
-from workbench.core.capture_rows import NewChunks
 from workbench.core.steps import NOT_KEPT
+from workbench.io.capture_files import (
+    free_space,
+    open_direct,
+    open_file,
+    pread_all,
+    pwrite_all,
+)
+from workbench.io.capture_store import IN, OUT, CaptureStore, Chunk, NotKeptError
+
+__all__ = ["DIRECT_MIN", "IN", "OUT", "RING_SIZE", "ByteLog", "CaptureStore", "Chunk",
+           "NotKeptError"]
 
 RING_SIZE = 128 << 20  # the most unwritten bytes held in memory
 SPILL_THRESHOLD = 16 << 20  # without a path: bytes stay in memory up to this much
@@ -37,7 +47,8 @@ PAGE = 4096  # O_DIRECT alignment of offsets, lengths and memory
 DIRECT_MIN = 1 << 20  # smaller writes go through the page cache
 WRITE_BLOCK = 8 << 20  # one write's most bytes, so the ring frees up steadily
 IDLE_EXIT = 5.0  # seconds an idle writer thread lingers before it ends
-IN, OUT = 0, 1  # directions: bytes received, bytes sent
+SPACE_CHECK = 64 << 20  # received bytes between two looks at the disk's free space
+RESERVE_MIN = 64 << 10  # keeping up, a receive into the ring needs at least this room
 
 
 class ByteLog:
@@ -45,8 +56,10 @@ class ByteLog:
 
     `append` copies into the ring and returns the bytes' position; the writer thread
     moves them to the file (at once with a path, past `spill_threshold` without one).
-    `read` answers from the file and the ring alike. `when_durable` runs a callback
-    once bytes are in the file: the journal writes a step only after its bytes.
+    Received bytes go through `keep` (a copy) or `reserve`/`commit` (a receive straight
+    into the ring), which hold them to `budget` and `floor`. `read` answers from the
+    file and the ring alike. `when_durable` runs a callback once bytes are in the file:
+    the journal writes a step only after its bytes.
     """
 
     def __init__(self, path: str | None = None, spill_threshold: int = SPILL_THRESHOLD,
@@ -72,9 +85,16 @@ class ByteLog:
         self._closed = False
         self.readonly = readonly
         if path is not None:
-            self._fd = _open_file(path, readonly, exclusive)
+            self._fd = open_file(path, readonly, exclusive)
             self._head = self._tail = os.fstat(self._fd).st_size
         self._direct_tried = False  # a path's O_DIRECT descriptor opens on the first big write
+        self.budget: int | None = None  # received bytes it may keep; None: no budget
+        self.floor = 0  # free bytes on the file's disk under which nothing received is kept
+        self.kept_received = 0
+        self.full = ""  # why received bytes are not kept now: "", "budget" or "disk"
+        self._reserved = False  # a receive into the ring is under way at `_head`
+        self._offered = 0  # received bytes offered, kept or not
+        self._space: tuple[int, int] | None = None  # (_offered, free bytes) at the last look
 
     def __len__(self) -> int:
         return self._head
@@ -91,29 +111,72 @@ class ByteLog:
 
     def append(self, data: bytes | bytearray | memoryview, droppable: bool = False) -> int:
         """The position of `data`, or NOT_KEPT if it was droppable and the ring was full."""
+        if self.readonly:
+            raise ValueError("append to a read-only byte log")
+        with self._cond:
+            return self._append(data, droppable)
+
+    def keep(self, data: bytes | bytearray | memoryview, droppable: bool = False
+             ) -> tuple[int, str]:
+        """Received bytes: (position, "") or (NOT_KEPT, why: "budget", "disk", "storage")."""
         n = len(data)
         if self.readonly:
             raise ValueError("append to a read-only byte log")
         with self._cond:
             self._check_open()
-            if self._error is not None or n > self._ring_size:
-                if droppable and not self.lossless:
-                    self.lost += n
-                    return NOT_KEPT
-                return self._append_through(data)
-            while self._head + n - self._tail > self._ring_size:
-                if droppable and not self.lossless:
-                    self.lost += n
-                    return NOT_KEPT
+            self._offered += n
+            why = self._refusal(n)
+            if why:
+                self.lost += n
+                return NOT_KEPT, why
+            self.kept_received += n  # before any wait, so no other receive takes it meanwhile
+            pos = self._append(data, droppable)
+            if pos == NOT_KEPT:
+                self.kept_received -= n
+                return NOT_KEPT, "storage"
+            return pos, ""
+
+    def reserve(self, size: int) -> tuple[int, memoryview] | None:
+        """Room in the ring to receive up to `size` bytes straight into: (position, view),
+        or None when they would not be kept (budget, disk, a full ring while keeping up,
+        another receive under way). `commit` says how much arrived; until then every
+        other append waits, so keep the reservation for one drain only."""
+        with self._cond:
+            self._check_open()
+            if self._reserved or self._error is not None or self.readonly:
+                return None
+            if self.budget is not None:
+                size = min(size, self.budget - self.kept_received)
+            if size <= 0 or self._refusal(size):
+                return None
+            want = min(size, self._ring_size - self._head % self._ring_size)
+            while (room := self._ring_size - (self._head - self._tail)) < want:
+                if not self.lossless:
+                    if room < RESERVE_MIN:
+                        return None
+                    want = room
+                    break
                 self._wake_writer()
                 self._cond.wait(0.5)
                 self._check_open()
-            pos = self._head
-            self._copy_in(pos, data)
-            self._head += n
+                if self._reserved or self._error is not None:
+                    return None
+            if self._ring is None:
+                self._ring = mmap.mmap(-1, self._ring_size)
+            self._reserved = True
+            at = self._head % self._ring_size
+            return self._head, memoryview(self._ring)[at:at + want]
+
+    def commit(self, size: int) -> None:
+        """`size` bytes arrived in the reserved room (the caller has released its view)."""
+        with self._cond:
+            self._reserved = False
+            self._head += size
+            self._offered += size
+            self.kept_received += size
             if self._head - self._tail > self._threshold:
                 self._wake_writer()
-            return pos
+            self._cond.notify_all()
 
     def read(self, at: int, size: int) -> bytes:
         with self._cond:
@@ -124,7 +187,7 @@ class ByteLog:
             in_ring = self._copy_out(at + from_file, size - from_file) if size > from_file else b""
         if not from_file:
             return in_ring
-        return _pread_all(self._fd, from_file, at) + in_ring  # type: ignore[arg-type]
+        return pread_all(self._fd, from_file, at) + in_ring  # type: ignore[arg-type]
 
     def when_durable(self, end: int, callback: Callable[[], None]) -> None:
         """Call `callback` (now, or later on the writer thread) once [0, end) is in the file."""
@@ -170,6 +233,52 @@ class ByteLog:
 
     # -- inside the lock ---------------------------------------------------------------
 
+    def _append(self, data: bytes | bytearray | memoryview, droppable: bool) -> int:
+        n = len(data)
+        while True:
+            self._check_open()
+            if self._reserved:  # a receive into the ring owns the bytes at `_head`
+                self._cond.wait(0.5)
+                continue
+            if self._error is not None or n > self._ring_size:
+                if droppable and not self.lossless:
+                    self.lost += n
+                    return NOT_KEPT
+                return self._append_through(data)
+            if self._head + n - self._tail <= self._ring_size:
+                break
+            if droppable and not self.lossless:
+                self.lost += n
+                return NOT_KEPT
+            self._wake_writer()
+            self._cond.wait(0.5)
+        pos = self._head
+        self._copy_in(pos, data)
+        self._head += n
+        if self._head - self._tail > self._threshold:
+            self._wake_writer()
+        return pos
+
+    def _refusal(self, n: int) -> str:
+        """Why `n` more received bytes may not be kept ("budget", "disk"), or ""."""
+        over = self.budget is not None and self.kept_received + n > self.budget
+        if over or self.full == "budget":
+            self.full = "budget"  # the head is kept: once full, nothing later is
+            return "budget"
+        if self.floor:
+            self.full = "disk" if self._space_left() - n < self.floor else ""
+        return self.full
+
+    def _space_left(self) -> int:
+        """The disk's free bytes less what may have been written since the last look;
+        a look (statvfs) every SPACE_CHECK received bytes, never per append."""
+        if self._space is None or self._offered - self._space[0] >= SPACE_CHECK:
+            folder = os.path.dirname(os.path.abspath(self.path)) if self.path else (
+                tempfile.gettempdir())
+            free = free_space(folder)
+            self._space = (self._offered, free if free is not None else 1 << 62)
+        return self._space[1] - (self._offered - self._space[0]) - self.in_memory
+
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError("append to a closed byte log")
@@ -200,7 +309,7 @@ class ByteLog:
     def _append_through(self, data: bytes | bytearray | memoryview) -> int:
         """Bigger than the ring: once the ring is empty, straight to the file."""
         self._flush_to = self._head
-        while self._tail < self._head:
+        while self._tail < self._head or self._reserved:
             if self._error is not None:
                 raise self._error
             self._wake_writer()
@@ -208,7 +317,7 @@ class ByteLog:
             self._check_open()
         self._ensure_file()
         pos = self._head
-        _pwrite_all(self._fd, data, pos)  # type: ignore[arg-type]
+        pwrite_all(self._fd, data, pos)  # type: ignore[arg-type]
         self._head = self._tail = self._flush_to = pos + len(data)
         self._run_due()
         return pos
@@ -217,7 +326,7 @@ class ByteLog:
         if self._fd is not None:
             return
         fd, name = tempfile.mkstemp(prefix="workbench-capture-")
-        self._direct, self._direct_tried = _open_direct(name), True
+        self._direct, self._direct_tried = open_direct(name), True
         os.unlink(name)  # nothing left behind, whatever happens to the process
         self._fd = fd
 
@@ -266,7 +375,7 @@ class ByteLog:
                 stop = min(end, start - start % size + size)  # not past the ring's end
                 lo, hi = -(-start // PAGE) * PAGE, stop // PAGE * PAGE
                 if hi - lo >= DIRECT_MIN and not self._direct_tried and self.path:
-                    self._direct, self._direct_tried = _open_direct(self.path, self._fd), True
+                    self._direct, self._direct_tried = open_direct(self.path, self._fd), True
                 if self._direct is None or hi - lo < DIRECT_MIN:
                     lo = hi = stop
                 for a, b, direct in ((start, lo, False), (lo, hi, True), (hi, stop, False)):
@@ -277,182 +386,11 @@ class ByteLog:
     def _write_piece(self, piece: memoryview, at: int, direct: bool) -> None:
         if direct and self._direct is not None:
             try:
-                _pwrite_all(self._direct, piece, at)
+                pwrite_all(self._direct, piece, at)
                 return
             except OSError as exc:
                 if exc.errno != errno.EINVAL:
                     raise
                 os.close(self._direct)  # the file system takes no direct I/O after all
                 self._direct = None
-        _pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]
-
-
-def _open_file(path: str, readonly: bool, exclusive: bool) -> int:
-    """The log's file: never through a symlink, never a FIFO or device (O_NONBLOCK, so
-    opening a FIFO cannot hang before the check)."""
-    flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-    flags |= os.O_RDONLY if readonly else os.O_RDWR | os.O_CREAT | (os.O_EXCL if exclusive else 0)
-    fd = os.open(path, flags, 0o600)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file", path)
-    os.set_blocking(fd, True)
-    return fd
-
-
-def _open_direct(path: str, same_as: int | None = None) -> int | None:
-    """A second descriptor that bypasses the page cache: on this kind of machine,
-    writes through the cache slow to a tenth once dirty pages pile up. By path, so
-    only if the path still names the file `same_as` has open."""
-    flag = getattr(os, "O_DIRECT", 0)
-    if not flag:
-        return None
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | flag)
-    except OSError:
-        return None  # e.g. tmpfs
-    if same_as is not None and not os.path.samestat(os.fstat(fd), os.fstat(same_as)):
-        os.close(fd)
-        return None
-    os.set_blocking(fd, True)
-    return fd
-
-
-def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, at: int) -> None:
-    with memoryview(data) as view:
-        while view:
-            n = os.pwrite(fd, view, at)
-            view, at = view[n:], at + n
-
-
-def _pread_all(fd: int, size: int, at: int) -> bytes:
-    out = os.pread(fd, size, at)
-    while len(out) < size:
-        more = os.pread(fd, size - len(out), at + len(out))
-        if not more:
-            break
-        out += more
-    return out
-
-
-@dataclass(frozen=True)
-class Chunk:
-    t: float
-    direction: int
-    offset: int  # cumulative offset within its direction, like socat's from=/to=
-    size: int
-    pos: int  # where the bytes sit in the byte log; NOT_KEPT if they were not kept
-    peer: str
-
-    @property
-    def kept(self) -> bool:
-        return self.pos != NOT_KEPT
-
-
-class NotKeptError(ValueError):
-    """A read reached bytes that passed through but were not kept."""
-
-    def __init__(self, direction: int, offset: int, size: int) -> None:
-        name = "received" if direction == IN else "sent"
-        super().__init__(f"{size} {name} bytes at offset {offset} were not kept: storage "
-                         "fell behind the stream (capture them losslessly to keep them)")
-        self.offset, self.size = offset, size
-
-
-class CaptureStore:
-    """Every chunk one socket sent or received, indexed compactly.
-
-    The index is a set of typed arrays rather than objects, so a flood of tiny
-    datagrams costs tens of bytes per chunk, not hundreds.
-    """
-
-    def __init__(self, log: ByteLog) -> None:
-        self.log = log
-        self._lock = threading.Lock()
-        self._t = array("d")
-        self._dir = array("b")
-        self._off = array("q")
-        self._size = array("q")
-        self._pos = array("q")
-        self._peer = array("i")
-        self._peers: list[str] = [""]
-        self._peer_ids: dict[str, int] = {"": 0}
-        self.totals = [0, 0]
-        self.lost = [0, 0]  # bytes per direction that passed but were not kept
-        # Per direction: chunk numbers and their offsets, so lookups bisect one direction.
-        self._by_dir: tuple[array, array] = (array("q"), array("q"))
-        self._dir_off: tuple[array, array] = (array("q"), array("q"))
-
-    def __len__(self) -> int:
-        return len(self._t)
-
-    def append(self, direction: int, data: bytes | memoryview, t: float, peer: str = "",
-               droppable: bool = False) -> Chunk:
-        return self.note(direction, self.log.append(data, droppable), len(data), t, peer)
-
-    def note(self, direction: int, pos: int, size: int, t: float, peer: str = "") -> Chunk:
-        """Index `size` bytes already in the byte log at `pos` (or NOT_KEPT): a big send
-        is put in the log once, and its chunks point into it."""
-        with self._lock:
-            if pos == NOT_KEPT:
-                self.lost[direction] += size
-            pid = self._peer_ids.setdefault(peer, len(self._peers))
-            if pid == len(self._peers):
-                self._peers.append(peer)
-            offset = self.totals[direction]
-            self._by_dir[direction].append(len(self._t))
-            self._dir_off[direction].append(offset)
-            for arr, value in ((self._t, t), (self._dir, direction), (self._off, offset),
-                               (self._size, size), (self._pos, pos), (self._peer, pid)):
-                arr.append(value)
-            self.totals[direction] += size
-        return Chunk(t, direction, offset, size, pos, peer)
-
-    def index_since(self, start: int) -> NewChunks | None:
-        """A copy of the index from chunk `start` on (None if nothing is new). Copies, so
-        no buffer export pins the arrays the engine thread keeps appending to."""
-        with self._lock:  # the six arrays grow one after the other inside this lock
-            end = len(self._peer)
-            if end <= start:
-                return None
-            cols = [self._t, self._dir, self._off, self._size, self._pos, self._peer]
-            copies = [np.frombuffer(col[start:end], dtype=col.typecode) for col in cols]
-            peers = list(self._peers)
-        return NewChunks(*copies, peers)
-
-    def read_log(self, pos: int, size: int) -> bytes:
-        """Bytes by their position in the byte log (as the index gives it)."""
-        return self.log.read(pos, size)
-
-    def chunk(self, index: int) -> Chunk:
-        return Chunk(self._t[index], self._dir[index], self._off[index], self._size[index],
-                     self._pos[index], self._peers[self._peer[index]])
-
-    def chunks(self, direction: int | None = None) -> list[Chunk]:
-        if direction is None:
-            return [self.chunk(i) for i in range(len(self))]
-        return [self.chunk(i) for i in self._by_dir[direction]]
-
-    def read(self, direction: int, offset: int, size: int) -> bytes:
-        """Bytes of one direction's stream, by cumulative offset, across chunks.
-
-        Raises NotKeptError if the range covers bytes that were not kept.
-        """
-        numbers = self._by_dir[direction]
-        out = bytearray()
-        k = max(0, bisect_right(self._dir_off[direction], offset) - 1)
-        while size > 0 and k < len(numbers):
-            i = numbers[k]
-            skip = offset - self._off[i]
-            take = min(size, self._size[i] - skip)
-            if take > 0:
-                if self._pos[i] == NOT_KEPT:
-                    raise NotKeptError(direction, self._off[i], self._size[i])
-                out += self.log.read(self._pos[i] + skip, take)
-                offset += take
-                size -= take
-            k += 1
-        return bytes(out)
-
-    def stream(self, direction: int) -> bytes:
-        return self.read(direction, 0, self.totals[direction])
+        pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]

@@ -305,8 +305,8 @@ class Engine:
     def captured(self, s: LiveSocket, direction: int, data: bytes | memoryview, peer: str = "",
                  droppable: bool = False) -> tuple[int, DataRef | NotKept]:
         chunk = s.capture.append(direction, data, self.now(), peer, droppable)
-        if not chunk.kept:
-            return chunk.offset, NotKept(chunk.size)
+        if not chunk.kept:  # storage fell behind, or the budget or disk floor was reached
+            return chunk.offset, NotKept(chunk.size, chunk.why)
         return chunk.offset, DataRef(self.log, chunk.pos, chunk.size)
 
     # -- bookkeeping ---------------------------------------------------------------------

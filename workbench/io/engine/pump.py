@@ -8,7 +8,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from workbench.core.steps import StepError
+from workbench.core.steps import DataRef, StepError
+from workbench.io.capture import IN
 from workbench.io.engine.events import Call
 from workbench.io.engine.handlers import read_call, received
 from workbench.io.engine.live import LiveSocket, datagram_size
@@ -32,17 +33,36 @@ def auto_read(eng: Engine, s: LiveSocket) -> None:
     if not s.connection:
         auto_datagrams(eng, s)
         return
-    with eng.buffers.take() as buf:
-        view = memoryview(buf)
-        filled, end, error = _drain(eng, s, view)
-        if filled:  # a flood's drain may go unkept rather than slow the stream
-            eng.record_auto("recv", s, received(eng, s, view[:filled], "", droppable=True))
-        view.release()
+    room = eng.log.reserve(READ_BUFFER)
+    if room is not None:  # straight into the capture's ring: one copy, kernel to ring
+        filled, end, error = _drain_into_log(eng, s, *room)
+    else:
+        with eng.buffers.take() as buf:
+            view = memoryview(buf)
+            filled, end, error = _drain(eng, s, view)
+            if filled:  # a flood's drain may go unkept rather than slow the stream
+                eng.record_auto("recv", s, received(eng, s, view[:filled], "", droppable=True))
+            view.release()
     if end:
         eng.record_auto("recv", s, received(eng, s, b"", ""))
     if error is not None:
         eng.record_auto("recv", s, None, error)
     eng.changed(s)
+
+
+def _drain_into_log(eng: Engine, s: LiveSocket, pos: int, view: memoryview
+                    ) -> tuple[int, bool, StepError | None]:
+    """Drain into room the byte log reserved at `pos`, then index and record what came."""
+    filled = 0
+    try:
+        filled, end, error = _drain(eng, s, view)
+    finally:
+        view.release()
+        eng.log.commit(filled)
+    if filled:
+        chunk = s.capture.note(IN, pos, filled, eng.now())
+        eng.record_auto("recv", s, {"data": DataRef(eng.log, pos, filled), "at": chunk.offset})
+    return filled, end, error
 
 
 def _drain(eng: Engine, s: LiveSocket, view: memoryview) -> tuple[int, bool, StepError | None]:
