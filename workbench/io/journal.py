@@ -5,11 +5,13 @@ or started peer, written with one write() each) and `data.bin` (the engine's byt
 sent or received that was kept). A step's line is written only once the bytes it
 refers to are in `data.bin`, so a process killed with SIGKILL leaves a journal whose
 every line is whole: the kernel holds every write already. Reopening reads the lines
-back, skipping a line the kill cut short.
+back, skipping a line the kill cut short. While a journal is written it holds a lock
+on `steps.jsonl`, so pruning (`journals.py`) never removes it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -48,10 +50,15 @@ STEPS, DATA = "steps.jsonl", "data.bin"
 INLINE_MAX = 4096
 
 
-def default_journal_dir() -> Path:
+def journals_root() -> Path:
+    """Where journals live unless told otherwise ($XDG_STATE_HOME respected)."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state) / "socket-workbench" / "journals"
+
+
+def default_journal_dir() -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(state) / "socket-workbench" / "journals" / f"{stamp}-{os.getpid()}"
+    base = journals_root() / f"{stamp}-{os.getpid()}"
     for n in range(2, 1000):  # a journal starts only in a new folder: another this second
         if not os.path.lexists(base):
             break
@@ -65,6 +72,7 @@ class Journal:
         make_journal_dir(self.dir, STEPS)  # new or empty: nothing planted is written through
         self._fd = create_new(self.dir / STEPS, os.O_WRONLY | os.O_APPEND)
         try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in use: never pruned
             self.log = ByteLog(path=str(self.dir / DATA), exclusive=True)
         except BaseException:
             os.close(self._fd)
