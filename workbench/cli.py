@@ -1,22 +1,35 @@
 """The `workbench` command: the TUI by default, headless subcommands for scripts.
 
-Exit codes: 0 ok, 1 mismatch or a finding of failure, 2 bad input. Headless commands
+Exit codes: 0 ok, 1 mismatch or a finding of failure, 2 bad input. Bad input of any
+kind (arguments, files, addresses) is one line on stderr, never a traceback. Headless
+commands write their output when they end: a reader that leaves early (`| head -1`)
+is no error and the command's own exit code stands; output that cannot be written at
+all (a full disk, /dev/full) is one line on stderr and exit 2. Headless commands
 import nothing from textual.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
+import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 from workbench import __version__
 from workbench.core.errors import InputError
 
 OK, MISMATCH, BAD_INPUT = 0, 1, 2
 TIMEOUT_MAX, MAX_WAIT, MAX_WAIT_MAX = 3600.0, 60.0, 86400.0
+MAX_SESSION_BYTES = 256 << 20  # read whole into memory: a bigger file is refused unread
+EXIT_CODES = ("exit codes: 0 ok, 1 mismatch, 2 bad input (one line on stderr), also when "
+              "output cannot be written; a reader that stops early (| head) is no error")
 PUBLIC_PEERS_HELP = ("let peers the file declares listen on addresses beyond loopback, "
                      "such as 0.0.0.0 or [::] (default: loopback only; others are refused, exit 2)")
 
@@ -39,11 +52,31 @@ def _seconds(high: float, zero: bool = False, example: float = 5) -> Callable[[s
     return seconds
 
 
+def _named(what: str, example: str) -> Callable[[str], str]:
+    """An argparse type: a non-empty name (an empty one would silently mean nothing)."""
+
+    def named(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"no {what} given: give one, e.g. {example}")
+        return text
+
+    return named
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line: what is wrong and where the help is."""
+
+    def error(self, message: str) -> NoReturn:
+        _say(f"workbench: error: {_one_line(message)}; see {self.prog} --help")
+        raise SystemExit(BAD_INPUT)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="workbench",
         description="Socket Workbench: open, drive and record TCP, UDP and Unix sockets.",
-        epilog="Run without a command to open the workbench on an empty session.",
+        epilog="Run without a command to open the workbench on an empty session. "
+               + EXIT_CODES + ".",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     tui = argparse.ArgumentParser(add_help=False)  # options of the commands that open the TUI
@@ -62,12 +95,14 @@ def _parser() -> argparse.ArgumentParser:
 
     open_ = sub.add_parser("open", parents=[tui],
                            help="open a session file or journal in the workbench")
-    open_.add_argument("file", help="a session .json file or a journal directory")
+    open_.add_argument("file", type=_named("file name", "session.json"),
+                       help="a session .json file or a journal directory")
     open_.add_argument("--allow-public-peers", action="store_true", help=PUBLIC_PEERS_HELP)
     open_.set_defaults(run=_cmd_open)
 
     replay = sub.add_parser("replay", help="run a session against live peers and compare")
-    replay.add_argument("file", help="a session .json file or a journal directory")
+    replay.add_argument("file", type=_named("file name", "session.json"),
+                        help="a session .json file or a journal directory")
     replay.add_argument("--timeout", type=_seconds(TIMEOUT_MAX), default=5.0, metavar="SECONDS",
                         help="how long to wait for expected bytes, an accept or a step at "
                              f"each point: over 0, up to {TIMEOUT_MAX:g} (default 5)")
@@ -77,22 +112,25 @@ def _parser() -> argparse.ArgumentParser:
                              f"0-{MAX_WAIT_MAX:g} (default {MAX_WAIT:g}); a file with a longer "
                              "one is refused (exit 2) before anything starts")
     replay.add_argument("--allow-public-peers", action="store_true", help=PUBLIC_PEERS_HELP)
-    replay.add_argument("--journal", metavar="DIR", help="journal the replay's steps to DIR")
+    replay.add_argument("--journal", metavar="DIR", type=_named("directory name", "--journal run1"),
+                        help="journal the replay's steps to DIR, a new or empty directory")
     replay.add_argument("--json", action="store_true", help="print a JSON report")
-    replay.set_defaults(run=_cmd_replay)
+    replay.set_defaults(run=_cmd_replay, buffered=True)
 
     peer = sub.add_parser("peer", help="run a built-in peer (echo, discard, chargen, daytime)")
     peer.add_argument("kind", help="echo | discard | chargen | daytime")
     peer.add_argument("address", help="e.g. 127.0.0.1:7007, [::1]:0, unix:/tmp/echo.sock")
-    peer.add_argument("--udp", "--dgram", action="store_true", dest="dgram",
-                      help="serve datagrams (UDP, or unix-dgram for a unix: address)")
-    peer.add_argument("--seqpacket", action="store_true", help="unix SOCK_SEQPACKET")
+    kinds = peer.add_mutually_exclusive_group()  # one transport: never drop one silently
+    kinds.add_argument("--udp", "--dgram", action="store_true", dest="dgram",
+                       help="serve datagrams (UDP, or unix-dgram for a unix: address)")
+    kinds.add_argument("--seqpacket", action="store_true",
+                       help="unix SOCK_SEQPACKET (a unix: address only)")
     peer.set_defaults(run=_cmd_peer)
 
     err = sub.add_parser("errno", help="explain an errno by name or number")
     err.add_argument("key", nargs="?", help="e.g. ECONNREFUSED or 111; omit to list all")
     err.add_argument("--json", action="store_true")
-    err.set_defaults(run=_cmd_errno)
+    err.set_defaults(run=_cmd_errno, buffered=True)
 
     recover = sub.add_parser(
         "recover", help="turn a journal into a session file",
@@ -101,24 +139,123 @@ def _parser() -> argparse.ArgumentParser:
                     "data.bin holds fewer bytes than its steps refer to is refused (exit 2): "
                     "the message names the lines and the bytes missing, and no file is "
                     "written, since those steps cannot be brought back as they were.")
-    recover.add_argument("journal", help="a journal directory")
-    recover.add_argument("-o", "--output", required=True,
+    recover.add_argument("journal", type=_named("journal name", "journal-dir"),
+                         help="a journal directory")
+    recover.add_argument("-o", "--output", required=True, type=_named("file name", "-o s.json"),
                          help="session file to write: a new or regular file (a symlink, "
                               "device, FIFO or folder is refused)")
-    recover.set_defaults(run=_cmd_recover)
+    recover.set_defaults(run=_cmd_recover, buffered=True)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    _tolerate_unencodable()
+    out = io.StringIO()  # help and headless output, written once the exit code is known
+    try:
+        with contextlib.redirect_stdout(out):
+            args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version or a one-line usage error
+        return _emit(out.getvalue(), exc.code if isinstance(exc.code, int) else BAD_INPUT)
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", _cmd_tui)
+    if not (getattr(args, "buffered", False) or getattr(args, "headless", False)):
+        return _guarded(run, args)  # the TUI and a peer own the terminal while they run
+    with contextlib.redirect_stdout(out):
+        code = _guarded(run, args)
+    return _emit(out.getvalue(), code)
+
+
+def _guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return run(args)
     except InputError as exc:
-        print(f"workbench: {exc}", file=sys.stderr)
+        _say(f"workbench: {_one_line(str(exc))}")
         return BAD_INPUT
     except KeyboardInterrupt:
         return 130
+
+
+# -- output ----------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines()) or "unknown error"
+
+
+def _say(line: str) -> None:
+    """A line on stderr; if even stderr cannot be written, the exit code says it."""
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _tolerate_unencodable() -> None:
+    """Names from files and arguments may hold lone surrogates: print them escaped."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+                reconfigure(errors="backslashreplace")
+
+
+def _emit(text: str, code: int) -> int:
+    """Write a command's output. A reader that left (`| head -1`) is no error: the
+    command's own code stands. Output that cannot be written is one line, exit 2."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_stdout()
+        return code
+    except OSError as exc:
+        _drop_stdout()
+        _say(f"workbench: cannot write the output: {exc.strerror or exc}; "
+             "send it to a file or pipe that can take it")
+        return BAD_INPUT
+    return code
+
+
+def _drop_stdout() -> None:
+    """Point the process's stdout at /dev/null, so the flush at exit does not fail again."""
+    if sys.stdout is not sys.__stdout__:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _check_session_path(text: str) -> None:
+    """A session is a regular file of at most MAX_SESSION_BYTES, or a journal directory
+    whose steps.jsonl is: checked before opening, so a FIFO never blocks the command
+    and /dev/zero is never read."""
+    path = Path(text)
+    info = _stat(path, os.stat)
+    if stat.S_ISDIR(info.st_mode):
+        path = path / "steps.jsonl"
+        if not os.path.lexists(path):
+            return  # the loader says it is not a journal
+        info = _stat(path, os.lstat)
+        if stat.S_ISLNK(info.st_mode):
+            return  # the loader refuses a symlink, saying so
+    if not stat.S_ISREG(info.st_mode):
+        what = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
+        raise InputError(f"{path}: is {what}, not a regular file: give a session .json file "
+                         "or a journal directory")
+    if info.st_size > MAX_SESSION_BYTES:
+        raise InputError(f"{path}: {info.st_size} bytes is over the "
+                         f"{MAX_SESSION_BYTES >> 20} MiB a session file may hold: big "
+                         "payloads belong in a sidecar file")
+
+
+def _stat(path: Path, how: Callable[[Path], os.stat_result]) -> os.stat_result:
+    try:
+        return how(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL or a lone surrogate in the name
+        raise InputError(f"{path!r} is not a valid file name") from None
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -134,6 +271,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     from workbench.io.sessionfile import load_session
     from workbench.ui.app import run_app
 
+    _check_session_path(args.file)
     session = load_session(args.file)  # bad files fail here, before the screen opens
     if not args.allow_public_peers:
         from workbench.io.peerset import check_loopback
@@ -154,19 +292,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from workbench.io.journal import Journal, is_journal
     from workbench.io.replay import check_limits, replay_session
     from workbench.io.sessionfile import load_session
 
+    _check_session_path(args.file)
     session = load_session(args.file)
-    check_limits(session, args.timeout, args.max_wait, args.allow_public_peers)
-    if args.journal and is_journal(args.journal):  # a second header would break it
-        raise InputError(f"{args.journal} already holds a journal; choose a new directory")
     try:
-        journal = Journal(args.journal) if args.journal else None
-    except OSError as exc:
-        raise InputError(f"cannot write a journal in {args.journal}: {exc.strerror}; "
-                         "choose a writable directory") from None
+        check_limits(session, args.timeout, args.max_wait, args.allow_public_peers)
+        journal = _new_journal(args.journal)
+    except BaseException:
+        session.close()
+        raise
     try:
         report = replay_session(session, target=args.file, timeout=args.timeout,
                                 journal=journal, max_wait=args.max_wait,
@@ -180,12 +316,32 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif report.ok:
-        print(f"{args.file}: match ({report.steps_run} steps in {report.duration:.2f} s)")
+        print(f"{args.file}: match ({report.steps} steps, {report.steps_run} calls run, "
+              f"in {report.duration:.2f} s)")
     else:
         print(f"{args.file}: {len(report.mismatches)} mismatch(es)")
         for mismatch in report.mismatches:
             print(mismatch.render())
     return OK if report.ok else MISMATCH
+
+
+def _new_journal(directory: str | None) -> Any:
+    """A journal for the replay in a new or empty directory, or None."""
+    from workbench.io.journal import Journal, is_journal
+
+    if directory is None:
+        return None
+    try:
+        if is_journal(directory):  # a second header would break it
+            raise InputError(f"{directory} already holds a journal; choose a new directory")
+        return Journal(directory)
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot write a journal in {directory}: {exc.strerror}; "
+                         "choose a writable directory") from None
+    except ValueError:  # a NUL or a lone surrogate in the name
+        raise InputError(f"{directory!r} is not a valid directory name") from None
 
 
 def _cmd_peer(args: argparse.Namespace) -> int:
@@ -195,6 +351,9 @@ def _cmd_peer(args: argparse.Namespace) -> int:
     endpoint = parse_endpoint(args.address)
     if endpoint.kind in ("host", "peer"):
         raise InputError(f"peer address {args.address!r} must be an IP literal or unix: path")
+    if args.seqpacket and endpoint.kind != "unix":
+        raise InputError(f"--seqpacket needs a unix: address, not {args.address!r}: "
+                         "e.g. unix:/tmp/echo.sock")
     if endpoint.kind == "unix":
         transport = "unix-seqpacket" if args.seqpacket else (
             "unix-dgram" if args.dgram else "unix-stream")
@@ -208,7 +367,15 @@ def _cmd_peer(args: argparse.Namespace) -> int:
         info = from_oserror(exc)
         raise InputError(f"cannot listen on {args.address}: {info.name} ({info.meaning}); "
                          f"{info.hint}") from None
-    return serve_forever(peer)
+    try:
+        return serve_forever(peer)  # the peer is listening: its only OSError is printing
+    except BrokenPipeError:
+        _drop_stdout()
+        return OK
+    except OSError as exc:
+        _drop_stdout()
+        raise InputError(f"cannot write the output: {exc.strerror or exc}; send it to a "
+                         "file or pipe that can take it") from None
 
 
 def _cmd_errno(args: argparse.Namespace) -> int:
@@ -222,7 +389,8 @@ def _cmd_errno(args: argparse.Namespace) -> int:
         try:
             infos = [lookup(args.key)]
         except KeyError:
-            raise InputError(f"unknown errno {args.key!r}: use a name like ECONNREFUSED "
+            key = args.key if len(args.key) <= 40 else args.key[:37] + "..."
+            raise InputError(f"unknown errno {key!r}: use a name like ECONNREFUSED "
                              "or a number like 111") from None
     if args.json:
         print(json.dumps([asdict(i) for i in infos], indent=2))
@@ -238,14 +406,21 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     from workbench.io.journal import is_journal
     from workbench.io.sessionfile import load_session, save_session
 
+    _check_session_path(args.journal)
     if not is_journal(args.journal):
         raise InputError(f"{args.journal}: not a journal directory (no steps.jsonl)")
     session = load_session(args.journal)
     try:
         save_session(session, args.output)
+    except InputError:
+        raise
     except OSError as exc:
         raise InputError(f"cannot write {args.output}: {exc.strerror}; "
                          "choose a path in a writable directory") from None
+    except ValueError:  # a NUL or a lone surrogate in the name
+        raise InputError(f"{args.output!r} is not a valid file name") from None
+    finally:
+        session.close()
     print(f"{args.output}: {len(session.steps)} steps recovered")
     return OK
 

@@ -50,7 +50,8 @@ def test_there_are_example_sessions() -> None:
 def test_every_example_session_replays(path: Path) -> None:
     done = workbench("replay", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.fullmatch(rf"{re.escape(str(path))}: match \(\d+ steps in [\d.]+ s\)\n",
+    assert re.fullmatch(rf"{re.escape(str(path))}: match \(\d+ steps, \d+ calls run, "
+                        r"in [\d.]+ s\)\n",
                         done.stdout)
     assert done.stderr == ""
 
@@ -79,7 +80,8 @@ def test_tampered_session_json_report(tmp_path: Path) -> None:
     assert report["operation"] == "replay" and report["target"] == str(path)
     assert report["status"] == "mismatch"
     [finding] = report["findings"]
-    assert finding["kind"] == "bytes" and finding["sock"] == 1 and finding["offset"] == 0
+    assert finding["kind"] == "bytes" and finding["sock"] == 1
+    assert (finding["offset"], finding["context_offset"]) == (14, 0)  # as the message says
     assert finding["expected_hex"].split()[13:15] == ["00", "fe"]
     assert finding["received_hex"].split()[13:15] == ["00", "ff"]
     assert report["recommendations"]

@@ -18,15 +18,21 @@ class Mismatch:
     message: str
     step: int | None = None
     sock: int | None = None
-    offset: int | None = None
-    expected: bytes = b""
+    offset: int | None = None  # the first byte that differs
+    expected: bytes = b""  # context from both sides, from the line holding `offset`
     received: bytes = b""
+
+    @property
+    def context_offset(self) -> int:
+        """Where the context starts: the 16-byte line holding the first difference."""
+        offset = self.offset or 0
+        return offset - offset % CONTEXT
 
     def render(self) -> str:
         lines = [self.message]
         if self.kind in ("bytes", "datagrams") and self.offset is not None:
-            lines.append("  expected: " + hex_line(self.offset, self.expected))
-            lines.append("  received: " + hex_line(self.offset, self.received))
+            lines.append("  expected: " + hex_line(self.context_offset, self.expected))
+            lines.append("  received: " + hex_line(self.context_offset, self.received))
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -35,6 +41,8 @@ class Mismatch:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.kind in ("bytes", "datagrams"):
+            if self.offset is not None:
+                out["context_offset"] = self.context_offset
             out["expected_hex"] = self.expected.hex(" ")
             out["received_hex"] = self.received.hex(" ")
         return out
@@ -116,7 +124,7 @@ def compare_stream(sock: int, expected: bytes, received: bytes) -> Mismatch | No
         what = "bytes differ"
     return Mismatch(
         "bytes", f"socket #{sock}: {what} (first difference at offset {at})",
-        sock=sock, offset=start,
+        sock=sock, offset=at,
         expected=expected[start:start + CONTEXT], received=received[start:start + CONTEXT],
     )
 

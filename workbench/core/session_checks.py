@@ -164,7 +164,7 @@ def check_error(err: Any) -> tuple[str, int, str]:
     if not ERRNO_NAME.fullmatch(name):
         raise InputError(f"errno {shown(name)} is not an errno name, e.g. ECONNREFUSED")
     if not (whole(number) and C_INT[0] <= number <= C_INT[1]):
-        raise InputError(f"error number {shown(number)} must be an integer, e.g. 111")
+        raise InputError(f"error number must be an integer, e.g. 111 (got {shown(number)})")
     return name, number, text_field(err, "message", "error")
 
 

@@ -9,6 +9,7 @@ the recording at the end.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -25,9 +26,11 @@ from workbench.core.compare import (
     compare_stream,
     join_kept,
 )
+from workbench.core.errnos import from_oserror
 from workbench.core.errors import InputError
 from workbench.core.ops import created_sockets
-from workbench.core.session import Session
+from workbench.core.session import PeerSpec, Session
+from workbench.core.session_checks import check_references
 from workbench.core.sockstate import Kind, kind_of
 from workbench.core.steps import NotKept, Step, payload_bytes
 from workbench.io.engine import Engine, EngineEvent, StepDone
@@ -41,7 +44,8 @@ OWN_WAIT = {"wait": "seconds", "expect": "timeout"}  # ops that wait by their ow
 class ReplayReport:
     target: str
     mismatches: list[Mismatch] = field(default_factory=list)
-    steps_run: int = 0
+    steps_run: int = 0  # calls run: the user steps (the engine makes the auto ones anew)
+    steps: int = 0  # steps in the recording, auto ones included
     duration: float = 0.0
     live: Session | None = None
 
@@ -60,7 +64,8 @@ class ReplayReport:
             "recommendations": [] if self.ok else [
                 "look at the first mismatch: later ones often follow from it",
             ],
-            "artifacts": [{"steps_run": self.steps_run, "duration": round(self.duration, 3)}],
+            "artifacts": [{"steps": self.steps, "calls_run": self.steps_run,
+                           "steps_run": self.steps_run, "duration": round(self.duration, 3)}],
         }
 
 
@@ -241,6 +246,7 @@ def check_limits(recorded: Session, timeout: float = 5.0, max_wait: float = MAX_
         raise InputError(f"max wait {max_wait} must be 0 or more: use e.g. --max-wait 60")
     if not allow_public_peers:
         check_loopback(recorded.peers)
+    check_references(recorded.steps, [p.name for p in recorded.peers])
     for step in recorded.steps:
         key = OWN_WAIT.get(step.op, "")
         seconds = float(step.args.get(key, 0) or 0) if key and not step.auto else 0.0
@@ -249,6 +255,22 @@ def check_limits(recorded: Session, timeout: float = 5.0, max_wait: float = MAX_
             raise InputError(f"step {step.seq}: {what} of {seconds:g} s is over --max-wait "
                              f"{max_wait:g}: pass --max-wait {seconds:g} to allow it, "
                              "or shorten it")
+
+
+@contextlib.contextmanager
+def declared_peers(specs: list[PeerSpec], allow_public: bool) -> Iterator[dict[str, str]]:
+    """The session's peers started; one that cannot listen (the port taken, an address
+    not on this host, a path too long) is bad input of the file, not a crash."""
+    stack = contextlib.ExitStack()
+    try:
+        addresses = stack.enter_context(started_peers(specs, allow_public=allow_public))
+    except OSError as exc:
+        info = from_oserror(exc)
+        where = ", ".join(f"{s.name} on {s.address or 'loopback'}" for s in specs)
+        raise InputError(f"a peer the session declares cannot listen ({where[:120]}): "
+                         f"{info.name} ({info.meaning}); {info.hint}") from None
+    with stack:
+        yield addresses
 
 
 def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
@@ -262,7 +284,7 @@ def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
     live = Session(peers=recorded.peers, title=recorded.title)
     if journal is not None:
         journal.start(live)
-    with started_peers(recorded.peers, allow_public=allow_public_peers) as addresses:
+    with declared_peers(recorded.peers, allow_public_peers) as addresses:
         engine = Engine(live, peers=addresses, journal=journal)
         engine.log.lossless = True  # a regression check compares every byte, however slow
         replayer = Replayer(recorded, engine, timeout)
@@ -277,6 +299,7 @@ def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
     report = replayer.report
     report.mismatches = mismatches
     report.target = target
+    report.steps = len(recorded.steps)
     report.duration = time.monotonic() - started
     report.live = live
     return report
