@@ -399,10 +399,10 @@ def lookup(key: int | str) -> ErrnoInfo:
     if isinstance(key, int):
         return _lookup_number(key)
     text = key.strip()
-    try:
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit() and len(digits) <= 10:  # not "1_1" or "٣"
         return _lookup_number(int(text))
-    except ValueError:
-        return _by_name()[text.upper()]
+    return _by_name()[text.upper()]
 
 
 def all_errnos() -> list[ErrnoInfo]:
