@@ -19,15 +19,19 @@ from typing import Any, Protocol
 from workbench.core.capture_rows import NewChunks
 from workbench.core.errors import InputError
 from workbench.core.session import PeerSpec, Session
+from workbench.core.sizes import AUTO, Budget
 from workbench.core.sockstate import Kind, State, why_not
 from workbench.core.steps import FAMILIES, Step
 from workbench.io.addresses import check_family, endpoint_for
+from workbench.io.capture_limits import capture_limits, full_text
 from workbench.io.engine import Call, Engine, EngineEvent, Listener, SocketInfo
 from workbench.io.inspectors import looker
-from workbench.io.journal import Journal, default_journal_dir
+from workbench.io.journal import Journal, default_journal_dir, journals_root
+from workbench.io.journals import mark_saved, tidy_at_start
 from workbench.io.peers import Peer, format_address, parse_kind, parse_transport
 from workbench.io.peerset import check_loopback, peer_sockaddr
 from workbench.io.sessionfile import load_session, save_session
+from workbench.io.settings import load_settings
 
 
 class CaptureView(Protocol):
@@ -45,20 +49,35 @@ class CaptureView(Protocol):
 
 class Workspace:
     def __init__(self, journal_dir: Path | None = None, journal: bool = True,
-                 lossless: bool = False, allow_public_peers: bool = False) -> None:
+                 lossless: bool = False, allow_public_peers: bool = False,
+                 capture_budget: Budget = AUTO) -> None:
+        """`capture_budget`: received bytes the capture may keep (None: no budget; AUTO:
+        the settings file's, else the default). In the default journals folder, saved
+        journals older than a week are pruned first, and the folder's cap applies."""
         self.path: Path | None = None
+        self.notices: list[str] = []  # one line each, for the user at start
+        self._saved: tuple[Path, int] | None = None  # the last save: file, steps
         self.allow_public_peers = allow_public_peers  # for peers a loaded file declares
         self.recorded: Session | None = None  # a loaded session, for stepping through
         self._peers: list[Peer] = []
         self._scratch = contextlib.ExitStack()
         self._scratch_dir = self._scratch.enter_context(
             tempfile.TemporaryDirectory(prefix="workbench-"))
+        settings, warning = load_settings()
+        self.notices += [warning] if warning else []
+        root = journals_root() if journal and journal_dir is None else None
+        if root is not None:
+            self.notices += tidy_at_start(root)
         self.journal = Journal(journal_dir or default_journal_dir()) if journal else None
         self.session = Session(created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         if self.journal is not None:
             self.journal.start(self.session)
         self.engine = Engine(self.session, journal=self.journal)
         self.engine.log.lossless = lossless
+        folder = self.journal.dir if self.journal is not None else Path(tempfile.gettempdir())
+        limits = capture_limits(folder, capture_budget, settings, journals=root)
+        limits.apply(self.engine.log)
+        self.notices += limits.notices
         self.dirty = False
         self.engine.subscribe(self._mark_dirty)
 
@@ -146,6 +165,11 @@ class Workspace:
         """Keep every byte (back-pressure) or keep up with the stream (gaps marked)."""
         self.engine.log.lossless = on
 
+    def capture_full(self) -> str:
+        """'capture full (1.0G kept of 1.0G budget)' once the budget or the disk's free
+        space stops received bytes from being kept; "" until then."""
+        return full_text(self.engine.log)
+
     # -- peers ---------------------------------------------------------------------------
 
     def start_peer(self, kind: str, transport: str = "tcp", address: str = "",
@@ -185,9 +209,18 @@ class Workspace:
             raise InputError(f"{target} is a directory: give a file name, e.g. {target}/s.json")
         if not target.parent.exists():
             raise InputError(f"folder {target.parent} does not exist: create it or pick another")
+        steps = len(self.session.steps)  # what the file holds: later steps are unsaved
         self.path = save_session(self.session, target)
         self.dirty = False
+        self._mark_saved(self.path, steps)
         return self.path
+
+    def _mark_saved(self, path: Path, steps: int) -> None:
+        """Note in the journal that a file holds its first `steps` steps (for pruning)."""
+        self._saved = (path, steps)
+        if self.journal is not None:
+            with contextlib.suppress(OSError, InputError):  # the file is saved regardless
+                mark_saved(self.journal.dir, path, steps)
 
     def load(self, path: str | Path, recorded: Session | None = None) -> Session:
         """Load a session to step through; its peers start so its steps can run.
@@ -218,8 +251,11 @@ class Workspace:
         # client that binds a fixed port can connect again at once next time.
         for peer in self._peers:
             peer.stop()
+        saved = self._saved if self._saved and self._saved[1] == len(self.session.steps) else None
         self.engine.shutdown()
         if self.journal is not None:
             self.journal.close()
+            if saved is not None:  # nothing since the save but the closing: still saved
+                self._mark_saved(saved[0], len(self.session.steps))
         self._scratch.close()
 
