@@ -88,9 +88,11 @@ def messages(app: WorkbenchApp) -> list[str]:
     return [n.message for n in app._notifications]
 
 def shown(widget: Widget) -> str:
-    """The text a widget draws right now (its visible rows), one line per row."""
+    """The text a widget draws right now (its visible rows), one line per row, without
+    the border and padding on its left (the focus bar's column)."""
     region = Region(0, 0, widget.size.width, widget.size.height)
-    return "\n".join(strip.text for strip in widget.render_lines(region))
+    left = widget.styles.gutter.left
+    return "\n".join(strip.text[left:] for strip in widget.render_lines(region))
 
 
 def data_pane(app: WorkbenchApp) -> Widget:

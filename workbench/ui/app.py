@@ -6,12 +6,13 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 
 from rich.console import Console
 from rich.segment import Segments
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Input
@@ -22,12 +23,15 @@ from workbench.core.session import Session
 from workbench.io.demo import GREETING
 from workbench.io.workspace import Workspace
 from workbench.ui.commands import ACTIONS, PALETTE_ONLY, bindings
+from workbench.ui.key_help import Now, key_groups
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
 from workbench.ui.session_actions import SessionActions
 from workbench.ui.stable import PEER_PORT, SOCKET_PORT, FakePorts
 from workbench.ui.stepping import StepThrough
-from workbench.ui.widgets.socket_tree import SocketTree
+from workbench.ui.widgets.hex_view import HexView
+from workbench.ui.widgets.send_editor import SendEditor
+from workbench.ui.widgets.socket_tree import SocketTree, kind_label
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 if not STYLES.is_dir():  # running from a source checkout
@@ -194,6 +198,19 @@ class WorkbenchApp(SessionActions, App[int]):
                 reason = main.ws.why_not(main.selected, action.op)
             yield SystemCommand(action.title, f"not now: {reason}" if reason else action.help,
                                 lambda a=action.action: self.run_action(a))
+        hex_view = main.query_one(HexView)
+        for binding in HexView.BINDINGS:
+            name = getattr(binding, "id", "").removeprefix("hex.")
+            if name in HEX_PALETTE and isinstance(binding, Binding):
+                reason = hex_not_now(hex_view, name)
+                yield SystemCommand(f"data: {binding.description}",
+                                    f"not now: {reason}" if reason else binding.tooltip,
+                                    lambda a=binding.action: self._hex_action(a))
+
+    def _hex_action(self, action: str) -> Awaitable[bool]:
+        """A hex view command from the palette: the view is shown and focused first."""
+        self.action_focus_hex()
+        return self.run_action(action, self.main.query_one(HexView))
 
     # -- socket actions: each opens its form on the main screen --------------------------
 
@@ -216,9 +233,11 @@ class WorkbenchApp(SessionActions, App[int]):
         self.main.show_pane("data")
         self.main.query_one("#payload").focus()
 
-    def action_cycle_mode(self) -> None:
-        from workbench.ui.widgets.send_editor import SendEditor
+    def action_focus_hex(self) -> None:
+        self.main.show_pane("data")
+        self.main.query_one(HexView).focus()
 
+    def action_cycle_mode(self) -> None:
         mode = self.main.query_one(SendEditor).cycle_mode()
         self.notify(f"payload mode: {mode}", timeout=2)
 
@@ -235,7 +254,39 @@ class WorkbenchApp(SessionActions, App[int]):
         self.main.show_pane(tab)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.keymap))
+        self.push_screen(HelpScreen(key_groups(self._now())))
+
+    def _now(self) -> Now:
+        """What applies now, for `?`: the selected socket, the focus, a loaded session."""
+        main = self.main
+        sock = main.selected
+        info = main.ws.socket_info(sock) if sock is not None else None
+        focused = self.focused
+        editor = main.query_one(SendEditor)
+        return Now(socket=f"#{info.id} {kind_label(info)} {info.state}" if info else "",
+                   why_not=lambda op: main.ws.why_not(sock, op),
+                   pending=bool(info and info.pending), session=self.stepper is not None,
+                   hex_focused=focused is main.query_one(HexView),
+                   send_focused=focused is not None and (
+                       focused is editor or editor in focused.ancestors),
+                   keymap=self.keymap)
+
+HEX_PALETTE = ("jump", "search", "search_next", "search_prev", "copy_hex", "copy_text", "copy_c",
+               "copy_python", "save", "save_hexdump")
+
+
+def hex_not_now(view: HexView, name: str) -> str:
+    """Why a hex view command would do nothing now ("" when it would)."""
+    if view.capture is None:
+        return "no socket selected: press n to create one"
+    if not any(view.model.totals):
+        return "nothing sent or received yet"
+    if name.startswith("copy") and view.selection is None:
+        return "nothing selected: in the hex view v marks, shift+arrows extend"
+    if name.startswith("search_") and not view.pattern:
+        return "no search yet: data: search first"
+    return ""
+
 
 def run_app(session: Session | None = None, path: str | None = None, demo: bool = False,
             lossless: bool = False, allow_public_peers: bool = False) -> int:

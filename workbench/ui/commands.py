@@ -24,11 +24,13 @@ class Action:
     help: str
     footer: bool = False
     op: str = ""  # the op it runs, so the palette can say when it makes no sense
+    group: str = "app"  # where it applies, for `?`: app or socket
 
 
 def _op(binding_id: str, key: str, form: str, op: str, footer: bool = False) -> Action:
     spec = OPS[op]
-    return Action(binding_id, key, f"socket('{form}')", spec.title, spec.help, footer, op)
+    return Action(binding_id, key, f"socket('{form}')", spec.title, spec.help, footer, op,
+                  "socket")
 
 
 SOCKET_ACTIONS = (
@@ -48,10 +50,14 @@ SOCKET_ACTIONS = (
 ACTIONS: tuple[Action, ...] = (
     *SOCKET_ACTIONS,
     Action("socket.cancel", "escape", "cancel", "socket: cancel call",
-           "leave a text field; else cancel the call in progress on the socket"),
+           "leave a text field; else cancel the call in progress on the socket",
+           group="socket"),
     _op("option.set", "o", "setsockopt", "setsockopt"),
     _op("option.get", "g", "getsockopt", "getsockopt"),
-    Action("data.send", "s", "focus_send", "data: send", "type a payload and press Enter", True),
+    Action("data.send", "s", "focus_send", "data: send",
+           "focus the send editor: type a payload, Enter sends", True),
+    Action("data.hex", "h", "focus_hex", "data: hex view",
+           "focus the hex view: then its keys work (m, /, :, v, y, w, …)"),
     Action("data.mode", "f2", "cycle_mode", "data: payload mode",
            "text, hex, escapes, latin-1 or file for the send editor"),
     Action("peer.start", "p", "socket('start_peer')", "peer: start",
@@ -67,7 +73,8 @@ ACTIONS: tuple[Action, ...] = (
            "keep every byte (a flood slows) or keep up (gaps marked)"),
     *(Action(f"view.{p.id}", p.key, f"show_tab('{p.id}')", f"view: {p.name}", p.help)
       for p in PANES),
-    Action("app.help", "question_mark", "help", "help: keys", "show every key", True),
+    Action("app.help", "question_mark,f1", "help", "help: keys",
+           "show every key (f1 also works while typing)", True),
     Action("app.quit", "q", "quit", "app: quit", "quit (the journal keeps every step)", True),
 )
 
@@ -85,5 +92,11 @@ def bindings() -> list[Binding]:
     ]
 
 
+KEY_NAMES = {"question_mark": "?", "escape": "esc", "colon": ":", "slash": "/"}
+ALIASES = {"f15"}  # what some terminals send for shift+f3: not a key to learn
+
+
 def key_label(key: str) -> str:
-    return {"question_mark": "?", "escape": "esc"}.get(key, key)
+    """A binding's keys as a user types them: "? / f1", not "question_mark,f1"."""
+    keys = [k.strip() for k in key.split(",") if k.strip() not in ALIASES]
+    return " / ".join(KEY_NAMES.get(k, k) for k in keys)

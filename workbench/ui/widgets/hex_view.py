@@ -44,19 +44,26 @@ __all__ = ["FILTERS", "LAYOUT_CHOICES", "POLL_SECONDS", "PROMPTS", "HexPrompt", 
 
 POLL_SECONDS = 0.2  # catch up with the store even when nobody calls catch_up()
 
-def _binding(key: str, action: str, description: str, id: str) -> Binding:
-    return Binding(key, action, description, show=False, id=f"hex.{id}")
+def _binding(key: str, action: str, description: str, id: str, help: str = "") -> Binding:
+    return Binding(key, action, description, show=False, id=f"hex.{id}", tooltip=help)
 
 
 def _move_bindings() -> list[Binding]:
-    moves = [("up", "rows(-1)", "up"), ("down", "rows(1)", "down"),
-             ("left", "bytes(-1)", "left"), ("right", "bytes(1)", "right"),
-             ("pageup", "page(-1)", "page_up"), ("pagedown", "page(1)", "page_down"),
-             ("home", "row_edge(False)", "row_start"), ("end", "row_edge(True)", "row_end"),
-             ("ctrl+home", "edge(False)", "top"), ("ctrl+end", "edge(True)", "bottom")]
-    out = [_binding(key, action, name.replace("_", " "), name) for key, action, name in moves]
-    out += [_binding(f"shift+{key}", action.replace(")", ", True)"), f"select {name}",
-                     f"select_{name}") for key, action, name in moves]
+    moves = [("up", "rows(-1)", "up", "a row up"), ("down", "rows(1)", "down", "a row down"),
+             ("left", "bytes(-1)", "left", "a byte back"),
+             ("right", "bytes(1)", "right", "a byte on"),
+             ("pageup", "page(-1)", "page_up", "a page up"),
+             ("pagedown", "page(1)", "page_down", "a page down"),
+             ("home", "row_edge(False)", "row_start", "to the row's first byte"),
+             ("end", "row_edge(True)", "row_end", "to the row's last byte"),
+             ("ctrl+home", "edge(False)", "top", "to the first byte"),
+             ("ctrl+end", "edge(True)", "bottom", "to the last byte")]
+    out = [_binding(key, action, name.replace("_", " "), name, f"move the cursor {where}")
+           for key, action, name, where in moves]
+    out += [_binding(f"shift+{key}", action.replace(")", ", True)"),
+                     f"select {name.replace('_', ' ')}", f"select_{name}",
+                     f"extend the selection {where} (within one direction)")
+            for key, action, name, where in moves]
     return out
 
 
@@ -94,24 +101,38 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *_move_bindings(),
-        _binding("v", "mark", "mark", "mark"),
-        _binding("escape", "clear", "clear selection", "clear"),
-        _binding("m", "mode", "mode", "mode"),
-        _binding("L", "layout", "layout", "layout"),
-        _binding("t", "headers", "headers", "headers"),
-        _binding("f", "follow", "follow / pause", "follow"),
-        _binding("D", "direction", "direction filter", "direction"),
-        _binding("e", "peer", "peer filter", "peer"),
-        _binding("colon", "prompt('jump')", "jump to offset", "jump"),
-        _binding("slash", "prompt('search')", "search", "search"),
-        _binding("f3", "search_again(True)", "next match", "search_next"),
-        _binding("shift+f3,f15", "search_again(False)", "previous match", "search_prev"),
-        _binding("y", "copy('hex')", "copy hex", "copy_hex"),
-        _binding("Y", "copy('text')", "copy text", "copy_text"),
-        _binding("C", "copy('c')", "copy C array", "copy_c"),
-        _binding("P", "copy('python')", "copy Python bytes", "copy_python"),
-        _binding("w", "prompt('save')", "save raw", "save"),
-        _binding("W", "prompt('save_hexdump')", "save hexdump", "save_hexdump"),
+        _binding("v", "mark", "mark", "mark",
+                 "start a selection that plain moves extend, or drop it"),
+        _binding("escape", "clear", "clear selection", "clear",
+                 "stop a search, copy or save; else clear the selection and the match"),
+        _binding("m", "mode", "mode", "mode", "show hex, text or split"),
+        _binding("L", "layout", "layout", "layout",
+                 "rows: auto, canonical (hexdump -C), xxd, narrow"),
+        _binding("t", "headers", "headers", "headers", "chunk headers and timestamps"),
+        _binding("f", "follow", "follow / pause", "follow", "follow the tail, or pause"),
+        _binding("D", "direction", "direction filter", "direction",
+                 "both directions, received only, sent only"),
+        _binding("e", "peer", "peer filter", "peer",
+                 "one peer at a time (datagram sockets)"),
+        _binding("colon", "prompt('jump')", "jump to offset", "jump",
+                 "jump to an offset: 0x1000, in 4096, > 0x10"),
+        _binding("slash", "prompt('search')", "search", "search",
+                 "search text with escapes, or hex:de ad"),
+        _binding("f3", "search_again(True)", "next match", "search_next",
+                 "the next match of the last search"),
+        _binding("shift+f3,f15", "search_again(False)", "previous match", "search_prev",
+                 "the previous match of the last search"),
+        _binding("y", "copy('hex')", "copy hex", "copy_hex", "copy the selection as hex"),
+        _binding("Y", "copy('text')", "copy text", "copy_text",
+                 "copy the selection as text, escaped as the text view shows it"),
+        _binding("C", "copy('c')", "copy C array", "copy_c",
+                 "copy the selection as a C array"),
+        _binding("P", "copy('python')", "copy Python bytes", "copy_python",
+                 "copy the selection as a Python bytes literal"),
+        _binding("w", "prompt('save')", "save raw", "save",
+                 "save the selection (or the cursor's direction) raw to a file"),
+        _binding("W", "prompt('save_hexdump')", "save hexdump", "save_hexdump",
+                 "save the selection (or the cursor's direction) as hexdump -C text"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -2,8 +2,8 @@
 
 The tree's cursor is the selected socket. It is marked with "▶" whether or not the
 tree has the focus (the cursor's colour shows only while it has), so the marker also
-reads under NO_COLOR. Labels fit the tree's width: what does not fit is left out
-(counters, then addresses) or cut with an ellipsis, never scrolled sideways.
+reads under NO_COLOR. Labels fit the tree's width: counters that do not fit are left out, a state
+that does not is cut with an ellipsis; nothing scrolls sideways.
 """
 
 from __future__ import annotations
@@ -36,19 +36,14 @@ def human_bytes(n: int) -> str:
 
 
 def socket_label(info: SocketInfo, room: int = NO_LIMIT) -> str:
-    """`#id kind state`, then the byte counters and the addresses while they fit in
-    `room` cells; a head longer than that is cut with an ellipsis."""
+    """`#id kind state`, then the byte counters (those not 0) when they fit in `room`; a head
+    longer than that is cut with an ellipsis. (The header shows the addresses.)"""
     state = f"{info.pending}…" if info.pending else info.state
     label = f"#{info.id} {kind_label(info)} {state}"
-    extras = []
-    if info.bytes_in or info.bytes_out:
-        extras.append(f" ↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}")
-    if info.local or info.peer:
-        extras.append(f"  {info.local or '-'} → {info.peer or '-'}")
-    for extra in extras:
-        if len(label) + len(extra) > room:
-            break
-        label += extra
+    for arrow, count in (("↓", info.bytes_in), ("↑", info.bytes_out)):
+        counter = f" {arrow}{human_bytes(count)}"
+        if count and len(label) + len(counter) <= room:
+            label += counter
     return label if len(label) <= room else label[:max(0, room - 1)] + "…"
 
 
