@@ -106,6 +106,10 @@ def make_reader(open_file: Callable[[str], Any] | None) -> PayloadReader:
         if isinstance(obj, dict) and "file" in obj:
             if open_file is None:
                 raise SessionFormatError("payload refers to a file but none can be opened")
+            if set(obj) != {"file", "at", "size"}:
+                keys = ", ".join(checks.shown(k) for k in obj)
+                raise SessionFormatError(f"a file payload has exactly file, at and size "
+                                         f"(this one: {keys[:80]})")
             try:
                 at, size = int(obj["at"]), int(obj["size"])
             except (KeyError, TypeError, ValueError):
