@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from workbench import __version__
+from workbench.cli_capture import (
+    BUDGET_HELP,
+    add_journals_parser,
+    budget_arg,
+    mark_recovered,
+    replay_limits,
+)
 from workbench.core.errors import InputError
+from workbench.core.sizes import AUTO
 
 OK, MISMATCH, BAD_INPUT = 0, 1, 2
 TIMEOUT_MAX, MAX_WAIT, MAX_WAIT_MAX = 3600.0, 60.0, 86400.0
@@ -83,8 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     tui.add_argument("--lossless", action="store_true", default=argparse.SUPPRESS,
                      help="keep every captured byte, slowing a flood to what storage "
                           "takes (default: keep up, and mark what could not be kept)")
+    tui.add_argument("--capture-budget", type=budget_arg, default=argparse.SUPPRESS,
+                     metavar="SIZE", help=BUDGET_HELP)
     parser.add_argument("--lossless", action="store_true",
                         help="with no command: keep every captured byte (see demo --help)")
+    parser.add_argument("--capture-budget", type=budget_arg, default=AUTO, metavar="SIZE",
+                        help="with no command: received bytes kept (see demo --help)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[tui],
@@ -115,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--journal", metavar="DIR", type=_named("directory name", "--journal run1"),
                         help="journal the replay's steps to DIR, a new or empty directory")
     replay.add_argument("--json", action="store_true", help="print a JSON report")
+    replay.add_argument("--capture-budget", type=budget_arg, default=AUTO, metavar="SIZE",
+                        help=BUDGET_HELP.replace("(default: ", "(default: at least what "
+                                                 "the recording kept; ", 1))
     replay.set_defaults(run=_cmd_replay, buffered=True)
 
     peer = sub.add_parser("peer", help="run a built-in peer (echo, discard, chargen, daytime)")
@@ -145,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="session file to write: a new or regular file (a symlink, "
                               "device, FIFO or folder is refused)")
     recover.set_defaults(run=_cmd_recover, buffered=True)
+    add_journals_parser(sub, Parser)
     return parser
 
 
@@ -264,7 +280,7 @@ def _stat(path: Path, how: Callable[[Path], os.stat_result]) -> os.stat_result:
 def _cmd_tui(args: argparse.Namespace) -> int:
     from workbench.ui.app import run_app
 
-    return run_app(lossless=args.lossless)
+    return run_app(lossless=args.lossless, capture_budget=args.capture_budget)
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
@@ -278,7 +294,8 @@ def _cmd_open(args: argparse.Namespace) -> int:
 
         check_loopback(session.peers)
     return run_app(session=session, path=args.file, lossless=args.lossless,
-                   allow_public_peers=args.allow_public_peers)
+                   allow_public_peers=args.allow_public_peers,
+                   capture_budget=args.capture_budget)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -288,7 +305,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return run_headless_demo(sys.stdout)
     from workbench.ui.app import run_app
 
-    return run_app(demo=True, lossless=args.lossless)
+    return run_app(demo=True, lossless=args.lossless, capture_budget=args.capture_budget)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -304,9 +321,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         session.close()
         raise
     try:
+        limits = replay_limits(args.capture_budget, session, args.journal)
         report = replay_session(session, target=args.file, timeout=args.timeout,
                                 journal=journal, max_wait=args.max_wait,
-                                allow_public_peers=args.allow_public_peers)
+                                allow_public_peers=args.allow_public_peers, capture=limits)
     finally:
         session.close()
         if journal is not None:
@@ -422,6 +440,7 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     finally:
         session.close()
     print(f"{args.output}: {len(session.steps)} steps recovered")
+    mark_recovered(args.journal, args.output, len(session.steps))
     return OK
 
 

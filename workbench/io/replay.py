@@ -275,10 +275,12 @@ def declared_peers(specs: list[PeerSpec], allow_public: bool) -> Iterator[dict[s
 
 def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
                    journal: Any = None, max_wait: float = MAX_WAIT,
-                   allow_public_peers: bool = False) -> ReplayReport:
+                   allow_public_peers: bool = False, capture: Any = None) -> ReplayReport:
     """Run a session against live peers; never raises for a mismatch, only for bad input.
 
-    Each point waits at most `timeout` plus its own wait (`max_wait` at most)."""
+    Each point waits at most `timeout` plus its own wait (`max_wait` at most).
+    `capture`: CaptureLimits for the live capture (received bytes past its budget are
+    compared by length, as gaps are)."""
     check_limits(recorded, timeout, max_wait, allow_public_peers)
     started = time.monotonic()
     live = Session(peers=recorded.peers, title=recorded.title)
@@ -287,6 +289,8 @@ def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
     with declared_peers(recorded.peers, allow_public_peers) as addresses:
         engine = Engine(live, peers=addresses, journal=journal)
         engine.log.lossless = True  # a regression check compares every byte, however slow
+        if capture is not None:
+            capture.apply(engine.log)
         replayer = Replayer(recorded, engine, timeout)
         unsubscribe = engine.subscribe(replayer.on_event)
         try:

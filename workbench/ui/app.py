@@ -20,6 +20,7 @@ from textual.widgets import Input
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS
 from workbench.core.session import Session
+from workbench.core.sizes import AUTO, Budget
 from workbench.io.demo import GREETING
 from workbench.io.workspace import Workspace
 from workbench.ui.commands import ACTIONS, PALETTE_ONLY, bindings
@@ -51,9 +52,10 @@ class WorkbenchApp(SessionActions, App[int]):
     def __init__(self, session: Session | None = None, path: str | None = None,
                  demo: bool = False, stable: bool = False, journal: bool = True,
                  journal_dir: str | None = None, lossless: bool = False,
-                 allow_public_peers: bool = False) -> None:
+                 allow_public_peers: bool = False, capture_budget: Budget = AUTO) -> None:
         super().__init__()
         self.lossless = lossless  # capture: back-pressure rather than gaps
+        self.capture_budget = capture_budget  # received bytes kept on disk (AUTO: default)
         self.allow_public_peers = allow_public_peers  # peers a file declares, beyond loopback
         self.open_path = path
         self.preloaded = session
@@ -72,7 +74,8 @@ class WorkbenchApp(SessionActions, App[int]):
     def _make_workspace(self) -> Workspace:
         ws = Workspace(Path(self.journal_dir) if self.journal_dir else None,
                        journal=self.journal, lossless=self.lossless,
-                       allow_public_peers=self.allow_public_peers)
+                       allow_public_peers=self.allow_public_peers,
+                       capture_budget=self.capture_budget)
         if self.stable:
             ws.set_clock(lambda: 0.0)
         self._workspaces.append(ws)
@@ -90,6 +93,8 @@ class WorkbenchApp(SessionActions, App[int]):
         if self.open_path:
             self._load(self.open_path, self.preloaded)
         main.refresh_peers()
+        for notice in main.ws.notices:  # settings ignored, journals pruned or kept, disk
+            self.notify(notice, severity="warning", timeout=10)
 
     def _load_keymap(self) -> None:
         path = keymap_path()
@@ -289,9 +294,10 @@ def hex_not_now(view: HexView, name: str) -> str:
 
 
 def run_app(session: Session | None = None, path: str | None = None, demo: bool = False,
-            lossless: bool = False, allow_public_peers: bool = False) -> int:
+            lossless: bool = False, allow_public_peers: bool = False,
+            capture_budget: Budget = AUTO) -> int:
     app = WorkbenchApp(session=session, path=path, demo=demo, lossless=lossless,
-                       allow_public_peers=allow_public_peers)
+                       allow_public_peers=allow_public_peers, capture_budget=capture_budget)
     app.run()
     for journal in app.unsaved_journals:  # nothing is lost: say where it is
         print(f"workbench: unsaved steps are in the journal {journal}; "

@@ -53,11 +53,12 @@ class DataPane(PaneController):
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
         lost = self.screen.query_one(HexView).not_kept  # the view shows the selected socket
+        full = self.screen.ws.capture_full()  # the session's budget or disk floor reached
         set_text(header,
                  f"#{info.id} {kind_label(info)} {info.state} {info.local or '-'} → "
                  f"{info.peer or '-'}  ↓{human_bytes(info.bytes_in)} "
                  f"↑{human_bytes(info.bytes_out)}{self._rates(info)}"
-                 f"{f'  {lost}' if lost else ''}  {mode}")
+                 f"{f'  {lost}' if lost else ''}{f'  {full}' if full else ''}  {mode}")
         self.screen.query_one(SendEditor).need_destination(info.type == "dgram" and not info.peer)
 
     def _rates(self, info: SocketInfo) -> str:
