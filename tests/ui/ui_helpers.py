@@ -68,7 +68,11 @@ async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
 
 
 def log_text(log: RichLog) -> str:
-    """What a RichLog shows, wrapped lines joined back with single spaces."""
+    """What a RichLog holds, wrapped lines joined back with single spaces (the event
+    log's entries, drawn or not yet: it draws them when its pane shows)."""
+    entries = getattr(log, "entries", None)
+    if entries is not None:
+        return " ".join(" ".join(text.plain.split()) for text in entries)
     return " ".join(" ".join(strip.text.split()) for strip in log.lines)
 
 

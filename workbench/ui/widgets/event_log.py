@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from rich.text import Text
 from textual.widgets import RichLog
 
 from workbench.core.errnos import lookup
 from workbench.core.steps import Step
 
-MAX_LINES = 5000  # the session keeps every step; the log shows the recent ones
+MAX_ENTRIES = 2000  # the session keeps every step; the log shows the recent ones
+MAX_LINES = 3 * MAX_ENTRIES  # wrapped lines: room for entries of a few lines each
 
 
 def meaning(step: Step) -> str:
@@ -60,14 +63,52 @@ class RecvBatch:
             line.append("auto ", style="italic")
             line.append(f"{first.op}(#{first.sock}) x{len(self.steps)} → ")
             line.append(f"{total} bytes", style="green")
-            log.write(line)
+            log.add_line(line)
         self.steps = []
 
 
 class EventLog(RichLog):
+    """The log keeps each entry's Text, not only its wrapped lines: entries written while
+    the pane is hidden (no width) are drawn when it shows, and a new width re-wraps all
+    of them, so the log always wraps at the width it has."""
+
     def __init__(self) -> None:
         super().__init__(id="log-view", max_lines=MAX_LINES, wrap=True, markup=False,
-                         min_width=20)
+                         min_width=1)
+        self.entries: deque[Text] = deque(maxlen=MAX_ENTRIES)
+        self._drawn_width = 0  # the width the lines on screen were wrapped at
+        self._behind = False  # entries came while hidden: not drawn yet
 
     def add_step(self, step: Step) -> None:
-        self.write(step_line(step))
+        self.add_line(step_line(step))
+
+    def add_line(self, text: Text) -> None:
+        self.entries.append(text)
+        width = self._width()
+        if width and width == self._drawn_width and not self._behind:
+            self.write(text, width=width)
+        elif not self._behind:
+            self._behind = True
+            self.call_after_refresh(self.reflow)  # drawn once the pane has a width
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width if self.region.width else 0
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.reflow)
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self.reflow)
+
+    def reflow(self) -> None:
+        """Wrap every entry kept at the width the log has now (nothing while hidden)."""
+        width = self._width()
+        if not width or (width == self._drawn_width and not self._behind):
+            return
+        at_end = self.is_vertical_scroll_end or not self._drawn_width
+        self.clear()
+        for text in self.entries:
+            self.write(text, width=width, scroll_end=False)
+        self._drawn_width, self._behind = width, False
+        if at_end:
+            self.scroll_end(animate=False, immediate=True)
