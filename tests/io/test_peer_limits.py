@@ -46,10 +46,12 @@ def workbench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def bad_input(done: subprocess.CompletedProcess[str]) -> str:
-    """The error line of a run that must exit 2 with no traceback."""
+    """The one error line of a run that must exit 2 with no traceback."""
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
-    return done.stderr.splitlines()[-1]
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
 
 
 # -- item 4: peers from files listen on loopback only -----------------------------------
