@@ -136,6 +136,12 @@ class ByteLog:
                 return NOT_KEPT, "storage"
             return pos, ""
 
+    def refuse(self, size: int) -> None:
+        """Received bytes dropped unkept because the log is full (see `full`): counted."""
+        with self._cond:
+            self._offered += size
+            self.lost += size
+
     def reserve(self, size: int) -> tuple[int, memoryview] | None:
         """Room in the ring to receive up to `size` bytes straight into: (position, view),
         or None when they would not be kept (budget, disk, a full ring while keeping up,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from workbench.core.steps import DataRef, StepError
 from workbench.io.capture import IN
+from workbench.io.engine.discard import count_only
 from workbench.io.engine.events import Call
 from workbench.io.engine.handlers import read_call, received
 from workbench.io.engine.live import LiveSocket, datagram_size
@@ -36,6 +37,8 @@ def auto_read(eng: Engine, s: LiveSocket) -> None:
     room = eng.log.reserve(READ_BUFFER)
     if room is not None:  # straight into the capture's ring: one copy, kernel to ring
         filled, end, error = _drain_into_log(eng, s, *room)
+    elif eng.log.full and s.type == socket.SOCK_STREAM:  # past the budget: counted only
+        filled, end, error = count_only(eng, s)
     else:
         with eng.buffers.take() as buf:
             view = memoryview(buf)
