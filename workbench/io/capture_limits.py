@@ -6,7 +6,7 @@
   Sent bytes are the session's own payloads and are always kept.
 - The journals cap: bytes all journals in the default folder take together (default:
   the smaller of 5 GiB and 20% of the space free for them). A new session's budget is
-  at most what is left under it.
+  at most what is left under it, less room for its step lines.
 - The floor: free disk space under which nothing received is kept (default 512 MiB).
 
 Each comes from the command line (`--capture-budget`), else the settings file, else
@@ -29,6 +29,7 @@ from workbench.io.settings import Settings
 BUDGET_MAX, BUDGET_SHARE = 1 << 30, 0.10
 CAP_MAX, CAP_SHARE = 5 << 30, 0.20
 FLOOR = 512 << 20
+LINES_ROOM = 1 << 20  # under the cap, left for a session's step lines (or 1/16 of what is)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def _under_cap(root: Path, budget: int, free: int, cap: Budget) -> tuple[int, st
     if cap == AUTO:
         cap = min(CAP_MAX, int((free + used) * CAP_SHARE))
     left = max(0, cap - used)
+    left -= min(left, max(LINES_ROOM, left // 16))  # the journal's step lines need room too
     if budget <= left:
         return budget, ""
     return left, (f"journals take {format_size(used)} of their {format_size(cap)} cap: "
