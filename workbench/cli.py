@@ -244,14 +244,14 @@ def _check_session_path(text: str) -> None:
     whose steps.jsonl is: checked before opening, so a FIFO never blocks the command
     and /dev/zero is never read."""
     path = Path(text)
-    info = _stat(path, os.stat)
+    info = _stat(path)
+    if info is None:
+        raise InputError(f"{path}: no such file")
     if stat.S_ISDIR(info.st_mode):
         path = path / "steps.jsonl"
-        if not os.path.lexists(path):
-            return  # the loader says it is not a journal
-        info = _stat(path, os.lstat)
-        if stat.S_ISLNK(info.st_mode):
-            return  # the loader refuses a symlink, saying so
+        info = _stat(path, follow=False)
+        if info is None or stat.S_ISLNK(info.st_mode):
+            return  # the loader says it is not a journal, or refuses the symlink
     if not stat.S_ISREG(info.st_mode):
         what = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else
                 "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
@@ -263,15 +263,16 @@ def _check_session_path(text: str) -> None:
                          "payloads belong in a sidecar file")
 
 
-def _stat(path: Path, how: Callable[[Path], os.stat_result]) -> os.stat_result:
+def _stat(path: Path, follow: bool = True) -> os.stat_result | None:
+    """The file's status, None if there is none; InputError if it cannot be looked at."""
     try:
-        return how(path)
+        return os.stat(path, follow_symlinks=follow)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        return None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     except ValueError:  # a NUL or a lone surrogate in the name
-        raise InputError(f"{path!r} is not a valid file name") from None
+        raise InputError(f"{str(path)!r} is not a valid file name") from None
 
 
 # -- commands ---------------------------------------------------------------------------
