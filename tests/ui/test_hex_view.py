@@ -302,8 +302,14 @@ def test_layout_is_narrow_at_80_columns_and_the_key_cycles_it() -> None:
         for _ in range(4):
             await pilot.press("L")
             seen.append((view.layout_choice, view.shape.layout))
-        assert seen == [("canonical", "canonical"), ("xxd", "xxd"), ("narrow", "narrow"),
+        # Canonical rows need 80 columns: narrow stands in, and the status says why.
+        assert seen == [("canonical", "narrow"), ("xxd", "xxd"), ("narrow", "narrow"),
                         ("auto", "narrow")]
+        await pilot.press("L")
+        assert view.squeezed == "canonical needs 80 columns"
+        assert "hex narrow (canonical needs 80 columns)" in status(view)
+        assert all(len(r) <= view.scrollable_content_region.width for r in screen(view))
+        await pilot.press("L", "L", "L")
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert view.shape.layout == "canonical"
@@ -419,16 +425,21 @@ def test_click_puts_the_cursor_on_a_byte() -> None:
     drive(make_store(EXCHANGE), scenario)
 
 
-def test_a_cut_row_shifts_to_keep_the_cursor_in_view() -> None:
+def test_a_long_row_is_cut_never_shifted_sideways() -> None:
+    """Escapes overflow a narrow text row: it is cut with », and keeps its offset at the
+    left even with the cursor on its last byte (the status line says where that is)."""
+
     async def scenario(pilot: Pilot[Any], view: HexView) -> None:
         view.set_mode("text")
         view.jump_to(OUT, len(REQUEST))  # the binary chunk: escapes overflow its rows
         await pilot.press("end")
         y = view.model.row_of(*view.cursor or (0, 0)) or 0
         text = view.render_line(y - view.scroll_offset.y).text
-        assert text.startswith("«") and len(text) == view.scrollable_content_region.width
-        strip = view.render_line(y - view.scroll_offset.y)
-        assert any(s.style and s.style.reverse for s in strip)  # the cursor is drawn
+        width = view.scrollable_content_region.width
+        assert text.startswith("> 000000") and text.endswith("»") and len(text) == width
+        assert not any(row.startswith("«") for row in screen(view))
+        where = view.cursor_position()
+        assert where is not None and f"> 0x{where[1]:x}" in status(view)
 
     drive(make_store(EXCHANGE), scenario, size=(40, 16))
 

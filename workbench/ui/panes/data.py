@@ -9,7 +9,7 @@ from textual.widgets import Label
 
 from workbench.io.engine import SocketInfo
 from workbench.ui.panes import PaneController
-from workbench.ui.text import set_text
+from workbench.ui.text import fit, set_text
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import human_bytes, kind_label
@@ -50,16 +50,23 @@ class DataPane(PaneController):
         if info is None:
             set_text(header, "no socket selected")
             return
+        set_text(header, self._header_text(info, header.content_region.width))
+        self.screen.query_one(SendEditor).need_destination(info.type == "dgram" and not info.peer)
+
+    def _header_text(self, info: SocketInfo, width: int) -> str:
+        """One line when it fits; else the socket on one and its addresses on the next,
+        each fitted to the width (addresses cut in the middle, ports kept)."""
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
         lost = self.screen.query_one(HexView).not_kept  # the view shows the selected socket
-        full = self.screen.ws.capture_full()  # the session's budget or disk floor reached
-        set_text(header,
-                 f"#{info.id} {kind_label(info)} {info.state} {info.local or '-'} → "
-                 f"{info.peer or '-'}  ↓{human_bytes(info.bytes_in)} "
-                 f"↑{human_bytes(info.bytes_out)}{self._rates(info)}"
-                 f"{f'  {lost}' if lost else ''}{f'  {full}' if full else ''}  {mode}")
-        self.screen.query_one(SendEditor).need_destination(info.type == "dgram" and not info.peer)
+        head = f"#{info.id} {kind_label(info)} {info.state}"
+        addresses = f"{info.local or '-'} → {info.peer or '-'}"
+        counts = f"↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}" \
+                 f"{self._rates(info)}{f'  {lost}' if lost else ''}"
+        one = f"{head} {addresses}  {counts}  {mode}"
+        if not width or len(one) <= width:
+            return one
+        return f"{fit(f'{head}  {counts}  {mode}', width)}\n{fit(addresses, width)}"
 
     def _rates(self, info: SocketInfo) -> str:
         """Bytes per second in and out, measured over the last half second or more."""

@@ -7,16 +7,17 @@ from textual.widgets import Static
 
 from workbench.core.session import Session
 from workbench.ui.panes import PaneController
-from workbench.ui.widgets.script_view import ScriptView
+from workbench.ui.widgets.script_view import EMPTY, ScriptView
 
 
 class SessionPane(PaneController):
     def compose(self) -> ComposeResult:
         yield ScriptView()
-        yield Static("", id="script-status", markup=False)
+        yield Static(EMPTY, id="script-status", markup=False)
 
     def load(self, recorded: Session) -> None:
         self.screen.query_one(ScriptView).load(recorded)
+        self.show_status([])
 
     def mark(self, seq: int, live: str, ok: bool) -> None:
         self.screen.query_one(ScriptView).mark(seq, live, ok)

@@ -25,7 +25,7 @@ from workbench.ui import forms
 from workbench.ui.messages import EngineActivity, EngineBridge
 from workbench.ui.panes import PANES, PaneController
 from workbench.ui.panes.session import SessionPane
-from workbench.ui.text import set_text
+from workbench.ui.text import fit, set_text
 from workbench.ui.widgets.event_log import meaning
 from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import SocketTree
@@ -85,7 +85,17 @@ class MainScreen(Screen[None]):
         title = ws.session.title if ws is not None and ws.session.title else ""
         mark = " *" if ws is not None and ws.dirty else ""
         text = f"Socket Workbench — {name}{mark}" + (f" — {title}" if title else "")
-        set_text(self.query_one("#title-bar", Label), text)
+        bar = self.query_one("#title-bar", Label)
+        set_text(bar, fit(text, bar.content_region.width) if bar.content_region.width else text)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)  # once the widgets have their new sizes
+
+    def _refit(self) -> None:
+        """What is fitted to the width is fitted again: the title, the header."""
+        self.update_title()
+        if self.selected is not None:
+            self._tell_selected(self.ws.socket_info(self.selected))
 
     def refresh_peers(self) -> None:
         peers = self.ws.peer_addresses()

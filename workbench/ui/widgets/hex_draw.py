@@ -47,9 +47,7 @@ class HexDrawing:
         row = self._rows.get(y)
         if row is None:
             row = self._fill(y, height)
-        marks = self._marks(row)
-        focus = max((b for a, b, s in marks if s is self.palette().cursor), default=-1)
-        return paint(row, self.palette(), width, marks, focus)
+        return paint(row, self.palette(), width, self._marks(row))
 
     def _fill(self, y: int, height: int) -> Row:
         """Format the screen around row y in one go: one read per visible block."""
@@ -99,14 +97,20 @@ class HexDrawing:
         return marks
 
     def _status_strip(self, width: int) -> Strip:
-        text = " " + " · ".join(self.status_parts())
+        parts = self.status_parts()
+        text = " " + " · ".join(parts)
+        if len(text) > width and self.squeezed:  # the reason goes before anything else
+            text = " " + " · ".join([parts[0].split(" (")[0], *parts[1:]])
+        if len(text) > width:
+            text = text[: width - 1] + "…"
         style = self.rich_style + self.palette().status
-        return Strip([Segment(text[:width], style)]).extend_cell_length(width, style)
+        return Strip([Segment(text, style)]).extend_cell_length(width, style)
 
     def status_parts(self) -> list[str]:
         """What the status line says: mode, filters, follow, cursor, selection, search."""
         shape = self.shape
-        parts = [shape.mode if shape.mode == "text" else f"{shape.mode} {shape.layout}",
+        squeezed = f" ({self.squeezed})" if self.squeezed else ""
+        parts = [shape.mode if shape.mode == "text" else f"{shape.mode} {shape.layout}{squeezed}",
                  self.direction_filter + (f" {self.peer_filter}" if self.peer_filter else ""),
                  "follow" if self.following else "paused"]
         if lost := self.not_kept:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.geometry import Size
 
-from workbench.core.capture_rows import DIRECTION_NAMES, MODES, choose_shape
+from workbench.core.capture_rows import DIRECTION_NAMES, MODES, Shape, choose_shape, row_width
 
 LAYOUT_CHOICES = ("auto", "canonical", "xxd", "narrow")
 FILTERS = ("both", "in", "out")
@@ -19,7 +19,7 @@ class HexLayout:
     def _relayout(self) -> None:
         """Recompute the shape for the width and the rows for the filters; keep the cursor."""
         self._width = self._content_width()
-        self.shape = choose_shape(self.mode, self.layout_choice, self._width)
+        self.shape = self._fitting_shape()
         model = self.model
         model.configure(self.shape.row_bytes, model.headers, model.direction, model.peer)
         self._rows.clear()
@@ -27,6 +27,17 @@ class HexLayout:
         self._update_size()
         self._keep_cursor_visible()
         self.refresh()
+
+    def _fitting_shape(self) -> Shape:
+        """The shape of the mode and layout chosen, or narrow when the layout's rows
+        would not fit the width: rows never scroll sideways. `squeezed` says why."""
+        shape = choose_shape(self.mode, self.layout_choice, self._width)
+        need = row_width(shape.mode, shape.layout, shape.row_bytes)
+        self.squeezed = ""
+        if shape.mode != "text" and shape.layout != "narrow" and need > self._width:
+            self.squeezed = f"{shape.layout} needs {need} columns"
+            shape = choose_shape(self.mode, "narrow", self._width)
+        return shape
 
     def _update_size(self) -> None:
         self.virtual_size = Size(self._width, self.model.rows + 1)  # + the status line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -11,8 +12,10 @@ from textual.strip import Strip
 
 from workbench.core.capture_rows import NewChunks, Row
 from workbench.io.capture import CaptureStore
+from workbench.ui.text import fit
 
 Marks = list[tuple[int, int, Style]]
+TIME = re.compile(r"  t=\S+")  # a header's timestamp, the first thing to go when narrow
 
 
 # -- reading the store -------------------------------------------------------------------
@@ -45,29 +48,33 @@ class Palette:
                    Style(bold=True, bgcolor="yellow"), Style(dim=True), Style(dim=True))
 
 
-def paint(row: Row, palette: Palette, width: int, marks: Marks, focus: int = -1) -> Strip:
-    """A row as a Strip `width` cells wide; a longer row is cut with "»", or shifted
-    with "«" so that column `focus` (the cursor) stays in view. Rows are ASCII (and
-    "│«»"): one cell per character, so cutting is slicing."""
+def fit_header(text: str, width: int) -> str:
+    """A chunk header in `width` cells: without its time, then with the peer's address
+    cut in the middle (its port kept), then cut at the end."""
+    if len(text) <= width:
+        return text
+    text = TIME.sub("", text)
+    return fit(text, width)
+
+
+def paint(row: Row, palette: Palette, width: int, marks: Marks) -> Strip:
+    """A row as a Strip `width` cells wide. A header that is too long is fitted; a longer
+    data row (escapes in a narrow text column) is cut with "»", never scrolled sideways,
+    so every row starts at its offset. Rows are ASCII (and "│»"): one cell per
+    character, so cutting is slicing."""
     base = palette.base + palette.direction[row.direction]
+    text, right = row.text, ""
     if row.header:
         base += palette.header
+        text = fit_header(text, width)
     elif row.gap:  # bytes that were not kept: muted, never drawn as data
         base += palette.more
-    text, left, right = row.text, "", ""
     if len(text) > width:
-        shift = max(0, focus + 2 - width) if focus >= 0 else 0
-        left = "«" if shift else ""
-        keep = width - 1 - len(left)
-        right = "»" if shift + keep < len(text) else ""
-        text = text[shift : shift + keep]
-        marks = [(a - shift, b - shift, style) for a, b, style in marks]
+        text, right = text[: width - 1], "»"
     segments = _segments(text, base, marks)
-    if left:
-        segments.insert(0, Segment(left, palette.base + palette.more))
     if right:
         segments.append(Segment(right, palette.base + palette.more))
-    used = len(left) + len(text) + len(right)
+    used = len(text) + len(right)
     if used < width:
         segments.append(Segment(" " * (width - used), palette.base))
     return Strip(segments, width)

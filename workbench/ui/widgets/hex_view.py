@@ -208,6 +208,7 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
         self.capture: CaptureStore | None = None
         self.model = CaptureRows()
         self.shape = Shape("hex", "canonical", 16)
+        self.squeezed = ""  # why the layout chosen gave way to narrow ("" when it did not)
         self.cursor: tuple[int, int] | None = None  # (chunk, byte within it)
         self.anchor: tuple[int, int] | None = None  # (direction, offset) where selection began
         self._sticky = False  # a `v` selection: plain moves extend it
