@@ -19,6 +19,7 @@ from workbench.core.errors import InputError
 from workbench.core.ops import OPS
 from workbench.core.sockstate import State
 from workbench.core.steps import CANCELLED
+from workbench.io.engine.backoff import end_pause
 from workbench.io.engine.events import Call, CallStarted
 from workbench.io.engine.handlers import (
     HANDLERS,
@@ -41,6 +42,7 @@ TROUBLE = select.POLLERR | select.POLLHUP
 WAIT_READ = frozenset(name for name, op in OPS.items() if op.waits == "read")
 SENDS = frozenset({"send", "sendto"})
 QUEUE_BURST = 32  # queued calls per turn before readiness is served again (fairness)
+ENDS_PAUSE = frozenset({"close", "shutdown", "set_auto", "listen"})  # see backoff
 
 
 class Actor:
@@ -93,6 +95,8 @@ class Actor:
             left, inspections = list(s.queue), list(s.inspections)
             s.queue.clear()
             s.inspections.clear()
+            eng.paused.pop(s.id, None)
+        eng.freed()  # its descriptors are free: a listener waiting for one may go on
         for call in left:  # submitted before the close ran: the descriptor is gone
             eng.record(call, None, eng.error_of(OSError(errno.EBADF, "")))
         for _fn, future in inspections:
@@ -112,10 +116,11 @@ class Actor:
         return want
 
     def poll_timeout(self) -> int | None:
-        p = self.s.pending
-        if p is None or p.deadline is None:
-            return None
-        return max(0, int((p.deadline - time.monotonic()) * 1000) + 1)
+        p, pause = self.s.pending, self.s.accept_pause
+        waits = [] if pause is None or pause.due() else [pause.wait_ms()]
+        if p is not None and p.deadline is not None:
+            waits.append(max(0, int((p.deadline - time.monotonic()) * 1000) + 1))
+        return min(waits, default=None)
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -153,6 +158,8 @@ class Actor:
 
     def start(self, call: Call) -> None:
         s, eng = self.s, self.eng
+        if s.accept_pause is not None and call.op in ENDS_PAUSE:
+            end_pause(eng, s, f"the pause ended at a {call.op}")
         call.started = eng.now()
         try:
             result = HANDLERS[call.op](eng, s, call)

@@ -10,6 +10,7 @@ only through the state machine in `core/sockstate`, driven from `record`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import threading
@@ -49,7 +50,7 @@ from workbench.io.engine.events import (
     StepDone,
     Subscribers,
 )
-from workbench.io.engine.live import LiveSocket, kind_of_socket
+from workbench.io.engine.live import LiveSocket, Waker, kind_of_socket, make_wakers
 from workbench.io.engine.pump import BufferPool
 
 ERRORS_LOG = "errors.log"  # internal errors, with tracebacks, beside the journal
@@ -81,6 +82,7 @@ class Engine:
         self._t0 = time.monotonic() - (self.session.steps[-1].t if self.session.steps else 0.0)
         self._timers: set[threading.Timer] = set()
         self.buffers = BufferPool()
+        self.paused: dict[int, LiveSocket] = {}  # listeners out of descriptors (backoff)
         self.internal_errors: deque[str] = deque(maxlen=20)  # tracebacks, newest last
 
     # -- public API ----------------------------------------------------------------------
@@ -277,26 +279,51 @@ class Engine:
         return str(path)
 
     def adopt(self, sock: socket.socket, auto: bool, connected: bool = False,
-              parent: int | None = None, peer: str = "") -> LiveSocket:
+              parent: int | None = None, peer: str = "", waker: Waker | None = None
+              ) -> LiveSocket:
+        """Register `sock` and start its actor. Pass a `waker` made before the socket
+        (see `read_call`) so running out of descriptors never loses a connection."""
+        try:
+            waker = waker if waker is not None else Waker()
+        except OSError:
+            sock.close()  # out of descriptors: the socket cannot be watched
+            raise
         with self.lock:
             sid = self._next_id
             self._next_id += 1
-            try:
-                s = LiveSocket(sid, sock, CaptureStore(self.log), kind_of_socket(sock),
-                               state=State.CONNECTED if connected else State.NEW, auto=auto,
-                               parent=parent, peer=peer, blocking=sock.getblocking())
-            except OSError:
-                sock.close()  # no waker could be made (out of descriptors)
-                raise
+            s = LiveSocket(sid, sock, CaptureStore(self.log), kind_of_socket(sock),
+                           state=State.CONNECTED if connected else State.NEW, auto=auto,
+                           parent=parent, peer=peer, blocking=sock.getblocking(), waker=waker)
             self._socks[sid] = s
         s.local = s.local_address()
         if connected and not peer:
             s.peer = s.peer_address()
         s.thread = threading.Thread(target=Actor(self, s).run, daemon=True,
                                     name=f"socket-{sid}")
-        s.thread.start()
+        try:
+            s.thread.start()
+        except RuntimeError as exc:  # out of threads or memory: said, never silent
+            self._abandon(s)
+            raise OSError(errno.ENOMEM, f"cannot start a thread for socket #{sid} "
+                          f"({exc}); it was closed") from None
         self.changed(s)
         return s
+
+    def _abandon(self, s: LiveSocket) -> None:
+        with self.lock:
+            del self._socks[s.id]
+        s.sock.close()
+        s.waker.close()
+
+    def freed(self) -> None:
+        """A socket of the engine closed: listeners waiting for a descriptor try now."""
+        with self.lock:
+            waiting = list(self.paused.values())
+        for s in waiting:
+            pause = s.accept_pause
+            if pause is not None:
+                pause.retry_at = 0.0
+            s.waker.wake()
 
     def resolve(self, s: LiveSocket, text: str) -> tuple[object, dict[str, Any]]:
         addr, resolved = resolve(self._endpoint(text), s.family, s.type)
@@ -339,11 +366,24 @@ class Engine:
     def _create(self, call: Call) -> dict[str, Any]:
         a = call.args
         family, sock_type = FAMILIES[a["family"]], TYPES[a["type"]]
-        if call.op == "socketpair":
-            pair = socket.socketpair(family, sock_type, a["proto"])
-            return {"socks": [self.adopt(p, auto=a["auto"], connected=True).id for p in pair]}
-        sock = socket.socket(family, sock_type, a["proto"])
-        return {"sock": self.adopt(sock, auto=a["auto"]).id}
+        wakers = make_wakers(2 if call.op == "socketpair" else 1)
+        try:  # wakers first: out of descriptors, no socket is made and left behind
+            made = (socket.socketpair(family, sock_type, a["proto"]) if len(wakers) == 2
+                    else (socket.socket(family, sock_type, a["proto"]),))
+        except BaseException:
+            for waker in wakers:
+                waker.close()
+            raise
+        ids: list[int] = []
+        try:
+            for m, w in zip(made, wakers, strict=True):
+                ids.append(self.adopt(m, auto=a["auto"], connected=len(made) == 2, waker=w).id)
+        except OSError:  # no thread for one: it is closed, and so is what was not adopted
+            for m, w in list(zip(made, wakers, strict=True))[len(ids) + 1:]:
+                m.close()
+                w.close()
+            raise
+        return {"socks": ids} if call.op == "socketpair" else {"sock": ids[0]}
 
     def _start_wait(self, call: Call) -> None:
         def fire() -> None:

@@ -19,7 +19,7 @@ from workbench.core.options import lookup_option
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS, SHUTDOWN_HOW, DataRef, flags_value
 from workbench.io.capture import IN, OUT, NotKeptError
 from workbench.io.engine.events import Call, CallStarted
-from workbench.io.engine.live import LiveSocket, ready
+from workbench.io.engine.live import LiveSocket, Waker, ready
 
 if TYPE_CHECKING:
     from workbench.io.engine.api import Engine
@@ -206,9 +206,7 @@ def op_wait_read(eng: Engine, s: LiveSocket, call: Call) -> Any:
 
 def read_call(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any]:
     if call.op == "accept":
-        conn, addr = s.sock.accept()
-        child = eng.adopt(conn, auto=s.auto, connected=True, parent=s.id, peer=s.fmt(addr))
-        return {"sock": child.id, "peer": child.peer}
+        return accept_one(eng, s)
     flags = flags_value(call.args.get("flags", ()), RECV_FLAGS)
     size = int(call.args.get("size", 65536))
     if call.op == "recvfrom":
@@ -217,6 +215,20 @@ def read_call(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any]:
     else:
         data, peer = s.sock.recv(size, flags), ""
     return received(eng, s, data, peer, peek=bool(flags & socket.MSG_PEEK))
+
+
+def accept_one(eng: Engine, s: LiveSocket) -> dict[str, Any]:
+    """accept(), with the new socket's waker made first: out of descriptors, the
+    connection stays queued in the kernel (EMFILE) instead of being taken and lost."""
+    waker = Waker()
+    try:
+        conn, addr = s.sock.accept()
+    except BaseException:
+        waker.close()
+        raise
+    child = eng.adopt(conn, auto=s.auto, connected=True, parent=s.id, peer=s.fmt(addr),
+                      waker=waker)
+    return {"sock": child.id, "peer": child.peer}
 
 
 def received(eng: Engine, s: LiveSocket, data: bytes | memoryview, peer: str,

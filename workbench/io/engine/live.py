@@ -17,6 +17,7 @@ from workbench.core.endpoints import format_sockaddr
 from workbench.core.sockstate import Kind, Outcome, State, can_receive, next_state
 from workbench.core.steps import family_name
 from workbench.io.capture import CaptureStore
+from workbench.io.engine.backoff import Pause
 from workbench.io.engine.events import Call
 
 KINDS = {socket.SOCK_STREAM: Kind.STREAM, socket.SOCK_SEQPACKET: Kind.SEQPACKET,
@@ -54,6 +55,19 @@ class Waker:
                 os.close(self._w)
 
 
+def make_wakers(n: int) -> list[Waker]:
+    """`n` wakers, or none (OSError) when the descriptors run out part way."""
+    made: list[Waker] = []
+    try:
+        for _ in range(n):
+            made.append(Waker())
+    except OSError:
+        for waker in made:
+            waker.close()
+        raise
+    return made
+
+
 @dataclass
 class LiveSocket:
     id: int
@@ -74,6 +88,7 @@ class LiveSocket:
     pending: Call | None = None
     in_syscall: Call | None = None  # a real blocking call in progress
     expect_pos: int = 0
+    accept_pause: Pause | None = None  # auto-accept waits for a descriptor to free
     waker: Waker = field(default_factory=Waker)
     thread: threading.Thread | None = None
 
@@ -126,7 +141,9 @@ class LiveSocket:
         """Auto-receive or auto-accept should watch this socket now."""
         if not self.auto or self.hup:
             return False
-        return self.state is State.LISTENING or can_receive(self.kind, self.state)
+        if self.state is State.LISTENING:
+            return self.accept_pause is None or self.accept_pause.due()
+        return can_receive(self.kind, self.state)
 
     def fmt(self, addr: Any) -> str:
         return format_sockaddr(self.family, addr)

@@ -10,22 +10,28 @@ from typing import TYPE_CHECKING
 
 from workbench.core.steps import DataRef, StepError
 from workbench.io.capture import IN
+from workbench.io.engine.backoff import accepted, end_pause, exhausted, pause_accept
 from workbench.io.engine.discard import count_only
-from workbench.io.engine.events import Call
-from workbench.io.engine.handlers import read_call, received
+from workbench.io.engine.handlers import accept_one, received
 from workbench.io.engine.live import LiveSocket, datagram_size
 
 if TYPE_CHECKING:
     from workbench.io.engine.api import Engine
 
 READ_BUFFER = 1 << 20  # one auto-receive drain fills up to this much before recording a step
+SMALL_BUFFER = 64 << 10  # a drain's buffer while every full-size one is in use
 DATAGRAM_BURST = 64  # datagrams per turn, so queued calls still get theirs in a flood
 
 
 def auto_accept(eng: Engine, s: LiveSocket) -> None:
-    result, error = eng.attempt(lambda: read_call(eng, s, Call("accept", s.id, {})))
-    if error is not None and error.name == "EAGAIN":
+    result, error = eng.attempt(lambda: accept_one(eng, s))
+    if exhausted(error):  # out of descriptors: pause, never spin (see backoff)
+        pause_accept(eng, s, error)  # type: ignore[arg-type]
         return
+    if error is not None and error.name == "EAGAIN":
+        end_pause(eng, s)  # descriptors to spare and none waiting: the pause is over
+        return
+    accepted(s)
     eng.record_auto("accept", s, result, error)
     eng.changed(s)
 
@@ -88,23 +94,31 @@ def _drain(eng: Engine, s: LiveSocket, view: memoryview) -> tuple[int, bool, Ste
 
 class BufferPool:
     """Receive buffers shared by every socket: a drain borrows one and gives it back, so
-    thousands of connections do not each hold a megabyte."""
+    thousands of connections do not each hold a megabyte. At most `keep` full-size
+    buffers ever exist; a drain that finds none free uses a small one for that drain,
+    so memory stays bounded however many sockets drain at once."""
 
-    def __init__(self, size: int = READ_BUFFER, keep: int = 4) -> None:
-        self.size, self._keep = size, keep
+    def __init__(self, size: int = READ_BUFFER, keep: int = 4, small: int = SMALL_BUFFER
+                 ) -> None:
+        self.size, self.small, self._keep = size, small, keep
         self._free: list[bytearray] = []
+        self._made = 0
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def take(self) -> Iterator[bytearray]:
         with self._lock:
             buf = self._free.pop() if self._free else None
-        buf = buf if buf is not None else bytearray(self.size)
+            full = buf is not None or self._made < self._keep
+            if buf is None and full:
+                self._made += 1
+        if buf is None:
+            buf = bytearray(self.size if full else self.small)
         try:
             yield buf
         finally:
-            with self._lock:
-                if len(self._free) < self._keep:
+            if full:
+                with self._lock:
                     self._free.append(buf)
 
 
