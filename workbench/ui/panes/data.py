@@ -59,10 +59,11 @@ class DataPane(PaneController):
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
         lost = self.screen.query_one(HexView).not_kept  # the view shows the selected socket
+        full = self.screen.ws.capture_full()  # the session's budget or disk floor reached
         head = f"#{info.id} {kind_label(info)} {info.state}"
         addresses = f"{info.local or '-'} → {info.peer or '-'}"
         counts = f"↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}" \
-                 f"{self._rates(info)}{f'  {lost}' if lost else ''}"
+                 f"{self._rates(info)}{f'  {full}' if full else ''}{f'  {lost}' if lost else ''}"
         one = f"{head} {addresses}  {counts}  {mode}"
         if not width or len(one) <= width:
             return one

@@ -1,0 +1,37 @@
+"""The data pane's header says when the capture budget stops keeping received bytes."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Label
+from ui_helpers import drive, wait_until
+
+from workbench.ui.app import WorkbenchApp
+
+
+def header(app: WorkbenchApp) -> str:
+    return str(app.main.query_one("#sock-header", Label).content)
+
+
+def test_the_header_says_capture_full_with_the_sizes() -> None:
+    app = WorkbenchApp(journal=False, capture_budget=4096)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws = app.main.ws
+        listener = ws.call("socket").result["sock"]  # type: ignore[index]
+        ws.call("bind", listener, address="127.0.0.1:0")
+        ws.call("listen", listener, backlog=1)
+        port = int(ws.socket_info(listener).local.rsplit(":", 1)[1])  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: header(app).startswith(f"#{listener} "),
+                         what="the listener shown")
+        assert "capture full" not in header(app)
+        with socket.create_connection(("127.0.0.1", port)) as peer:
+            peer.sendall(b"x" * 10_000)
+            await wait_until(pilot, lambda: "capture full (4.0K kept of 4.0K budget)"
+                             in header(app), what="the header to say the capture is full")
+        assert header(app).startswith(f"#{listener + 1} ")  # the connection accepted
+
+    drive(app, scenario, size=(160, 40))  # the whole header on one line
