@@ -174,7 +174,7 @@ def test_bad_hex_shows_a_one_line_error_and_posts_nothing() -> None:
     drive(app, scenario)
 
 
-def test_ending_cycles_and_hex_keeps_its_own() -> None:
+def test_ending_cycles_and_each_mode_keeps_its_own() -> None:
     app = EditorApp()
 
     async def scenario(pilot: Pilot[Any]) -> None:
@@ -188,13 +188,15 @@ def test_ending_cycles_and_hex_keeps_its_own() -> None:
         await set_mode(pilot, app, "hex")  # hex: no ending unless chosen there
         assert ending.value == "none"
         await type_and_send(pilot, "41")
-        await set_mode(pilot, app, "escapes")  # text modes share the choice
-        assert ending.value == "CRLF"
+        await set_mode(pilot, app, "escapes")  # escapes: "\n" typed is not doubled
+        assert ending.value == "none"
         await type_and_send(pilot, "c")
+        await set_mode(pilot, app, "text")  # text keeps the CRLF chosen in it
+        assert ending.value == "CRLF"
         await set_mode(pilot, app, "hex")
         await pilot.press("f3", "f3", "f3")  # all the way round
         assert ending.value == "none"
-        assert sent(app) == [b"a\n", b"b\r\n", b"A", b"c\r\n"]
+        assert sent(app) == [b"a\n", b"b\r\n", b"A", b"c"]
         assert app.query_one("#payload", Input).border_title == ""
 
     drive(app, scenario)

@@ -20,7 +20,7 @@ from workbench.core.steps import SEND_FLAGS
 
 # The order F2 cycles through: text then hex first, as the simple send bar did.
 SEND_MODES = ("text", "hex", "escapes", "latin-1", "file")
-TEXT_MODES = ("text", "escapes", "latin-1")  # typed text: they share one line-ending choice
+TEXT_MODES = ("text", "escapes", "latin-1")  # typed text, one character a byte or more
 ENDINGS = {"none": b"", "LF": b"\n", "CRLF": b"\r\n"}
 
 COUNT_MAX = 1_000_000
@@ -59,7 +59,7 @@ def parse_mode(mode: str) -> str:
 
 
 def ending_group(mode: str) -> str:
-    """Text modes share one ending choice; hex and file keep their own (none by default)."""
+    """The modes that type text, as one group (the editor keeps an ending per mode)."""
     return "text" if mode in TEXT_MODES else mode
 
 

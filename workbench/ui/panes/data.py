@@ -33,6 +33,7 @@ class DataPane(PaneController):
         first = self.shown == -1
         if sid != self.shown:
             self.shown = sid
+            self.screen.query_one(SendEditor).use_socket(sid)
             capture = self.screen.ws.capture(sid) if sid is not None else None
             hex_view.show_capture(capture, datagram=bool(info and info.type == "dgram"))
         else:

@@ -35,7 +35,6 @@ from workbench.core.send_request import (
     build_request,
     check_file_size,
     check_path,
-    ending_group,
     file_error,
     format_repeat,
 )
@@ -153,7 +152,9 @@ class SendEditor(Vertical):
         super().__init__(id=id)
         self.mode = "text"
         self.history = SendHistory(history_limit)
-        self._endings = {ending_group(m): "none" for m in SEND_MODES}
+        self._endings = {m: "none" for m in SEND_MODES}  # each mode its own: none by default
+        self._socket: int | None = None  # whose mode and endings these are
+        self._saved: dict[int, tuple[str, dict[str, str]]] = {}  # other sockets' own
         self._request: SendRequest | None = None
         self._timer: Timer | None = None
         self._sent = 0
@@ -193,7 +194,7 @@ class SendEditor(Vertical):
 
     @property
     def ending(self) -> str:
-        return self._endings[ending_group(self.mode)]
+        return self._endings[self.mode]
 
     @property
     def flags(self) -> list[str]:
@@ -217,6 +218,19 @@ class SendEditor(Vertical):
         self._payload.placeholder = PLACEHOLDER[mode]
         self._show_ending()
 
+    def use_socket(self, sock: int | None) -> None:
+        """The mode and line endings are each socket's own: what was chosen for one
+        never carries over to the next (a new socket starts in text, no ending)."""
+        if sock == self._socket:
+            return
+        if self._socket is not None:
+            self._saved[self._socket] = (self.mode, dict(self._endings))
+        self._socket = sock
+        mode, endings = self._saved.get(sock if sock is not None else -1,
+                                        ("text", {m: "none" for m in SEND_MODES}))
+        self._endings = dict(endings)
+        self.set_mode(mode)
+
     def cycle_mode(self) -> str:
         self.set_mode(SEND_MODES[(SEND_MODES.index(self.mode) + 1) % len(SEND_MODES)])
         return self.mode
@@ -224,7 +238,7 @@ class SendEditor(Vertical):
     def cycle_ending(self) -> str:
         names = list(ENDINGS)
         ending = names[(names.index(self.ending) + 1) % len(names)]
-        self._endings[ending_group(self.mode)] = ending
+        self._endings[self.mode] = ending
         self._show_ending()
         return ending
 
@@ -279,10 +293,22 @@ class SendEditor(Vertical):
     def _changed(self) -> None:
         self._check()
 
+    def on_descendant_focus(self) -> None:
+        self._check()  # back in the editor: say again what is wrong, if anything
+
+    def on_descendant_blur(self) -> None:
+        self.call_after_refresh(self._left)
+
+    def _left(self) -> None:
+        """Focus went out of the editor: an error about what was being typed is stale."""
+        focused = self.screen.focused
+        if focused is None or (focused is not self and self not in focused.ancestors):
+            self._show_error("")
+
     @on(Select.Changed, "#send-ending")
     def _ending_chosen(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):
-            self._endings[ending_group(self.mode)] = event.value
+            self._endings[self.mode] = event.value
         self._check()
 
     # -- sending -------------------------------------------------------------------------
