@@ -45,16 +45,14 @@ class CaptureLimits:
 def capture_limits(folder: Path, requested: Budget = AUTO, settings: Settings | None = None,
                    journals: Path | None = None, at_least: int = 0) -> CaptureLimits:
     """The limits for a capture whose bytes go to `folder`. `journals`: the journals
-    folder, when the journal is in it (then its cap applies). `at_least`: a default
-    budget never under this (replay: what the recording kept)."""
+    folder, when the journal is in it (then its cap applies). `at_least`: a budget not
+    given on the command line is never under this (replay: what the recording kept)."""
     settings = settings or Settings()
-    if requested == AUTO:
-        requested = settings.capture_budget
     free = free_space(str(folder))
-    budget = requested
+    budget = requested if requested != AUTO else settings.capture_budget
     if budget == AUTO:
-        budget = min(BUDGET_MAX, int((free or 0) * BUDGET_SHARE)) if free is not None else (
-            BUDGET_MAX)
+        budget = min(BUDGET_MAX, int(free * BUDGET_SHARE)) if free is not None else BUDGET_MAX
+    if requested == AUTO and budget is not None:  # not from the command line: a default
         budget = max(budget, at_least)
     notices = []
     if journals is not None and budget is not None:
