@@ -470,3 +470,70 @@ def test_out_of_descriptors_auto_accept_pauses_counts_and_resumes() -> None:
         stop_process(engine)
         if clients is not None:
             stop_process(clients)
+
+
+# -- the workbench killed mid-flood: recover, then replay against the same peers ---------
+
+# argv: journal folder. A headless workspace: an echo exchange, then sends to a
+# discard peer, a thousand at a time, until the test kills it (or a minute passes).
+FLOODED = """
+import sys, time
+from pathlib import Path
+from workbench.io.workspace import Workspace
+
+ws = Workspace(journal_dir=Path(sys.argv[1]))
+ws.start_peer("echo", name="echo")
+ws.start_peer("discard", name="sink")
+echo = ws.call("socket", family="inet", type="stream").result["sock"]
+assert ws.call("connect", echo, address="peer:echo").ok
+for data in (b"hello\\x00\\xff", bytes(range(256)) * 40):
+    assert ws.call("send", echo, data=data).ok
+    assert ws.call("expect", echo, data=data).ok
+sink = ws.call("socket", family="inet", type="stream").result["sock"]
+assert ws.call("connect", sink, address="peer:sink").ok
+print("flooding", flush=True)
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    calls = [ws.submit("send", sink, data=bytes([i]) * 1024) for i in range(256)]
+    assert calls[-1].wait(10).ok
+raise SystemExit("not killed within a minute")
+"""
+
+
+def journal_lines(journal: Path, seen: list[int]) -> int:
+    """Lines the journal's step file holds so far (read on from where it was left)."""
+    path = journal / "steps.jsonl"
+    if path.exists():
+        with path.open("rb") as steps:
+            steps.seek(seen[1])
+            data = steps.read()
+        seen[0] += data.count(b"\n")
+        seen[1] += len(data)
+    return seen[0]
+
+
+def workbench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
+                          text=True, timeout=HEAVY * 2, stdin=subprocess.DEVNULL)
+
+
+def test_a_workbench_killed_mid_flood_recovers_and_replays(tmp_path: Path) -> None:
+    journal, out = tmp_path / "journal", tmp_path / "recovered.json"
+    proc = run_child(FLOODED, str(journal))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "flooding\n"
+        seen = [0, 0]
+        wait_until(lambda: journal_lines(journal, seen) >= 300, "flood steps in the journal")
+        assert proc.poll() is None
+        kill(proc)
+    finally:
+        stop_process(proc)
+    done = workbench("recover", str(journal), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    recovered = json.loads(out.read_text())
+    assert {p["name"] for p in recovered["peers"]} == {"echo", "sink"}
+    sends = sum(1 for s in recovered["steps"] if s["op"] == "send")
+    assert sends > 200
+    done = workbench("replay", str(out))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    assert done.stdout.startswith(f"{out}: match ("), done.stdout
