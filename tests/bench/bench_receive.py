@@ -8,9 +8,13 @@ order:
 - the engine alone, auto-receive and capture on, capture keeping up (a drain that
   storage cannot keep is dropped and counted, the stream is never slowed);
 - the engine alone with a lossless capture (appends wait for storage);
-- the whole app (headless, Pilot, its own engine with the default capture) with the
-  listening socket selected in the data pane (the accepted one is not: its bytes are
-  not drawn), while a key is pressed every 50 ms to time key press to handler.
+- the whole app (headless, Pilot, its own engine, capture keeping up with no budget so
+  the share kept measures storage) with the receiving socket selected and its hex view
+  following the tail, as a user watching a flood has it, while a key is pressed every
+  50 ms to time key press to handler;
+- the app again, its hex view showing one socket while a second receives a flood of
+  100,000 UDP datagrams (64 bytes each, sent as fast as one process can), against
+  `socat -u UDP-RECV` writing to a file: datagrams received, their rate, key latency.
 Each engine and app run is its own Python process, so peak RSS is that run's alone
 and nothing lingers into the next; between runs the machine gets a sync and a second
 to settle. The table gives the median rate of each receiver over the rounds with the
@@ -60,10 +64,21 @@ while left:
 s.close()
 """
 
+UDP_SENDER = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+address, payload = (sys.argv[1], int(sys.argv[2])), bytes(range(int(sys.argv[4])))
+for _ in range(int(sys.argv[3])):
+    s.sendto(payload, address)
+"""
+
 RUN_TIMEOUT = 300.0  # seconds one receiver may take, sender included
 RESULT = "RESULT "  # a child run's last stdout line: this, then JSON
 GB = 1e9
 ENGINE_KINDS = ("engine alone", "engine alone lossless", "app running")
+UDP_KIND = "app, UDP flood on another socket"
+UDP_COUNT, UDP_SIZE = 100_000, 64
+UDP_QUIET = 1.0  # seconds without a new datagram that end a UDP run
 
 
 def free_port() -> int:
@@ -174,8 +189,37 @@ def engine_receiver(total: int, lossless: bool) -> dict[str, Any]:
 
 
 async def app_receiver(total: int) -> dict[str, Any]:
-    """Throughput with the app running, share kept, key press to handler latencies,
-    peak RSS."""
+    """Throughput with the app running and the receiving socket shown, share kept, key
+    press to handler latencies, peak RSS."""
+    app, handled = timed_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        engine = app.main.ws.engine
+        listener, port = listen(engine)
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        sender = loop.run_in_executor(None, send, port, total)
+        latencies: list[float] = []
+        received = Received(engine, listener)
+        shown = False
+        while received() < total and time.perf_counter() - started < RUN_TIMEOUT:
+            if not shown and received.accepted:  # what a user watching the flood sees
+                shown = show_followed(app, received.accepted[0])
+            await press_key(app, handled, latencies)
+        got = received()
+        rate = total / (time.perf_counter() - started)
+        await sender
+        if got < total:
+            raise RuntimeError(f"app received {got} of {total} bytes")
+        kept, flushed = await loop.run_in_executor(None, capture_kept, engine, listener)
+    if not shown:
+        raise RuntimeError("the receiving socket was never shown")
+    return {"rate": rate, "kept": kept, "flushed": flushed, "latencies": latencies,
+            "rss": peak_rss_mib()}
+
+
+def timed_app() -> tuple[Any, list[float]]:
+    """The app with a key (f12) whose handler notes when it ran."""
     from textual.binding import Binding
 
     from workbench.ui.app import WorkbenchApp
@@ -188,39 +232,101 @@ async def app_receiver(total: int) -> dict[str, Any]:
         def action_bench_tick(self) -> None:
             handled.append(time.perf_counter())
 
-    app = TimedApp(journal=False)
+    return TimedApp(journal=False, capture_budget=None), handled
+
+
+async def press_key(app: Any, handled: list[float], latencies: list[float]) -> None:
+    """Press f12 as a terminal's key would arrive; note how long until its handler ran."""
+    pressed = time.perf_counter()
+    before = len(handled)
+    app.simulate_key("f12")
+    while len(handled) == before and time.perf_counter() - pressed < 5:
+        await asyncio.sleep(0.001)
+    if len(handled) > before:
+        latencies.append(handled[-1] - pressed)
+    await asyncio.sleep(0.05)
+
+
+def show_followed(app: Any, sock: int) -> bool:
+    """Select `sock`: the header names it and the hex view shows it, following the tail."""
+    from workbench.ui.widgets.hex_view import HexView
+
+    app.main.select(sock)
+    view = app.main.query_one(HexView)
+    if app.main.selected != sock or view.capture is not app.main.ws.capture(sock):
+        raise RuntimeError(f"socket #{sock} is not the one shown")
+    view.following = True
+    return True
+
+
+async def app_udp_flood(count: int) -> dict[str, Any]:
+    """The app showing one socket while another receives `count` datagrams: how many
+    arrive and how fast, key latency, peak RSS."""
+    from workbench.io.capture import IN
+
+    app, handled = timed_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
-        engine = app.main.ws.engine
-        listener, port = listen(engine)
-        started = time.perf_counter()
+        ws = app.main.ws
+        shown, flooded = (ws.call("socket", type="dgram").result["sock"] for _ in range(2))
+        for sid in (shown, flooded):
+            ws.call("bind", sid, address="127.0.0.1:0")
+        ws.call("sendto", flooded, data=b"something to show", address=f"sock:{shown}")
+        await pilot.pause(0.2)
+        show_followed(app, shown)
+        port = int(ws.socket_info(flooded).local.rsplit(":", 1)[1])
         loop = asyncio.get_running_loop()
-        sender = loop.run_in_executor(None, send, port, total)
+        started = time.perf_counter()
+        sender = loop.run_in_executor(None, lambda: subprocess.run(
+            [sys.executable, "-c", UDP_SENDER, "127.0.0.1", str(port), str(count),
+             str(UDP_SIZE)], check=True, timeout=RUN_TIMEOUT))
         latencies: list[float] = []
-        received = Received(engine, listener)
-        while received() < total and time.perf_counter() - started < RUN_TIMEOUT:
-            pressed = time.perf_counter()
-            before = len(handled)
-            app.simulate_key("f12")  # as a terminal's key would arrive
-            while len(handled) == before and time.perf_counter() - pressed < 5:
-                await asyncio.sleep(0.001)
-            if len(handled) > before:
-                latencies.append(handled[-1] - pressed)
-            await asyncio.sleep(0.05)
-        got = received()
-        rate = total / (time.perf_counter() - started)
+        capture = ws.capture(flooded)
+        got, last = 0, started
+        while time.perf_counter() - last < UDP_QUIET and got < count * UDP_SIZE:
+            await press_key(app, handled, latencies)
+            if capture.totals[IN] > got:
+                got, last = capture.totals[IN], time.perf_counter()
         await sender
-        if got < total:
-            raise RuntimeError(f"app received {got} of {total} bytes")
-        kept, flushed = await loop.run_in_executor(None, capture_kept, engine, listener)
-    return {"rate": rate, "kept": kept, "flushed": flushed, "latencies": latencies,
-            "rss": peak_rss_mib()}
+    return {"rate": got / UDP_SIZE / max(last - started, 1e-9), "got": got // UDP_SIZE,
+            "latencies": latencies, "rss": peak_rss_mib(), "flushed": True, "kept": 1.0}
+
+
+def socat_udp(count: int) -> tuple[float, int]:
+    """socat receiving the same datagrams into a file: (datagrams/s, datagrams got)."""
+    port = free_port_udp()
+    with tempfile.NamedTemporaryFile() as out:
+        proc = subprocess.Popen(["socat", "-u", f"UDP-RECV:{port},bind=127.0.0.1",
+                                 f"OPEN:{out.name},append"], stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.3)  # let it bind
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", UDP_SENDER, "127.0.0.1", str(port),
+                            str(count), str(UDP_SIZE)], check=True, timeout=RUN_TIMEOUT)
+            got, last = 0, started
+            while time.perf_counter() - last < UDP_QUIET and got < count * UDP_SIZE:
+                size = os.path.getsize(out.name)
+                if size > got:
+                    got, last = size, time.perf_counter()
+                time.sleep(0.01)
+        finally:
+            proc.kill()
+            proc.wait(5)
+    return got / UDP_SIZE / max(last - started, 1e-9), got // UDP_SIZE
+
+
+def free_port_udp() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def child(kind: str, total: int) -> None:
     """One engine or app run in this process; its result as the last stdout line."""
     if kind == "app running":
         result = asyncio.run(app_receiver(total))
+    elif kind == UDP_KIND:
+        result = asyncio.run(app_udp_flood(UDP_COUNT))
     else:
         result = engine_receiver(total, lossless=kind == "engine alone lossless")
     print(RESULT + json.dumps(result), flush=True)
@@ -262,72 +368,118 @@ def spread(values: list[float], scale: float, fmt: str, unit: str) -> str:
     return f"{med} {unit}" + ("" if low == high else f" ({low}-{high})")
 
 
+def nc(port: int) -> list[str]:
+    return ["nc", "-d", "-l", "127.0.0.1", str(port)]
+
+
+def socat(port: int) -> list[str]:
+    return ["socat", "-u", "-b", "262144",
+            f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "/dev/null"]
+
+
+class Results:
+    """Every round's figures, by receiver."""
+
+    def __init__(self, tools: list[str]) -> None:
+        kinds = [*ENGINE_KINDS, UDP_KIND]
+        self.rates: dict[str, list[float]] = {name: [] for name in [*tools, *kinds, "socat udp"]}
+        self.kept: dict[str, list[float]] = {kind: [] for kind in ENGINE_KINDS}
+        self.rss: dict[str, list[float]] = {kind: [] for kind in kinds}
+        self.latencies: dict[str, list[float]] = {"app running": [], UDP_KIND: []}
+        self.datagrams: dict[str, list[float]] = {UDP_KIND: [], "socat udp": []}
+
+    def add(self, kind: str, result: dict[str, Any]) -> None:
+        self.rates[kind].append(result["rate"])
+        self.rss[kind].append(result["rss"])
+        if kind in self.kept:
+            self.kept[kind].append(result["kept"])
+        if kind in self.latencies:
+            self.latencies[kind] += result["latencies"]
+        if kind in self.datagrams:
+            self.datagrams[kind].append(result["got"])
+
+
+def run_round(n: int, rounds: int, tools: dict[str, Any], total: int, out: Results) -> None:
+    def say(text: str) -> None:
+        print(f"round {n}/{rounds}: {text}", file=sys.stderr, flush=True)
+
+    for name, argv in tools.items():
+        settle()
+        port = free_port()
+        out.rates[name].append(tool_receiver(argv(port), port, total))
+        say(f"{name} {out.rates[name][-1] / GB:.2f} GB/s")
+    for kind in ENGINE_KINDS:
+        settle()
+        out.add(kind, run_child(kind, total))
+        say(f"{kind} {out.rates[kind][-1] / GB:.2f} GB/s, capture kept {out.kept[kind][-1]:.1%}")
+    if shutil.which("socat"):
+        settle()
+        rate, got = socat_udp(UDP_COUNT)
+        out.rates["socat udp"].append(rate)
+        out.datagrams["socat udp"].append(got)
+        say(f"socat udp {got} datagrams, {rate:,.0f}/s")
+    settle()
+    out.add(UDP_KIND, run_child(UDP_KIND, 0))
+    say(f"{UDP_KIND} {out.datagrams[UDP_KIND][-1]:.0f} datagrams, "
+        f"{out.rates[UDP_KIND][-1]:,.0f}/s")
+
+
+def table(out: Results, tools: list[str], mib: int) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for kind in ENGINE_KINDS:
+        mine = spread(out.rates[kind], GB, ".2f", "GB/s")
+        for name in tools:
+            rows.append((f"receive {mib} MiB, {kind}", mine,
+                         f"{name}: {spread(out.rates[name], GB, '.2f', 'GB/s')}",
+                         ratio(statistics.median(out.rates[kind]),
+                               statistics.median(out.rates[name]))))
+        if not tools:
+            rows.append((f"receive {mib} MiB, {kind}", mine, "no nc or socat", ""))
+    udp, theirs = out.rates[UDP_KIND], out.rates["socat udp"]
+    rows.append((f"{UDP_COUNT:,} datagrams, {UDP_KIND}", spread(udp, 1e3, ".0f", "k/s"),
+                 f"socat: {spread(theirs, 1e3, '.0f', 'k/s')}" if theirs else "no socat",
+                 ratio(statistics.median(udp), statistics.median(theirs)) if theirs else ""))
+    got = out.datagrams[UDP_KIND]
+    rows.append((f"datagrams received, {UDP_KIND}", spread(got, 1, ".0f", ""),
+                 f"socat: {spread(out.datagrams['socat udp'], 1, '.0f', '')}" if theirs else "",
+                 ""))
+    for kind in ENGINE_KINDS:
+        rows.append((f"capture kept, {kind}", spread(out.kept[kind], 0.01, ".1f", "%"), "", ""))
+    for kind, values in out.latencies.items():
+        ms = [v * 1000 for v in values]
+        rows.append((f"key press to handler, {kind}, median",
+                     f"{statistics.median(ms):.1f} ms" if ms else "n/a", "", ""))
+        rows.append((f"key press to handler, {kind}, p99", f"{p99(ms):.1f} ms",
+                     "target < 50 ms", ""))
+    for kind, values in out.rss.items():
+        rows.append((f"peak RSS, {kind}", f"{max(values):.0f} MiB", "target < 200 MiB", ""))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=2048, help="stream size (default 2048)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of every receiver, reported as medians (default 3)")
-    parser.add_argument("--child", choices=ENGINE_KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=[*ENGINE_KINDS, UDP_KIND], help=argparse.SUPPRESS)
     args = parser.parse_args()
     total = args.mib << 20
     if args.child:
         child(args.child, total)
         return
     rounds = max(1, args.rounds)
-
-    def nc(port: int) -> list[str]:
-        return ["nc", "-d", "-l", "127.0.0.1", str(port)]
-
-    def socat(port: int) -> list[str]:
-        return ["socat", "-u", "-b", "262144",
-                f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr", "/dev/null"]
-
     tools = {name: argv for name, argv in (("nc", nc), ("socat", socat))
              if shutil.which(name) is not None}
-    rates: dict[str, list[float]] = {name: [] for name in [*tools, *ENGINE_KINDS]}
-    kept: dict[str, list[float]] = {kind: [] for kind in ENGINE_KINDS}
-    rss: dict[str, list[float]] = {kind: [] for kind in ENGINE_KINDS}
-    latencies: list[float] = []
+    out = Results(list(tools))
     for n in range(1, rounds + 1):
-        for name, argv in tools.items():
-            settle()
-            port = free_port()
-            rates[name].append(tool_receiver(argv(port), port, total))
-            print(f"round {n}/{rounds}: {name} {rates[name][-1] / GB:.2f} GB/s",
-                  file=sys.stderr, flush=True)
-        for kind in ENGINE_KINDS:
-            settle()
-            result = run_child(kind, total)
-            rates[kind].append(result["rate"])
-            kept[kind].append(result["kept"])
-            rss[kind].append(result["rss"])
-            latencies += result.get("latencies", [])
-            print(f"round {n}/{rounds}: {kind} {result['rate'] / GB:.2f} GB/s, "
-                  f"capture kept {result['kept']:.1%}", file=sys.stderr, flush=True)
-
-    rows = []
-    for kind in ENGINE_KINDS:
-        for name in tools:
-            rows.append((f"receive {args.mib} MiB, {kind}", spread(rates[kind], GB, ".2f", "GB/s"),
-                         f"{name}: {spread(rates[name], GB, '.2f', 'GB/s')}",
-                         ratio(statistics.median(rates[kind]), statistics.median(rates[name]))))
-        if not tools:
-            rows.append((f"receive {args.mib} MiB, {kind}", spread(rates[kind], GB, ".2f", "GB/s"),
-                         "no nc or socat", ""))
-    for kind in ENGINE_KINDS:
-        rows.append((f"capture kept, {kind}", spread(kept[kind], 0.01, ".1f", "%"), "", ""))
-    ms = [v * 1000 for v in latencies]
-    rows.append(("key press to handler, median",
-                 f"{statistics.median(ms):.1f} ms" if ms else "n/a", "target < 100 ms p99", ""))
-    rows.append(("key press to handler, p99", f"{p99(ms):.1f} ms", "target < 100 ms", ""))
-    for kind in ENGINE_KINDS:
-        rows.append((f"peak RSS, {kind}", f"{max(rss[kind]):.0f} MiB", "target < 300 MiB", ""))
-    print(f"receive benchmark: {args.mib} MiB over loopback TCP, {rounds} rounds, "
-          f"{os.cpu_count()} CPUs, capture spill in {tempfile.gettempdir()}, "
-          f"{len(ms)} key presses")
+        run_round(n, rounds, tools, total, out)
+    presses = sum(len(v) for v in out.latencies.values())
+    print(f"receive benchmark: {args.mib} MiB over loopback TCP and {UDP_COUNT:,} UDP "
+          f"datagrams of {UDP_SIZE} bytes, {rounds} rounds, {os.cpu_count()} CPUs, capture "
+          f"spill in {tempfile.gettempdir()}, {presses} key presses")
     print("rates and shares kept: median of the rounds (min-max); ratios: median / median; "
           "peak RSS: highest of the rounds")
-    print_table(rows)
+    print_table(table(out, list(tools), args.mib))
 
 
 if __name__ == "__main__":
