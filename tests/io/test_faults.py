@@ -403,10 +403,14 @@ for sid in ok()[:100]:
 until("100 more accepts", lambda: len(ok()) >= before + 100)
 report(more=len(ok()) - before)
 
-sys.stdin.readline()  # stop: close the listener, which ends the pause
-eng.submit("close", lsn)
-until("the listener to close", lambda: eng.socket_info(lsn).state == "closed")
+sys.stdin.readline()  # the limit raised: descriptors free up with no socket closed
+room = 2 * int(sys.argv[2]) + 256  # two descriptors a connection, and some
+resource.setrlimit(resource.RLIMIT_NOFILE,
+                   (room if hard == resource.RLIM_INFINITY else min(hard, room), hard))
+until("every connection accepted", lambda: len(ok()) == int(sys.argv[2]))
+until("the pause to end", lambda: len(failed()) == 2)
 report()
+sys.stdin.readline()  # the clients are checked: close everything
 eng.shutdown()
 """
 
@@ -443,8 +447,8 @@ def test_out_of_descriptors_auto_accept_pauses_counts_and_resumes() -> None:
     """Soft limit 1024, 2,000 connections waiting: auto-accept once spun at 100% CPU
     recording an EMFILE step per try, and a connection whose wake-up descriptor could
     not be made was accepted and closed (lost)."""
-    fd_room(CONNECTIONS + 64)
-    engine = run_child(EXHAUSTED, str(NOFILE))
+    fd_room(2 * CONNECTIONS + 256)
+    engine = run_child(EXHAUSTED, str(NOFILE), str(CONNECTIONS))
     clients = None
     try:
         address = answer(engine)["address"]
@@ -456,16 +460,18 @@ def test_out_of_descriptors_auto_accept_pauses_counts_and_resumes() -> None:
             "EMFILE: Too many open files; auto-accept paused until a descriptor frees"]
         assert paused["cpu"] < 0.25 * paused["seconds"], paused  # no spinning
         assert answer(clients, "ends")["ended"] == 0  # no connection taken and lost
-        resumed = answer(engine, "free")
-        assert resumed["more"] == 100 and len(resumed["failed"]) == 1, resumed
+        freed = answer(engine, "free")
+        assert freed["more"] == 100 and len(freed["failed"]) == 1, freed
         assert answer(clients, "ends")["ended"] == 100  # exactly the ones closed
-        stopped = answer(engine, "stop")
-        assert len(stopped["failed"]) == 2, stopped
-        error, result = stopped["failed"][1]
+        resumed = answer(engine, "raise")  # retried after a back-off: all accepted
+        assert resumed["accepted"] == CONNECTIONS and len(resumed["failed"]) == 2, resumed
+        error, result = resumed["failed"][1]
         assert error.startswith("EMFILE: Too many open files; hit ")
-        assert error.endswith("; the pause ended at a close")
+        assert error.endswith("; auto-accept resumed")
         assert result["repeats"] >= 5  # tried again in the window, each try counted
-        assert engine.wait(TIMEOUT) == 0
+        assert answer(clients, "ends")["ended"] == 100
+        engine.communicate("exit\n", timeout=TIMEOUT)
+        assert engine.returncode == 0
     finally:
         stop_process(engine)
         if clients is not None:

@@ -2,7 +2,8 @@
 
 `api` holds the Engine (public calls, the socket registry, recording), `actor` the
 per-socket loop, `handlers` one function per op, `pump` auto-receive and auto-accept,
-`live` the socket record, `events` what subscribers are told.
+`live` the socket record, `events` what subscribers are told, `backoff` auto-accept
+paused while the descriptors run out.
 """
 
 from workbench.io.engine.api import Engine

@@ -19,7 +19,7 @@ from workbench.core.errors import InputError
 from workbench.core.ops import OPS
 from workbench.core.sockstate import State
 from workbench.core.steps import CANCELLED
-from workbench.io.engine.backoff import end_pause
+from workbench.io.engine.backoff import end_pause, settle
 from workbench.io.engine.events import Call, CallStarted
 from workbench.io.engine.handlers import (
     HANDLERS,
@@ -76,6 +76,8 @@ class Actor:
                 self.s.waker.clear()
             elif not self.on_ready(events):
                 self.s.hup = True  # readiness nobody consumes (e.g. POLLHUP): stop watching
+        if self.s.accept_pause is not None:
+            settle(self.eng, self.s)
         self.check_deadline()
 
     def watch(self, want: int) -> None:
@@ -117,7 +119,8 @@ class Actor:
 
     def poll_timeout(self) -> int | None:
         p, pause = self.s.pending, self.s.accept_pause
-        waits = [] if pause is None or pause.due() else [pause.wait_ms()]
+        wake = pause.wake_ms() if pause is not None else None
+        waits = [] if wake is None else [wake]
         if p is not None and p.deadline is not None:
             waits.append(max(0, int((p.deadline - time.monotonic()) * 1000) + 1))
         return min(waits, default=None)

@@ -6,7 +6,10 @@ records an error per try. Instead the first failure is recorded and auto-accept
 pauses; the listener is tried again after a back-off that doubles up to a second, or
 at once when a socket of the engine closes. Further failures are only counted: the
 count is recorded, as one more step with `{"repeats": N}`, when the pause ends (or
-once a minute while it lasts).
+once a minute while it lasts). A pause ends when accepts have worked for QUIET
+seconds without a failure, when one finds nothing waiting, or when the listener is
+closed, shut down or its auto-accept turned off; so a descriptor freed now and then
+(one accept, then a failure again) does not record a step each time.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE})
 FIRST_DELAY = 0.01  # seconds before the first retry; doubles up to MAX_DELAY
 MAX_DELAY = 1.0
 REPORT_EVERY = 60.0  # while a pause lasts, its count is recorded this often
+QUIET = 1.0  # seconds of accepts without a failure that end a pause
 
 
 @dataclass
@@ -43,13 +47,19 @@ class Pause:
     reported_at: float = 0.0
     delay: float = FIRST_DELAY
     retry_at: float = 0.0
+    ok_at: float | None = None  # accepts have worked since then, without a failure
 
     def due(self, now: float | None = None) -> bool:
         return (time.monotonic() if now is None else now) >= self.retry_at
 
-    def wait_ms(self) -> int:
-        """Milliseconds until the next try (for the actor's poll)."""
-        return max(0, int((self.retry_at - time.monotonic()) * 1000) + 1)
+    def wake_ms(self) -> int | None:
+        """Milliseconds until the actor has something to do here (for its poll)."""
+        now, times = time.monotonic(), []
+        if not self.due(now):
+            times.append(self.retry_at)
+        if self.ok_at is not None:
+            times.append(self.ok_at + QUIET)
+        return max(0, int((min(times) - now) * 1000) + 1) if times else None
 
 
 def exhausted(error: StepError | None) -> bool:
@@ -62,14 +72,15 @@ def pause_accept(eng: Engine, s: LiveSocket, error: StepError) -> None:
     pause = s.accept_pause
     if pause is None:
         s.accept_pause = Pause(error, since=now, retry_at=now + FIRST_DELAY, reported_at=now)
-        eng.paused[s.id] = s
+        with eng.lock:
+            eng.paused[s.id] = s
         until = "a descriptor frees" if error.number in OUT_OF_FDS else "memory frees"
         note = StepError(error.name, error.number,
                          f"{error.message}; auto-accept paused until {until}")
         eng.record_auto("accept", s, None, note)
         eng.changed(s)
         return
-    pause.error = error
+    pause.error, pause.ok_at = error, None
     pause.hits += 1
     pause.unreported += 1
     pause.delay = min(MAX_DELAY, pause.delay * 2)
@@ -83,12 +94,23 @@ def accepted(s: LiveSocket) -> None:
     pause = s.accept_pause
     if pause is not None:
         pause.delay, pause.retry_at = FIRST_DELAY, 0.0
+        pause.ok_at = pause.ok_at or time.monotonic()
+
+
+def settle(eng: Engine, s: LiveSocket) -> None:
+    """End the pause once accepts have worked for QUIET seconds (the actor's turn)."""
+    pause = s.accept_pause
+    if pause is None or pause.ok_at is None:
+        return
+    if time.monotonic() >= pause.ok_at + QUIET:
+        end_pause(eng, s)
 
 
 def end_pause(eng: Engine, s: LiveSocket, how: str = "auto-accept resumed") -> None:
     """The pause is over (descriptors to spare, or the listener stops): record its count."""
     pause, s.accept_pause = s.accept_pause, None
-    eng.paused.pop(s.id, None)
+    with eng.lock:
+        eng.paused.pop(s.id, None)
     if pause is not None and pause.unreported:
         _report(eng, s, pause, how)
 
