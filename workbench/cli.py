@@ -36,7 +36,7 @@ from workbench.core.sizes import AUTO
 OK, MISMATCH, BAD_INPUT = 0, 1, 2
 TIMEOUT_MAX, MAX_WAIT, MAX_WAIT_MAX = 3600.0, 60.0, 86400.0
 MAX_SESSION_BYTES = 256 << 20  # read whole into memory: a bigger file is refused unread
-EXIT_CODES = ("exit codes: 0 ok, 1 mismatch, 2 bad input (one line on stderr), also when "
+EXIT_CODES = ("Exit codes: 0 ok, 1 mismatch, 2 bad input (one line on stderr), also when "
               "output cannot be written; a reader that stops early (| head) is no error")
 PUBLIC_PEERS_HELP = ("let peers the file declares listen on addresses beyond loopback, "
                      "such as 0.0.0.0 or [::] (default: loopback only; others are refused, exit 2)")
