@@ -16,7 +16,7 @@ from support import listening  # noqa: F401 - UI tests import it from here
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Input, RichLog, Tree
+from textual.widgets import Input, RichLog, Select, Tree
 from textual.widgets.tree import TreeNode
 
 from workbench.ui.app import WorkbenchApp
@@ -134,7 +134,10 @@ async def fill(pilot: Pilot[Any], form: FormScreen, **values: str) -> None:
 
 
 async def submit(pilot: Pilot[Any], form: FormScreen) -> None:
-    """Press enter in the form and wait until it closes."""
+    """Press enter in the form and wait until it closes; on a choice (where enter opens
+    its list) the submit button is focused first."""
+    if isinstance(pilot.app.focused, Select):
+        form.query_one("#submit").focus()
     await pilot.press("enter")
     await wait_until(pilot, lambda: form not in pilot.app.screen_stack, what="the form to close")
 

@@ -47,7 +47,12 @@ def keymap_path() -> Path:
 class WorkbenchApp(SessionActions, App[int]):
     CSS_PATH = str(STYLES / "workbench.tcss")
     TITLE = "Socket Workbench"
-    BINDINGS = bindings()
+    # Tab moves the focus at once, before the next key is read: keys typed right after
+    # it land in the new field (as a screen binding it waited for the old field first).
+    BINDINGS = [*bindings(),
+                Binding("tab", "focus_next", "next field", show=False, priority=True),
+                Binding("shift+tab", "focus_previous", "previous field", show=False,
+                        priority=True)]
 
     def __init__(self, session: Session | None = None, path: str | None = None,
                  demo: bool = False, stable: bool = False, journal: bool = True,

@@ -16,9 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select
+from textual.widgets._select import SelectOverlay
 
 from workbench.core.errors import InputError
+from workbench.ui.widgets.check import Check
 
 
 @dataclass
@@ -32,8 +34,21 @@ class Field:
     placeholder: str = ""
 
 
+class FormSelect(Select[str]):
+    """A choice in a form: Enter opens its list; choosing from it goes on to the next
+    field, so Enter, Enter walks a form from its first field to its last."""
+
+    @on(SelectOverlay.UpdateSelection)
+    def _chosen(self) -> None:
+        self.call_after_refresh(self.screen.focus_next)
+
+
 class FormScreen(ModalScreen[dict[str, Any] | None]):
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="form.cancel")]
+    """Focus starts on the first field. Enter in a text field, on a checkbox (space
+    toggles it) or on the submit button submits; on a choice it opens the list."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="form.cancel"),
+                Binding("enter", "submit", "submit", show=False, id="form.submit")]
 
     def __init__(self, title: str, fields: list[Field], submit: str = "OK") -> None:
         super().__init__(classes="form")
@@ -55,12 +70,13 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
 
     def _field(self, field: Field) -> ComposeResult:
         if field.checkbox:
-            yield Checkbox(field.label, bool(field.default), id=f"f-{field.name}", compact=True)
+            yield Check(field.label, bool(field.default), id=f"f-{field.name}", compact=True)
             return
         yield Label(field.label, classes="field-label", markup=False)  # "[v6]:port"
         if field.choices:
-            yield Select([(c, c) for c in field.choices], value=field.default or field.choices[0],
-                         allow_blank=False, id=f"f-{field.name}", compact=True)
+            yield FormSelect([(c, c) for c in field.choices],
+                             value=field.default or field.choices[0], allow_blank=False,
+                             id=f"f-{field.name}", compact=True)
         else:
             yield Input(str(field.default), placeholder=field.placeholder, id=f"f-{field.name}",
                         compact=True)
@@ -68,10 +84,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         self._validate()
-        # Enter in a text field submits; a form of choices alone starts on its button.
-        first = next((f for f in self.fields if not f.choices and not f.checkbox), None)
-        target = f"#f-{first.name}" if first else "#submit"
-        self.query_one(target).focus()
+        self.query_one(f"#f-{self.fields[0].name}" if self.fields else "#submit").focus()
 
     def _values(self) -> tuple[dict[str, Any], dict[str, str]]:
         values: dict[str, Any] = {}
@@ -103,7 +116,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
+    def action_submit(self) -> None:
         if self._validate():
             self.dismiss(self._values()[0])
 

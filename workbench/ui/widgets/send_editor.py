@@ -39,6 +39,7 @@ from workbench.core.send_request import (
     format_repeat,
 )
 from workbench.core.steps import SEND_FLAGS
+from workbench.ui.widgets.check import Check
 
 PLACEHOLDER = {
     "text": "text to send (UTF-8), Enter sends",
@@ -177,8 +178,8 @@ class SendEditor(Vertical):
                             tooltip="5 · every 250ms · 5 every 1s (F4); esc stops")
             with Horizontal(id="send-flags"):
                 for name in SEND_FLAGS:
-                    yield Checkbox(name.removeprefix("MSG_"), compact=True, id=flag_id(name),
-                                   tooltip=name)
+                    yield Check(name.removeprefix("MSG_"), compact=True, id=flag_id(name),
+                                tooltip=name)
         error = Label("", id="send-error")
         error.display = False
         yield error
