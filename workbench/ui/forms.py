@@ -159,11 +159,19 @@ def setsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen,
     return form, make
 
 
+def last_option_set(screen: MainScreen, sock: int) -> str | None:
+    """The option last set on the socket: what `g` most likely wants to read back."""
+    for step in reversed(screen.ws.steps()):
+        if step.op == "setsockopt" and step.sock == sock and step.args.get("option"):
+            return str(step.args["option"])
+    return None
+
+
 def getsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
     assert info is not None
     form = FormScreen(f"getsockopt on socket #{info.id}", [
-        Field("option", f"option ({_option_names(info)})", "SO_RCVBUF",
-              check=_option_name),
+        Field("option", f"option ({_option_names(info)})",
+              last_option_set(screen, info.id) or "SO_RCVBUF", check=_option_name),
     ], submit="Get")
     return form, lambda v: screen.submit("getsockopt", info.id, option=v["option"])
 
