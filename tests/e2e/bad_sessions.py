@@ -26,7 +26,7 @@ class Case:
     doc: Any  # a session document, or str/bytes written as they are
     words: tuple[str, ...] = ()
     codes: tuple[int, ...] = (2,)
-    # beside the session file: name -> bytes, "fifo", "dir" or ("link", target)
+    # beside the session file: name -> bytes, "fifo", "dir", ("link", to) or ("sparse", size)
     files: dict[str, Any] = field(default_factory=dict)
     args: tuple[str, ...] = ()  # more replay arguments
     on_load: bool = True  # refused when loaded (open too), not only before a replay runs
@@ -354,7 +354,15 @@ def sidecar_cases() -> Iterator[Case]:
         ref("fifo", {"file": "s.data", "at": 0, "size": 1}, {"s.data": "fifo"}),
         ref("directory", {"file": "s.data", "at": 0, "size": 1}, {"s.data": "dir"}),
         ref("extra-key", {"file": "s.data", "at": 0, "size": 1, "x": 1}, five),
+        ref("1-TiB", {"file": "s.data", "at": 0, "size": 2**40}, {"s.data": ("sparse", 2**40)},
+            "MiB"),
     )
+    huge = {"op": "recv", "sock": 1, "auto": True, "result": {"data": {"kept": False}}}
+    yield Case("not-kept-1-TiB", on_sock({**huge, "result": {"data": {"kept": False,
+                                                                         "size": 2**40}}}),
+               ("steps[1]", "MiB"))
+    many = [{**huge, "t": 0.1, "result": {"data": {"kept": False, "size": 2**28}}}] * 20
+    yield Case("not-kept-5-GiB-in-all", session(SOCKET, *many), ("GiB",))
 
 
 def reference_cases() -> Iterator[Case]:

@@ -101,6 +101,9 @@ def write_case(case: Case, directory: Path, busy: str) -> Path:
             os.mkfifo(path)
         elif content == "dir":
             path.mkdir()
+        elif content[0] == "sparse":
+            with open(path, "wb") as sparse:
+                sparse.truncate(content[1])
         else:
             path.symlink_to(content[1])
     path = directory / "s.json"

@@ -28,6 +28,8 @@ ERROR_KEYS = ("errno", "number", "message")
 PEER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ERRNO_NAME = re.compile(r"E[A-Z0-9_]{1,40}")
 SOCK_MAX = 2**31 - 1
+MAX_PAYLOAD = 256 << 20  # one step's bytes: loaded whole to send or compare
+MAX_TOTAL = 4 << 30  # all of them: a replay joins each socket's stream in memory
 C_INT = (-(2**31), 2**31 - 1)
 # What the engine records on its own: receives, accepts, a non-blocking connect's end.
 AUTO_OPS = ("recv", "recvfrom", "accept", "getsockopt")
@@ -183,6 +185,11 @@ def check_step(step: Step) -> None:
         if op.creates == "socks" and not _two_ids(made):
             raise InputError(f"a socketpair that succeeded needs result.socks, two socket "
                              f"ids, e.g. {{\"socks\": [1, 2]}} (got {shown(made)})")
+    for values in (step.args, result or {}):
+        size = len(values["data"]) if hasattr(values.get("data"), "__len__") else 0
+        if size > MAX_PAYLOAD:
+            raise InputError(f"data of {size} bytes is over the {MAX_PAYLOAD >> 20} MiB "
+                             "one step may carry")
     if result is None:
         return
     for key in ("eof", "peek"):
@@ -197,6 +204,18 @@ def check_step(step: Step) -> None:
 def _two_ids(made: Any) -> bool:
     return (isinstance(made, list) and len(made) == 2 and made[0] != made[1]
             and all(whole(v) and 1 <= v <= SOCK_MAX for v in made))
+
+
+def check_total(steps: Iterable[Step]) -> None:
+    """All the bytes a replay may hold at once stay within MAX_TOTAL."""
+    total = 0
+    for step in steps:
+        for values in (step.args, step.result or {}):
+            data = values.get("data")
+            total += len(data) if hasattr(data, "__len__") else 0
+    if total > MAX_TOTAL:
+        raise InputError(f"the steps carry {total} bytes, over the {MAX_TOTAL >> 30} GiB a "
+                         "replay compares in memory: split the session")
 
 
 def check_references(steps: Iterable[Step], peers: Iterable[str]) -> None:

@@ -30,7 +30,7 @@ from workbench.core.errnos import from_oserror
 from workbench.core.errors import InputError
 from workbench.core.ops import created_sockets
 from workbench.core.session import PeerSpec, Session
-from workbench.core.session_checks import check_references
+from workbench.core.session_checks import check_references, check_total
 from workbench.core.sockstate import Kind, kind_of
 from workbench.core.steps import NotKept, Step, payload_bytes
 from workbench.io.engine import Engine, EngineEvent, StepDone
@@ -247,6 +247,7 @@ def check_limits(recorded: Session, timeout: float = 5.0, max_wait: float = MAX_
     if not allow_public_peers:
         check_loopback(recorded.peers)
     check_references(recorded.steps, [p.name for p in recorded.peers])
+    check_total(recorded.steps)
     for step in recorded.steps:
         key = OWN_WAIT.get(step.op, "")
         seconds = float(step.args.get(key, 0) or 0) if key and not step.auto else 0.0
