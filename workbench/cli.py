@@ -30,6 +30,14 @@ from workbench.cli_capture import (
     mark_recovered,
     replay_limits,
 )
+from workbench.cli_output import (
+    CANNOT_WRITE,
+    drop_stdout,
+    emit,
+    one_line,
+    say,
+    tolerate_unencodable,
+)
 from workbench.core.errors import InputError
 from workbench.core.sizes import AUTO
 
@@ -75,7 +83,7 @@ class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line: what is wrong and where the help is."""
 
     def error(self, message: str) -> NoReturn:
-        _say(f"workbench: error: {_one_line(message)}; see {self.prog} --help")
+        say(f"workbench: error: {one_line(message)}; see {self.prog} --help")
         raise SystemExit(BAD_INPUT)
 
 
@@ -165,78 +173,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _tolerate_unencodable()
+    tolerate_unencodable()
     out = io.StringIO()  # help and headless output, written once the exit code is known
     try:
         with contextlib.redirect_stdout(out):
             args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version or a one-line usage error
-        return _emit(out.getvalue(), exc.code if isinstance(exc.code, int) else BAD_INPUT)
+        return emit(out.getvalue(), exc.code if isinstance(exc.code, int) else BAD_INPUT)
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", _cmd_tui)
     if not (getattr(args, "buffered", False) or getattr(args, "headless", False)):
         return _guarded(run, args)  # the TUI and a peer own the terminal while they run
     with contextlib.redirect_stdout(out):
         code = _guarded(run, args)
-    return _emit(out.getvalue(), code)
+    return emit(out.getvalue(), code)
 
 
 def _guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return run(args)
     except InputError as exc:
-        _say(f"workbench: {_one_line(str(exc))}")
+        say(f"workbench: {one_line(str(exc))}")
         return BAD_INPUT
     except KeyboardInterrupt:
         return 130
 
 
-# -- output ----------------------------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.splitlines()) or "unknown error"
-
-
-def _say(line: str) -> None:
-    """A line on stderr; if even stderr cannot be written, the exit code says it."""
-    with contextlib.suppress(OSError):
-        print(line, file=sys.stderr, flush=True)
-
-
-def _tolerate_unencodable() -> None:
-    """Names from files and arguments may hold lone surrogates: print them escaped."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
-                reconfigure(errors="backslashreplace")
-
-
-def _emit(text: str, code: int) -> int:
-    """Write a command's output. A reader that left (`| head -1`) is no error: the
-    command's own code stands. Output that cannot be written is one line, exit 2."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _drop_stdout()
-        return code
-    except OSError as exc:
-        _drop_stdout()
-        _say(f"workbench: cannot write the output: {exc.strerror or exc}; "
-             "send it to a file or pipe that can take it")
-        return BAD_INPUT
-    return code
-
-
-def _drop_stdout() -> None:
-    """Point the process's stdout at /dev/null, so the flush at exit does not fail again."""
-    if sys.stdout is not sys.__stdout__:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
+# -- input files -----------------------------------------------------------------------
 
 
 def _check_session_path(text: str) -> None:
@@ -389,12 +351,12 @@ def _cmd_peer(args: argparse.Namespace) -> int:
     try:
         return serve_forever(peer)  # the peer is listening: its only OSError is printing
     except BrokenPipeError:
-        _drop_stdout()
+        drop_stdout()
         return OK
     except OSError as exc:
-        _drop_stdout()
-        raise InputError(f"cannot write the output: {exc.strerror or exc}; send it to a "
-                         "file or pipe that can take it") from None
+        drop_stdout()
+        raise InputError(f"cannot write the output: {exc.strerror or exc}; "
+                         f"{CANNOT_WRITE}") from None
 
 
 def _cmd_errno(args: argparse.Namespace) -> int:

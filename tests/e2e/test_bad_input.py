@@ -293,6 +293,19 @@ CLI: list[tuple[str, tuple[str, ...], tuple[int, ...], tuple[str, ...]]] = [
     ("recover-unknown-option", ("recover", "{journal}", "-o", "{tmp}/o", "--bogus"), (2,), ()),
     ("recover-good", ("recover", "{journal}", "-o", "{tmp}/out.json"), (0,), ()),
 ]
+CLI += [
+    ("journals-unknown-action", ("journals", "frob"), (2,), ("invalid choice",)),
+    ("journals-unknown-option", ("journals", "--bogus"), (2,), ("--bogus",)),
+    ("journals-prune-older-than-x", ("journals", "prune", "--older-than", "x"), (2,), ()),
+    ("journals-prune-older-than-nan", ("journals", "prune", "--older-than", "nan"), (2,), ()),
+    ("journals-prune-keep-negative", ("journals", "prune", "--keep", "-1"), (2,), ()),
+    ("journals-prune-extra", ("journals", "prune", "x"), (2,), ()),
+    ("replay-capture-budget-x", ("replay", "{good}", "--capture-budget", "x"), (2,), ()),
+    ("replay-capture-budget-negative", ("replay", "{good}", "--capture-budget", "-1"), (2,),
+     ()),
+    ("open-capture-budget-huge", ("open", "{good}", "--capture-budget", "9" * 5000), (2,), ()),
+    ("top-capture-budget-empty", ("--capture-budget", ""), (2,), ()),
+]
 TIMEOUTS = ("x", "", "0", "-1", "inf", "-inf", "nan", "1e300", "3601", "0x10", "1e-400")
 MAX_WAITS = ("x", "-1", "inf", "nan", "86401", "1e300")
 CLI += [(f"replay-timeout-{v or 'empty'}", ("replay", "{good}", "--timeout", v), (2,),
