@@ -120,6 +120,8 @@ class Replayer:
         self.report = ReplayReport("")
         self.live = Tally()  # fed by `on_event` as the engine records steps
         self.progress = Tally()  # what the recording had received by the current step
+        # Steps running beside later ones: (step, thread, [its outcome once done]).
+        self._beside: list[tuple[Step, threading.Thread | None, list[Step | Exception]]] = []
 
     def on_event(self, event: EngineEvent) -> None:
         """Subscribe this to the engine: the live tally follows what it records."""
@@ -132,9 +134,15 @@ class Replayer:
         return self.finish()
 
     def iter_steps(self) -> Iterator[tuple[Step, Step | None]]:
-        """Run the user steps one at a time, yielding each with its live twin."""
+        """Run the user steps one at a time, yielding each with its live twin.
+
+        A call still in progress when a later user step started (an accept that a later
+        connect completed, a recv that a later send answered) runs beside the steps
+        that follow, as it did; each step waits for those the recording had finished
+        before it started, so sockets are made, and numbered, in the recorded order."""
         accepts: dict[int, int] = {}  # recorded listener -> accepts seen so far
-        for step in self.recorded.ordered():
+        ordered = self.recorded.ordered()
+        for i, step in enumerate(ordered):
             if step.op == "accept" and step.ok and step.sock is not None:
                 accepts[step.sock] = accepts.get(step.sock, 0) + 1
             if step.auto:
@@ -142,10 +150,40 @@ class Replayer:
                     self._map_accept(step, accepts[step.sock])
                 self.progress.add(step)
                 continue
+            yield from self._settle(step.t)
             self._wait_for(self.progress.by_sock)
-            live = self._run_user_step(step)
+            later = next((s for s in ordered[i + 1:] if not s.auto), None)
+            if later is not None and later.t < step.t + step.dur:
+                self._start_beside(step)
+            else:
+                yield step, self._run_user_step(step)
             self.progress.add(step)
-            yield step, live
+        yield from self._settle(math.inf)
+
+    def _start_beside(self, step: Step) -> None:
+        """Start a user step in a thread (the engine call blocks) and go on."""
+        live_sock = self._live_sock(step)
+        if step.sock is not None and live_sock is None:
+            self._beside.append((step, None, []))
+            return
+        args, out = self._live_args(step), []
+        thread = threading.Thread(target=lambda: out.append(self._call(step, live_sock, args)),
+                                  name=f"replay-step-{step.seq}", daemon=True)
+        thread.start()
+        self._beside.append((step, thread, out))
+
+    def _settle(self, before: float) -> Iterator[tuple[Step, Step | None]]:
+        """Finish the steps running beside others that the recording had finished by
+        `before`; each call is bounded by its timeout. Yields each with its live twin."""
+        for item in [b for b in self._beside if b[0].t + b[0].dur <= before]:
+            self._beside.remove(item)
+            step, thread, out = item
+            if thread is not None:
+                cancelled = step.error is not None and step.error.name == "EINTR"
+                if cancelled and thread.is_alive() and step.sock in self.ids:
+                    self.engine.cancel_pending(self.ids[step.sock])  # cancelled here, as then
+                thread.join()
+            yield step, self._outcome(step, out[0]) if out else None
 
     def finish(self) -> list[Mismatch]:
         """Wait for the last expected bytes, then compare everything received."""
@@ -174,18 +212,33 @@ class Replayer:
             args["address"] = f"sock:{self.ids.get(int(address[5:]), int(address[5:]))}"
         return args
 
-    def _run_user_step(self, step: Step) -> Step | None:
+    def _live_sock(self, step: Step) -> int | None:
+        """The live twin of the step's socket; None, and a mismatch, when there is none."""
         live_sock = self.ids.get(step.sock) if step.sock is not None else None
         if step.sock is not None and live_sock is None:
             self.report.mismatches.append(Mismatch(
                 "missing", f"step {step.seq} {step.describe()}: socket #{step.sock} "
                 "does not exist in the replay", step=step.seq, sock=step.sock))
-            return None
+        return live_sock
+
+    def _call(self, step: Step, live_sock: int | None,
+              args: dict[str, Any]) -> Step | Exception:
         within = self.timeout + float(step.args.get(OWN_WAIT.get(step.op, ""), 0) or 0)
         try:
-            live = self.engine.call(step.op, live_sock, within=within, **self._live_args(step))
+            return self.engine.call(step.op, live_sock, within=within, **args)
         except (TimeoutError, InputError) as exc:
-            self.report.mismatches.append(Mismatch("outcome", f"step {step.seq}: {exc}",
+            return exc
+
+    def _run_user_step(self, step: Step) -> Step | None:
+        live_sock = self._live_sock(step)
+        if step.sock is not None and live_sock is None:
+            return None
+        return self._outcome(step, self._call(step, live_sock, self._live_args(step)))
+
+    def _outcome(self, step: Step, live: Step | Exception) -> Step | None:
+        """Map the sockets a step made and compare its outcome with the recording."""
+        if isinstance(live, Exception):
+            self.report.mismatches.append(Mismatch("outcome", f"step {step.seq}: {live}",
                                                    step=step.seq, sock=step.sock))
             return None
         self.report.steps_run += 1
