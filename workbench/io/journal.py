@@ -34,6 +34,7 @@ from workbench.core.session import (
     step_from_json,
     step_to_json,
 )
+from workbench.core.session_checks import parse_json
 from workbench.core.steps import DataRef, NotKept, Payload
 from workbench.io.capture import ByteLog
 from workbench.io.journal_files import (
@@ -176,11 +177,11 @@ def _read_steps(session: Session, lines: list[bytes], path: Path, read: PayloadR
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError:
+            obj = parse_json(raw)
+        except InputError as exc:
             if number == len(lines) or not any(x.strip() for x in lines[number:]):
                 break  # the last line, cut short
-            raise SessionFormatError(f"{path}: line {number} is not valid JSON") from None
+            raise SessionFormatError(f"{path}: line {number} is not valid JSON ({exc})") from None
         if isinstance(obj, dict) and "peer" in obj and "op" not in obj:
             _add_peer(session, obj["peer"], f"{path.name} line {number}")
             continue
@@ -199,9 +200,9 @@ def _add_peer(session: Session, obj: Any, where: str) -> None:
 
 def _parse_line(raw: bytes, path: Path, number: int) -> dict[str, Any]:
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        raise SessionFormatError(f"{path}: line {number} is not valid JSON") from None
+        return parse_json(raw)
+    except InputError as exc:
+        raise SessionFormatError(f"{path}: line {number} is not valid JSON ({exc})") from None
 
 
 def _data_file(path: Path, name: str, log: ByteLog | None) -> ByteLog:
