@@ -359,13 +359,25 @@ def test_markers_survive_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- cursor, selection and copy ----------------------------------------------------------
 
 
+def test_copy_as_text_reads_as_the_text_view_shows_it() -> None:
+    """de ad is valid UTF-8 (one character) but the text view shows \\xde\\xad: so does Y."""
+
+    async def scenario(pilot: Pilot[Any], view: HexView) -> None:
+        view.set_mode("text")
+        await pilot.press("ctrl+home", "v", *["right"] * 6, "Y")
+        assert pilot.app.clipboard == "ping\\n\\xde\\xad"
+        assert "ping\\n\\xde\\xad" in "".join(screen(view))
+
+    drive(make_store([(OUT, b"ping\n\xde\xad", "")]), scenario)
+
+
 def test_copy_a_selection_in_four_formats() -> None:
     async def scenario(pilot: Pilot[Any], view: HexView) -> None:
         await pilot.press("ctrl+home", "right", "right", "right", "right", "v")
         await pilot.press(*["right"] * 10)
         assert view.selection == (OUT, 4, 15)
         want = REQUEST[4:15]
-        for key, text in (("y", want.hex(" ")), ("Y", want.decode()),
+        for key, text in (("y", want.hex(" ")), ("Y", escape(want)),
                           ("C", to_c_array(want)), ("P", to_python_literal(want))):
             await pilot.press(key)
             assert pilot.app.clipboard == text

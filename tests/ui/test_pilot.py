@@ -264,8 +264,7 @@ def test_connect_refused_shows_errno_and_meaning(app: WorkbenchApp) -> None:
         note = next(m for m in messages(app) if "ECONNREFUSED" in m)
         assert note == f"connect(#{sock}, address=127.0.0.1:{port}): ECONNREFUSED — " \
                        f"{lookup('ECONNREFUSED').meaning}"
-        assert next(n for n in app._notifications if "ECONNREFUSED" in n.message) \
-            .severity == "error"
+        assert next(severity for severity, m in app.notices if "ECONNREFUSED" in m) == "error"
 
     with closed:
         drive(app, scenario)

@@ -89,7 +89,8 @@ def node_of(tree: Tree[int], sock: int) -> TreeNode[int] | None:
 
 
 def messages(app: WorkbenchApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    """Every notification so far (the screen shows the newest few)."""
+    return [message for _, message in app.notices]
 
 def shown(widget: Widget) -> str:
     """The text a widget draws right now (its visible rows), one line per row, without

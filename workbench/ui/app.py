@@ -6,6 +6,7 @@ import io
 import json
 import os
 import sys
+from collections import deque
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
 
@@ -37,6 +38,9 @@ from workbench.ui.widgets.socket_tree import SocketTree, kind_label
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 if not STYLES.is_dir():  # running from a source checkout
     STYLES = Path(__file__).resolve().parents[2] / "styles"
+
+
+TOASTS_SHORT, TOASTS_TALL = 2, 3  # toasts shown at once, up to 30 rows and above
 
 
 def keymap_path() -> Path:
@@ -73,6 +77,7 @@ class WorkbenchApp(SessionActions, App[int]):
         self.keymap: dict[str, str] = {}  # binding id -> key, from keymap.json
         self._workspaces: list[Workspace] = []  # closed on unmount
         self.unsaved_journals: list[str] = []  # told to the user after the screen closes
+        self.notices: deque[tuple[str, str]] = deque(maxlen=200)  # (severity, message)
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -195,7 +200,19 @@ class WorkbenchApp(SessionActions, App[int]):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Never markup: messages carry user text ("[b]" in a path, "[v6]" in help)."""
+        self.notices.append((severity, message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    @property
+    def max_toasts(self) -> int:
+        return TOASTS_TALL if self.size.height > 30 else TOASTS_SHORT
+
+    def _refresh_notifications(self) -> None:
+        """Only the newest few toasts show: a burst (a session run, a flood of errors)
+        never stacks up over the panes. Every message stays in `notices` and the log."""
+        for old in list(self._notifications)[:-self.max_toasts]:
+            del self._notifications[old]
+        super()._refresh_notifications()
 
     # -- palette -------------------------------------------------------------------------
 

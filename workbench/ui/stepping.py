@@ -22,6 +22,7 @@ class StepThrough:
         self._steps = self.replayer.iter_steps()
         self._stop = threading.Event()
         self.done = False
+        self.running = False  # a step (or run all) is in progress: the Session pane shows it
         self.mismatches: list[Mismatch] = []
         self._unsubscribe = ws.subscribe(self.replayer.on_event)
 
@@ -36,6 +37,13 @@ class StepThrough:
     def advance(self, until_end: bool = False) -> Iterator[tuple[int, str, bool]]:
         """Run the next step (or all the rest); yield (seq, live outcome, matches)."""
         self._stop.clear()
+        self.running = True
+        try:
+            yield from self._advance(until_end)
+        finally:
+            self.running = False
+
+    def _advance(self, until_end: bool) -> Iterator[tuple[int, str, bool]]:
         while not self.done and not self._stop.is_set():
             try:
                 recorded, live = next(self._steps)

@@ -142,7 +142,11 @@ class MainScreen(Screen[None]):
 
     def _announce(self, step: Step) -> None:
         """Errors get a notification with the errno's meaning, reads their value; other
-        results stay in the log."""
+        results stay in the log. Not while a session runs: each of its steps shows in
+        the Session pane, and a toast per step would stack up over it."""
+        stepper = getattr(self.app, "stepper", None)
+        if stepper is not None and stepper.running:
+            return
         if step.error is None and not step.auto and step.op in READS:
             self.notify(f"{step.describe()} → {step.outcome()}", timeout=6)
             return

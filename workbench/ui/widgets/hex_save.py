@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import takewhile
 
-from workbench.core.capture_rows import DIRECTION_NAMES, copy_text, kept_spans
+from workbench.core.capture_rows import DIRECTION_NAMES, copy_text, escape, kept_spans
 from workbench.core.hexdump import write_canonical
 from workbench.io.atomic_write import SaveTargetError, atomic_file
 from workbench.io.capture import CaptureStore, NotKeptError
@@ -77,7 +77,9 @@ def copy_work(capture: CaptureStore, sel: tuple[int, int, int], fmt: str) -> str
     except NotKeptError as exc:
         return exc
     stop_if_cancelled()
-    text = copy_text(data, fmt)
+    # Text as the text view shows it: \xde\xad, not the UTF-8 character those two make;
+    # it reads back the same bytes in the send editor's escapes mode.
+    text = escape(data) if fmt == "text" else copy_text(data, fmt)
     stop_if_cancelled()
     _local_clipboard(text)
     return text
