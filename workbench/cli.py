@@ -15,11 +15,8 @@ import contextlib
 import io
 import json
 import math
-import os
-import stat
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from workbench import __version__
@@ -43,7 +40,6 @@ from workbench.core.sizes import AUTO
 
 OK, MISMATCH, BAD_INPUT = 0, 1, 2
 TIMEOUT_MAX, MAX_WAIT, MAX_WAIT_MAX = 3600.0, 60.0, 86400.0
-MAX_SESSION_BYTES = 256 << 20  # read whole into memory: a bigger file is refused unread
 EXIT_CODES = ("Exit codes: 0 ok, 1 mismatch, 2 bad input (one line on stderr), also when "
               "output cannot be written; a reader that stops early (| head) is no error")
 PUBLIC_PEERS_HELP = ("let peers the file declares listen on addresses beyond loopback, "
@@ -202,39 +198,9 @@ def _guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace)
 
 
 def _check_session_path(text: str) -> None:
-    """A session is a regular file of at most MAX_SESSION_BYTES, or a journal directory
-    whose steps.jsonl is: checked before opening, so a FIFO never blocks the command
-    and /dev/zero is never read."""
-    path = Path(text)
-    info = _stat(path)
-    if info is None:
-        raise InputError(f"{path}: no such file")
-    if stat.S_ISDIR(info.st_mode):
-        path = path / "steps.jsonl"
-        info = _stat(path, follow=False)
-        if info is None or stat.S_ISLNK(info.st_mode):
-            return  # the loader says it is not a journal, or refuses the symlink
-    if not stat.S_ISREG(info.st_mode):
-        what = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else
-                "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
-        raise InputError(f"{path}: is {what}, not a regular file: give a session .json file "
-                         "or a journal directory")
-    if info.st_size > MAX_SESSION_BYTES:
-        raise InputError(f"{path}: {info.st_size} bytes is over the "
-                         f"{MAX_SESSION_BYTES >> 20} MiB a session file may hold: big "
-                         "payloads belong in a sidecar file")
+    from workbench.io.sessionfile import check_session_path
 
-
-def _stat(path: Path, follow: bool = True) -> os.stat_result | None:
-    """The file's status, None if there is none; InputError if it cannot be looked at."""
-    try:
-        return os.stat(path, follow_symlinks=follow)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    except ValueError:  # a NUL or a lone surrogate in the name
-        raise InputError(f"{str(path)!r} is not a valid file name") from None
+    check_session_path(text)
 
 
 # -- commands ---------------------------------------------------------------------------

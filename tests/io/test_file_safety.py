@@ -384,3 +384,23 @@ def test_save_session_refuses_a_symlink_where_its_sidecar_goes(tmp_path: Path,
 def test_recover_refuses_an_empty_output_name(tmp_path: Path) -> None:
     directory = journal_with_big_payloads(tmp_path / "j")
     bad_input(workbench("recover", str(directory), "-o", ""), "no file name")
+
+
+# -- what the app's open and every command read ------------------------------------------
+
+
+def test_loading_a_fifo_or_a_device_is_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "s.json"
+    os.mkfifo(fifo)  # opened for reading it would block until a writer came
+    with pytest.raises(InputError, match="is a FIFO, not a regular file"):
+        load_session(fifo)
+    with pytest.raises(InputError, match="is a device, not a regular file"):
+        load_session("/dev/zero")  # read whole it would never end
+
+
+def test_a_session_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    with big.open("wb") as out:
+        out.truncate((256 << 20) + 1)  # sparse: no disk used
+    with pytest.raises(InputError, match="MiB a session file may hold"):
+        load_session(big)

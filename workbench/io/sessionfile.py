@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -54,8 +55,48 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
     return write_atomic(path, text.encode())
 
 
+MAX_SESSION_BYTES = 256 << 20  # read whole into memory: a bigger file is refused unread
+
+
+def check_session_path(text: str) -> None:
+    """A session is a regular file of at most MAX_SESSION_BYTES, or a journal directory
+    whose steps.jsonl is: checked before opening, so a FIFO never blocks the command
+    and /dev/zero is never read."""
+    path = Path(text)
+    info = _stat(path)
+    if info is None:
+        raise InputError(f"{path}: no such file")
+    if stat.S_ISDIR(info.st_mode):
+        path = path / "steps.jsonl"
+        info = _stat(path, follow=False)
+        if info is None or stat.S_ISLNK(info.st_mode):
+            return  # the loader says it is not a journal, or refuses the symlink
+    if not stat.S_ISREG(info.st_mode):
+        what = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
+        raise InputError(f"{path}: is {what}, not a regular file: give a session .json file "
+                         "or a journal directory")
+    if info.st_size > MAX_SESSION_BYTES:
+        raise InputError(f"{path}: {info.st_size} bytes is over the "
+                         f"{MAX_SESSION_BYTES >> 20} MiB a session file may hold: big "
+                         "payloads belong in a sidecar file")
+
+
+def _stat(path: Path, follow: bool = True) -> os.stat_result | None:
+    """The file's status, None if there is none; InputError if it cannot be looked at."""
+    try:
+        return os.stat(path, follow_symlinks=follow)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL or a lone surrogate in the name
+        raise InputError(f"{str(path)!r} is not a valid file name") from None
+
+
 def load_session(path: str | os.PathLike[str]) -> Session:
     """A session from a file or a journal directory; errors name the file and problem."""
+    check_session_path(str(path))
     path = Path(path)
     try:
         if path.is_dir():
