@@ -28,6 +28,7 @@ from ui_helpers import (
     log_text,
     node_of,
     open_form,
+    settle,
     shown,
     submit,
     wait_until,
@@ -97,18 +98,6 @@ def test_demo_main_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> N
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_new_socket_form(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    """n: the new-socket form, family inet, type stream, protocol 0, auto on."""
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        form = await open_form(pilot, "n", "New socket")
-        await wait_until(pilot, lambda: form.query_one("#f-proto", Input).has_focus)
-        await steady(pilot)
-
-    assert snap_compare(stable_app(), terminal_size=size, run_before=run_before)
-
-
-@pytest.mark.parametrize("size", SIZES)
 def test_connection_refused(snap_compare: SnapCompare, size: tuple[int, int],
                             refused_port: int) -> None:
     """A refused connect: ECONNREFUSED with its meaning in the log tab and a toast."""
@@ -165,3 +154,110 @@ def test_loaded_session(snap_compare: SnapCompare, size: tuple[int, int],
         await steady(pilot)
 
     assert snap_compare(stable_app(), terminal_size=size, run_before=run_before)
+
+
+# -- the screens a newcomer meets at 80x24 and 120x40 ------------------------------------
+
+FORMS = [("n", "New socket"), ("N", "New socketpair"), ("b", "Bind"), ("c", "Connect"),
+         ("l", "Listen"), ("r", "recv"), ("d", "Shut down"), ("o", "setsockopt"),
+         ("g", "getsockopt"), ("p", "Start a built-in peer"), ("S", "Save session as"),
+         ("ctrl+o", "Open a session")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(("key", "title"), FORMS, ids=[k for k, _ in FORMS])
+def test_form(snap_compare: SnapCompare, size: tuple[int, int], key: str, title: str) -> None:
+    """Every form, on a new TCP socket (#1), focus on its first field."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+        app.main.ws.call("socket", family="inet", type="stream")
+        await wait_until(pilot, lambda: app.main.selected == 1, what="#1")
+        form = await open_form(pilot, key, title)
+        first = form.fields[0].name
+        await wait_until(pilot, lambda: form.query_one(f"#f-{first}").has_focus)
+        await settle(pilot)
+        await steady(pilot)
+
+    assert snap_compare(stable_app(), terminal_size=size, run_before=run_before)
+
+
+async def four_sockets(pilot: Pilot[Any]) -> None:
+    """#1 tcp4 talking to the echo peer, #2 udp4 bound, #3 unix-p and #4 unix-d new;
+    #1 selected, its exchange in the data pane."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    ws = app.main.ws
+    ws.start_peer("echo", "tcp", name="echo")
+    app.main.refresh_peers()
+    client = ws.call("socket", family="inet", type="stream").result["sock"]
+    ws.call("connect", client, address="peer:echo")
+    ws.call("send", client, data=b"hello, echo\n")
+    ws.call("expect", client, data=b"hello, echo\n", timeout=5.0)
+    udp = ws.call("socket", family="inet", type="dgram").result["sock"]
+    ws.call("bind", udp, address="127.0.0.1:0")
+    ws.call("socket", family="unix", type="seqpacket")
+    ws.call("socket", family="unix", type="dgram")
+    await wait_until(pilot, lambda: app.main.selected == 4, what="#4 selected")
+    app.main.select(client)
+    pane = data_pane(app)
+    await wait_until(pilot, lambda: any(line.startswith("<") for line in
+                                        shown(pane).splitlines()), what="the echo shown")
+    await settle(pilot)
+    await steady(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_four_sockets(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(stable_app(), terminal_size=size, run_before=four_sockets)
+
+
+async def datagrams(pilot: Pilot[Any]) -> None:
+    """#1 udp4 bound, #2 udp4 sends it a text and a binary datagram, #1 answers; #1's
+    datagram view: one block per datagram, each with its peer."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    ws = app.main.ws
+    one = ws.call("socket", family="inet", type="dgram").result["sock"]
+    ws.call("bind", one, address="127.0.0.1:0")
+    two = ws.call("socket", family="inet", type="dgram").result["sock"]
+    ws.call("bind", two, address="127.0.0.1:0")
+    ws.call("sendto", two, data=b"ping\n", address=f"sock:{one}")
+    ws.call("sendto", two, data=bytes.fromhex("deadbeef00ff"), address=f"sock:{one}")
+    await wait_until(pilot, lambda: ws.socket_info(one).bytes_in == 11, what="2 datagrams")
+    ws.call("sendto", one, data=b"pong\n", address=f"sock:{two}")
+    await wait_until(pilot, lambda: ws.socket_info(two).bytes_in == 5, what="the answer")
+    await wait_until(pilot, lambda: app.main.selected == two, what="#2, the newest, selected")
+    app.main.select(one)
+    pane = data_pane(app)
+    await wait_until(pilot, lambda: shown(pane).count("peer=") == 3, what="3 datagrams")
+    await settle(pilot)
+    await steady(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_datagram_view(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(stable_app(), terminal_size=size, run_before=datagrams)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_log_after_resizing(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """Steps logged while the Log pane was hidden, at the other size, then shown after
+    resizing to this one: every entry wraps at the width it has now."""
+    other = (120, 40) if size == (80, 24) else (80, 24)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+        ws = app.main.ws
+        sock = ws.call("socket", family="inet", type="stream").result["sock"]
+        ws.call("bind", sock, address="127.0.0.1:0")
+        ws.call("shutdown", sock, how="wr")  # ENOTCONN and its meaning: a long entry
+        ws.call("listen", sock, backlog=1)
+        await wait_until(pilot, lambda: app.main.selected == sock, what="#1")
+        await wait_until(pilot, toast_shown(pilot, "ENOTCONN"), what="the toast")
+        await pilot.resize_terminal(*size)
+        await pilot.press("2")
+        log = app.main.query_one(EventLog)
+        await wait_until(pilot, lambda: len(log.lines) >= 4, what="the log drawn")
+        await settle(pilot)
+        await steady(pilot)
+
+    assert snap_compare(stable_app(), terminal_size=other, run_before=run_before)
