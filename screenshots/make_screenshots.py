@@ -52,9 +52,9 @@ async def new_socket(app: WorkbenchApp, pilot: Pilot) -> None:
 
 async def refused(app: WorkbenchApp, pilot: Pilot) -> None:
     await demo(app, pilot)
-    await pilot.press("n")
+    await pilot.press("n")  # the form starts on family: tab to protocol, enter creates
     await pilot.pause(0.2)
-    await pilot.press("enter")
+    await pilot.press("tab", "tab", "enter")
     await settle(pilot, lambda: len(app.main.ws.engine.sockets()) == 2)
     await pilot.press("c")
     await pilot.pause(0.2)
