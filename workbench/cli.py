@@ -91,24 +91,35 @@ def _parser() -> argparse.ArgumentParser:
                + EXIT_CODES + ".",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument("--lossless", action="store_true",
+                        help="with no command: keep every captured byte (see demo --help)")
+    parser.add_argument("--capture-budget", type=budget_arg, default=AUTO, metavar="SIZE",
+                        help="with no command: received bytes kept (see demo --help)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_tui_commands(sub)
+    _add_replay(sub)
+    _add_peer(sub)
+    err = sub.add_parser("errno", help="explain an errno by name or number")
+    err.add_argument("key", nargs="?", help="e.g. ECONNREFUSED or 111; omit to list all")
+    err.add_argument("--json", action="store_true")
+    err.set_defaults(run=_cmd_errno, buffered=True)
+    _add_recover(sub)
+    add_journals_parser(sub, Parser)
+    return parser
+
+
+def _add_tui_commands(sub: Any) -> None:
     tui = argparse.ArgumentParser(add_help=False)  # options of the commands that open the TUI
     tui.add_argument("--lossless", action="store_true", default=argparse.SUPPRESS,
                      help="keep every captured byte, slowing a flood to what storage "
                           "takes (default: keep up, and mark what could not be kept)")
     tui.add_argument("--capture-budget", type=budget_arg, default=argparse.SUPPRESS,
                      metavar="SIZE", help=BUDGET_HELP)
-    parser.add_argument("--lossless", action="store_true",
-                        help="with no command: keep every captured byte (see demo --help)")
-    parser.add_argument("--capture-budget", type=budget_arg, default=AUTO, metavar="SIZE",
-                        help="with no command: received bytes kept (see demo --help)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
     demo = sub.add_parser("demo", parents=[tui],
                           help="open the workbench talking to a built-in echo peer")
     demo.add_argument("--headless", action="store_true",
                       help="run the demo exchange without the TUI and print it")
     demo.set_defaults(run=_cmd_demo)
-
     open_ = sub.add_parser("open", parents=[tui],
                            help="open a session file or journal in the workbench")
     open_.add_argument("file", type=_named("file name", "session.json"),
@@ -116,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     open_.add_argument("--allow-public-peers", action="store_true", help=PUBLIC_PEERS_HELP)
     open_.set_defaults(run=_cmd_open)
 
+
+def _add_replay(sub: Any) -> None:
     replay = sub.add_parser("replay", help="run a session against live peers and compare")
     replay.add_argument("file", type=_named("file name", "session.json"),
                         help="a session .json file or a journal directory")
@@ -136,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
                                                  "the recording kept; ", 1))
     replay.set_defaults(run=_cmd_replay, buffered=True)
 
+
+def _add_peer(sub: Any) -> None:
     peer = sub.add_parser("peer", help="run a built-in peer (echo, discard, chargen, daytime)")
     peer.add_argument("kind", help="echo | discard | chargen | daytime")
     peer.add_argument("address", help="e.g. 127.0.0.1:7007, [::1]:0, unix:/tmp/echo.sock")
@@ -146,11 +161,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="unix SOCK_SEQPACKET (a unix: address only)")
     peer.set_defaults(run=_cmd_peer)
 
-    err = sub.add_parser("errno", help="explain an errno by name or number")
-    err.add_argument("key", nargs="?", help="e.g. ECONNREFUSED or 111; omit to list all")
-    err.add_argument("--json", action="store_true")
-    err.set_defaults(run=_cmd_errno, buffered=True)
 
+def _add_recover(sub: Any) -> None:
     recover = sub.add_parser(
         "recover", help="turn a journal into a session file",
         description="Turn a journal into a session file, written atomically with mode "
@@ -164,8 +176,6 @@ def _parser() -> argparse.ArgumentParser:
                          help="session file to write: a new or regular file (a symlink, "
                               "device, FIFO or folder is refused)")
     recover.set_defaults(run=_cmd_recover, buffered=True)
-    add_journals_parser(sub, Parser)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
