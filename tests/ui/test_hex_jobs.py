@@ -17,6 +17,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerState
+from ui_helpers import settle, wait_until
 
 from workbench.io.capture import IN, OUT, ByteLog, CaptureStore
 from workbench.ui.widgets.hex_prompt import HexPrompt
@@ -113,14 +114,6 @@ async def caught_reading(store: GatedStore) -> None:
     assert await asyncio.to_thread(store.reading.wait, 30), "no worker started reading"
 
 
-async def until(pilot: Pilot[Any], predicate: Any) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await pilot.pause(0.01)
-    pytest.fail("the app never got there")
-
-
 def test_a_big_search_runs_in_a_worker_while_keys_work() -> None:
     store, _ = big_store()
 
@@ -128,7 +121,8 @@ def test_a_big_search_runs_in_a_worker_while_keys_work() -> None:
         await pilot.press("ctrl+home")
         assert view.cursor_position() == (OUT, 0)
         await pilot.press("slash")
-        await until(pilot, lambda: isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HexPrompt)
         await pilot.press(*"NEEDLE", "enter")
         await caught_reading(store)
         assert [w.name for w in pilot.app.workers] == ["hex-search"]
@@ -215,7 +209,8 @@ def test_a_big_save_runs_in_a_worker_and_writes_the_right_bytes(tmp_path: Path) 
     async def scenario(pilot: Pilot[Any], view: HexView) -> None:
         view.select(IN, 100, 6 * MIB + 7)
         await pilot.press("w")
-        await until(pilot, lambda: isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HexPrompt)
         prompt = pilot.app.screen.query_one("#hex-prompt")
         assert prompt.value == f"capture-in-100-{6 * MIB + 7}.bin"  # type: ignore[attr-defined]
         prompt.value = str(path)  # type: ignore[attr-defined]
@@ -251,7 +246,9 @@ def test_a_cancelled_save_leaves_no_partial_file(tmp_path: Path) -> None:
         assert ("warning", "save cancelled") in notices(pilot)
         assert view.selection == (IN, 0, 4 * MIB)  # escape stopped the save only
         store.gate.set()  # the thread writes its block, sees the cancel, removes the file
-        await until(pilot, lambda: not list(tmp_path.glob(".stopped.bin.*")))
+        # A cancelled worker leaves the manager at once; its thread ends on its own.
+        await wait_until(pilot, lambda: not list(tmp_path.glob(".stopped.bin.*")),
+                         what="the partial file removed")
         assert not pilot.app.saved
 
     run(store, scenario)
@@ -269,7 +266,8 @@ def test_a_big_copy_is_made_in_a_worker() -> None:
         await pilot.press("down")  # the cursor moves on meanwhile
         store.gate.set()
         await pilot.app.workers.wait_for_complete()
-        await until(pilot, lambda: not view.busy)
+        await settle(pilot)  # the worker's end is handled: the status line is free again
+        assert not view.busy
         assert pilot.app.clipboard == data[1000:1000 + size].hex(" ")
         assert ("information", f"copied {size} bytes as hex") in notices(pilot)
 

@@ -23,6 +23,7 @@ from support import wait_until
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.pilot import Pilot
+from ui_helpers import settle
 
 from workbench.core.capture_rows import (
     CaptureRows,
@@ -529,23 +530,17 @@ def test_search_finds_patterns_across_chunk_boundaries() -> None:
 def test_search_prompt_and_bad_hex() -> None:
     async def scenario(pilot: Pilot[Any], view: HexView) -> None:
         await pilot.press("ctrl+home", "slash")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HexPrompt)
         await pilot.press(*"xxHE", "enter")
-        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, HexPrompt)
         assert view.match == (IN, 12, 16)
         assert not view.answer("search", "hex:zz")
         severity, message = await last_notice(pilot)
         assert severity == "error" and "bad hex character" in message and "\n" not in message
 
     drive(make_store(SPLIT), scenario)
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object]) -> None:
-    for _ in range(100):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    pytest.fail("the app never got there")
 
 
 # -- jump --------------------------------------------------------------------------------
@@ -561,10 +556,12 @@ def test_jump_to_offsets_and_bad_offsets() -> None:
         assert not view.jump_to(IN, 10_000)
         assert (await last_notice(pilot))[0] == "error"
         await pilot.press("colon")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HexPrompt)
         pilot.app.screen.query_one("#hex-prompt").value = "> 0x10"  # type: ignore[attr-defined]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, HexPrompt)
         assert view.cursor_position() == (OUT, 16)
         assert view.answer("jump", "<0000001a")
         assert view.cursor_position() == (IN, 26)
@@ -603,12 +600,13 @@ def test_save_raw_and_as_hexdump(tmp_path: Path) -> None:
         severity, message = await last_notice(pilot)
         assert severity == "error" and "No such file or directory" in message
         await pilot.press("W")  # the prompt suggests a name for the selection
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HexPrompt))
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HexPrompt)
         prompt = pilot.app.screen.query_one("#hex-prompt")
         assert prompt.value == "capture-out-5-90.hexdump.txt"  # type: ignore[attr-defined]
         prompt.value = str(tmp_path / "typed.txt")  # type: ignore[attr-defined]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: (tmp_path / "typed.txt").exists())
+        await settle(pilot)  # the prompt answered: the save's worker has started
         await pilot.app.workers.wait_for_complete()  # a save from the prompt is a worker's
         assert (tmp_path / "typed.txt").read_bytes() == (tmp_path / "range.txt").read_bytes()
 
@@ -623,7 +621,8 @@ def test_a_save_from_the_prompt_runs_in_a_thread(tmp_path: Path) -> None:
         assert view.answer("save", str(path))
         assert [w.name for w in pilot.app.workers] == ["hex-save"]
         await pilot.app.workers.wait_for_complete()
-        await wait_for(pilot, lambda: not view.busy)
+        await settle(pilot)  # the worker's end is handled: the status line is free again
+        assert not view.busy
         assert path.read_bytes() == REQUEST + BINARY
 
     drive(make_store(EXCHANGE), scenario)

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Label, Select, Static
-from ui_helpers import wait_until
+from ui_helpers import settle, wait_until
 
 from workbench.core.send_request import MAX_FILE_SIZE, SendRequest
 from workbench.io.capture import IN
@@ -165,7 +165,7 @@ def test_bad_hex_shows_a_one_line_error_and_posts_nothing() -> None:
         await pilot.press(*"de zz", "enter")
         message = error(app)
         assert "position 4" in message and "\n" not in message and "Traceback" not in message
-        await pilot.pause(0.1)
+        await settle(pilot)  # everything the enter set off is handled: no Send among it
         assert app.sends == []
         assert app.query_one("#payload", Input).value == "de zz"  # kept for fixing
         await pilot.press("backspace", "backspace", "a", "d")
@@ -322,10 +322,14 @@ def test_repeat_every_t_ms_stops_with_the_stop_key() -> None:
         assert time.monotonic() - start < 3.0
         assert app.cancels == 0  # the editor took esc
         count = len(app.sends)
-        await pilot.pause(0.2)
-        assert len(app.sends) == count  # nothing after the stop
+        # Stopped: the timer is gone and the request with it, so no tick can send again.
+        assert app.editor._timer is None and app.editor._request is None
+        app.query_one("#send-repeat", Input).value = ""
+        await type_and_send(pilot, "after")  # a definite later send: nothing between
+        await wait_until(pilot, lambda: len(app.sends) > count, what="the later send")
+        assert [s.data for s in app.sends[count:]] == [b"after"]
         assert [(e.sent, e.stopped) for e in app.ended] == [(count, True)]
-        assert all(s.data == b"tick" and not s.last for s in app.sends)
+        assert all(s.data == b"tick" and not s.last for s in app.sends[:count])
 
         await pilot.press("escape")  # nothing to stop: esc reaches the app's binding
         assert app.cancels == 1
@@ -355,7 +359,7 @@ def test_bad_repeat_is_a_one_line_error() -> None:
         await pilot.pause()
         assert "10-3600000 ms" in error(app)
         await pilot.press("enter")
-        await pilot.pause(0.05)
+        await settle(pilot)  # the enter is handled: it posted no Send
         assert app.sends == []
 
     drive(app, scenario)
