@@ -124,26 +124,17 @@ def udp_echo() -> Iterator[int]:
         sock.close()
 
 
-def test_a_newcomers_first_session(pane: Pane, tmp_path: Path, tcp_echo: int,
-                                   udp_echo: int) -> None:
-    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-           "PATH": os.environ.get("PATH", "")}
-    app = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), *workbench_command()])
-    pane.start(f"{app}; echo \"workbench exited $?\"; read _", tmp_path)
-    pane.wait_for("no socket selected", "n new", what="the workbench")
-
-    # A TCP socket: n opens the form on family; tab to protocol, enter creates it.
-    pane.keys("n")
-    pane.wait_for("New socket", "family", what="the new-socket form")
+def tcp_text_and_hex(pane: Pane, port: int) -> None:
+    """A TCP socket connected to the echo: text, then hex, each comes back."""
+    pane.keys("n")  # the form opens on family: tab to protocol, enter creates
+    pane.wait_for("New socket", "▌inet", what="the new-socket form, on family")
     pane.keys("Tab", "Tab", "Enter")
     pane.wait_for("#1 tcp4 new", what="socket #1")
     pane.keys("c")
-    pane.wait_for("Connect socket #1", what="the connect form")
-    pane.type(f"127.0.0.1:{tcp_echo}")  # replaces the suggested address, selected
+    pane.wait_for("Connect socket #1", "▌127.0.0.1:7", what="the connect form")
+    pane.type(f"127.0.0.1:{port}")  # replaces the suggested address, selected
     pane.keys("Enter")
     pane.wait_for("#1 tcp4 connected", what="the connection")
-
-    # Text, then hex: each comes back from the echo.
     pane.keys("s")
     pane.type("hello")
     pane.keys("Enter")
@@ -155,11 +146,14 @@ def test_a_newcomers_first_session(pane: Pane, tmp_path: Path, tcp_echo: int,
     pane.wait_for("↓9B ↑9B", "> 00000005  de ad be ef", "< 00000005  de ad be ef",
                   what="the hex sent and echoed")
 
-    # A UDP socket: type is the second field; its list opens on enter.
+
+def udp_sendto(pane: Pane, port: int) -> None:
+    """A UDP socket (type is the form's second field; enter opens its list) sends a
+    datagram to the test's echo: both datagrams show with their peer."""
     pane.keys("Escape")  # leaves the payload for the socket tree, which shows the bar
     pane.wait_for("▌▶ #1", what="the tree focused")  # (esc and n at once read as alt+n)
     pane.keys("n")
-    pane.wait_for("New socket", what="the new-socket form")
+    pane.wait_for("New socket", "▌inet", what="the new-socket form, on family")
     pane.keys("Tab", "Enter")
     pane.wait_for("seqpacket", what="the list of types")
     pane.keys("Down", "Enter")  # dgram; choosing goes on to the protocol
@@ -170,18 +164,29 @@ def test_a_newcomers_first_session(pane: Pane, tmp_path: Path, tcp_echo: int,
     pane.wait_for("to: host:port", what="the destination field")
     pane.type("ping")
     pane.keys("Tab")
-    pane.type(f"127.0.0.1:{udp_echo}")
+    pane.type(f"127.0.0.1:{port}")
     pane.keys("Enter")
-    screen = pane.wait_for("↓4B ↑4B", "peer=", str(udp_echo), what="the datagram and its echo")
+    screen = pane.wait_for("↓4B ↑4B", "peer=", str(port), what="the datagram and its echo")
     assert "> out length=4" in screen and "< in  length=4" in screen, screen
+
+
+def test_a_newcomers_first_session(pane: Pane, tmp_path: Path, tcp_echo: int,
+                                   udp_echo: int) -> None:
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "PATH": os.environ.get("PATH", "")}
+    app = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), *workbench_command()])
+    pane.start(f"{app}; echo \"workbench exited $?\"; read _", tmp_path)
+    pane.wait_for("no socket selected", "n new", what="the workbench")
+    tcp_text_and_hex(pane, tcp_echo)
+    udp_sendto(pane, udp_echo)
 
     # Save (the form suggests session.json, here in the test's folder), quit, replay.
     pane.keys("Escape")
     pane.wait_for("▌▶ #2", what="the tree focused")
     pane.keys("C-s")
-    pane.wait_for("Save session as", what="the save form")
+    pane.wait_for("Save session as", "▌session.json", what="the save form")
     pane.keys("Enter")
-    pane.wait_for("saved", what="the save")
+    pane.wait_for("Workbench — session.json", what="the title to name the file saved")
     pane.keys("q")
     pane.wait_for("workbench exited 0", what="the workbench to quit")
     saved = tmp_path / "session.json"
