@@ -4,6 +4,7 @@ ports kept), dialogs wrap long messages, and no row scrolls sideways."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from ui_helpers import (
 from workbench.core.errors import InputError
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.screens.help import HelpScreen
+from workbench.ui.text import fit
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.script_view import EMPTY, ScriptView
 from workbench.ui.widgets.socket_tree import SocketTree
@@ -163,3 +165,13 @@ def test_help_never_scrolls_sideways(app: WorkbenchApp, size: tuple[int, int]) -
             assert words(row.help) in text, row.help
 
     drive(app, scenario, size=size)
+
+
+@pytest.mark.parametrize("width", range(4, 45))
+def test_fit_never_shows_half_a_port(width: int) -> None:
+    """A cut address keeps its whole port, or goes: half a port reads as another port."""
+    text = "peer=127.0.0.1:38123, local=127.0.0.1:47107"
+    fitted = fit(text, width)
+    assert len(fitted) <= width
+    for port in re.findall(r":(\d+)", fitted):
+        assert port in ("38123", "47107"), fitted

@@ -58,6 +58,8 @@ def test_help_lists_every_key_grouped_and_marks_what_does_not_apply(app: Workben
         assert {"f2", "f3", "f4", "f5", "f6"} <= {r.key for r in groups["send editor"].rows}
         # Nothing selected, nothing focused but the tree: all three say so.
         assert groups["socket"].off.startswith("no socket selected")
+        always = {r.id for r in groups["socket"].rows if r.always}
+        assert always == {"socket.new", "socket.pair"}  # they apply with no socket
         assert groups["data pane: hex view"].off == "press h to focus the hex view"
         assert groups["send editor"].off == "press s to focus the send editor"
         assert groups["app"].off == ""

@@ -23,6 +23,7 @@ class KeyRow:
     help: str
     id: str  # the binding id keymap.json remaps
     not_now: str = ""  # why it would do nothing useful now; "" when it applies
+    always: bool = False  # applies even when its group does not (n with no socket)
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,17 @@ def _key(now: Now, binding_id: str, key: str) -> str:
 def _app_row(now: Now, action_id: str) -> KeyRow:
     action = next(a for a in ACTIONS if a.id == action_id)
     reason = ""
-    if action.op and action.op not in ("socket", "socketpair"):
+    makes = action.op in ("socket", "socketpair")
+    if action.op and not makes and now.socket:  # with no socket the group says so
         reason = now.why_not(action.op) or ""
     elif action.id.startswith("session.") and action.id not in (
             "session.save", "session.save_as", "session.open") and not now.session:
         reason = "no session loaded: ctrl+o opens one"
-    elif action.id == "socket.cancel" and not now.pending:
+    elif action.id == "socket.cancel" and now.socket and not now.pending:
         reason = "nothing in progress (esc still leaves a text field)"
     title = action.title.split(": ", 1)[-1] if action.group == "socket" else action.title
-    return KeyRow(_key(now, action.id, action.key), title, action.help, action.id, reason)
+    return KeyRow(_key(now, action.id, action.key), title, action.help, action.id, reason,
+                  always=makes)
 
 
 def widget_rows(now: Now, bindings: Iterable[BindingType]) -> tuple[KeyRow, ...]:

@@ -16,7 +16,7 @@ def set_text(label: Label, text: str) -> None:
 
 # An address in a line of text: host:port ([v6]:port, a name or dotted quad) or a unix:
 # path; the port, or the path's end, is what tells two apart, so it is what is kept.
-ADDRESS = re.compile(r"\[[^\]\s]*\]:\d+|[\w.\-]+:\d+|unix:[^\s,)]+")
+ADDRESS = re.compile(r"\[[^\]\s]*\]:\d+|[\w.\-…]+:\d+|unix:[^\s,)]+")
 MIN_ADDRESS = 9  # "1…:47007": shorter than this an address says nothing
 
 
@@ -37,7 +37,8 @@ def shorten_address(address: str, width: int) -> str:
 
 def fit(text: str, width: int) -> str:
     """`text` in `width` cells: its longest addresses shortened in the middle first,
-    then, if still too long, cut at the end with "…"."""
+    then, if still too long, cut at the end with "…", never inside an address (half a
+    port would read as another port)."""
     while len(text) > width:
         found = [m for m in ADDRESS.finditer(text) if len(m.group()) > MIN_ADDRESS]
         if not found:
@@ -46,4 +47,10 @@ def fit(text: str, width: int) -> str:
         room = max(MIN_ADDRESS, len(longest.group()) - (len(text) - width))
         text = text[:longest.start()] + shorten_address(longest.group(), room) + \
             text[longest.end():]
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    if len(text) <= width:
+        return text
+    cut = max(0, width - 1)
+    for found in ADDRESS.finditer(text):
+        if found.start() < cut < found.end():
+            cut = found.start()
+    return text[:cut] + "…"

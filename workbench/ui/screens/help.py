@@ -52,7 +52,7 @@ class KeyList(Widget):
         if wide:
             table.add_column("id", no_wrap=True, style="dim")
         for row in group.rows:
-            dim = "dim" if group.off or row.not_now else ""
+            dim = "dim" if (group.off and not row.always) or row.not_now else ""
             cells = [Text(row.key, style=dim), self._what(row, wide, dim)]
             if wide:
                 cells.append(Text(row.id))
@@ -70,7 +70,7 @@ class KeyList(Widget):
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "close", "close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "close", id="help.close")]
 
     def __init__(self, groups: list[KeyGroup]) -> None:
         super().__init__()
