@@ -65,7 +65,7 @@ def check_session_path(text: str) -> None:
     path = Path(text)
     info = _stat(path)
     if info is None:
-        raise InputError(f"{path}: no such file")
+        raise SessionFormatError(f"{path}: no such file")
     if stat.S_ISDIR(info.st_mode):
         path = path / "steps.jsonl"
         info = _stat(path, follow=False)
@@ -74,12 +74,12 @@ def check_session_path(text: str) -> None:
     if not stat.S_ISREG(info.st_mode):
         what = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else
                 "a socket" if stat.S_ISSOCK(info.st_mode) else "a device")
-        raise InputError(f"{path}: is {what}, not a regular file: give a session .json file "
-                         "or a journal directory")
+        raise SessionFormatError(f"{path}: is {what}, not a regular file: give a session "
+                                 ".json file or a journal directory")
     if info.st_size > MAX_SESSION_BYTES:
-        raise InputError(f"{path}: {info.st_size} bytes is over the "
-                         f"{MAX_SESSION_BYTES >> 20} MiB a session file may hold: big "
-                         "payloads belong in a sidecar file")
+        raise SessionFormatError(f"{path}: {info.st_size} bytes is over the "
+                                 f"{MAX_SESSION_BYTES >> 20} MiB a session file may hold: big "
+                                 "payloads belong in a sidecar file")
 
 
 def _stat(path: Path, follow: bool = True) -> os.stat_result | None:
@@ -89,9 +89,9 @@ def _stat(path: Path, follow: bool = True) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raise SessionFormatError(f"{path}: cannot read: {exc.strerror}") from None
     except ValueError:  # a NUL or a lone surrogate in the name
-        raise InputError(f"{str(path)!r} is not a valid file name") from None
+        raise SessionFormatError(f"{str(path)!r} is not a valid file name") from None
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
