@@ -428,3 +428,25 @@ def test_a_run_killed_mid_flood_past_its_budget_reads_back_whole(tmp_path: Path)
         assert b"".join(p.load() for p in kept) == pattern(0, budget)
     finally:
         session.close()
+
+
+def test_a_huge_gap_loads_but_stepping_through_refuses_it(tmp_path: Path) -> None:
+    """A flood past the budget is one big not-kept step: the file loads, and the
+    workspace refuses to step through what replay would have to hold in memory."""
+    from workbench.core.errors import InputError
+    from workbench.io.sessionfile import load_session, save_session
+    from workbench.io.workspace import Workspace
+
+    session = Session()
+    session.add(Step("socket", None, {"family": "inet", "type": "stream", "proto": 0,
+                                      "auto": True}, result={"sock": 1}))
+    session.add(Step("recv", 1, auto=True, t=0.1,
+                     result={"data": NotKept(1 << 40, "budget"), "at": 0}))
+    path = save_session(session, tmp_path / "flood.json")
+    assert load_session(path).steps[1].result["data"].size == 1 << 40
+    ws = Workspace(journal=False)
+    try:
+        with pytest.raises(InputError, match="over the 4 GiB"):
+            ws.load(path)
+    finally:
+        ws.close()

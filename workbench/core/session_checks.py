@@ -18,7 +18,7 @@ from typing import Any
 from workbench.core.endpoints import parse_endpoint
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS, created_sockets
-from workbench.core.steps import Step
+from workbench.core.steps import NotKept, Step
 
 MAX_DEPTH = 32  # a session nests 6 levels; anything deeper is damage, not data
 HEADER_KEYS = ("format", "version", "title", "created", "peers", "steps")
@@ -186,7 +186,9 @@ def check_step(step: Step) -> None:
             raise InputError(f"a socketpair that succeeded needs result.socks, two socket "
                              f"ids, e.g. {{\"socks\": [1, 2]}} (got {shown(made)})")
     for values in (step.args, result or {}):
-        size = len(values["data"]) if hasattr(values.get("data"), "__len__") else 0
+        data = values.get("data")
+        # Bytes that were not kept weigh nothing: a flood past the budget is one big gap.
+        size = len(data) if hasattr(data, "__len__") and not isinstance(data, NotKept) else 0
         if size > MAX_PAYLOAD:
             raise InputError(f"data of {size} bytes is over the {MAX_PAYLOAD >> 20} MiB "
                              "one step may carry")

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from workbench.core.capture_rows import NewChunks
 from workbench.core.errors import InputError
 from workbench.core.session import PeerSpec, Session
+from workbench.core.session_checks import check_total
 from workbench.core.sizes import AUTO, Budget
 from workbench.core.sockstate import Kind, State, why_not
 from workbench.core.steps import FAMILIES, Step
@@ -229,6 +230,7 @@ class Workspace:
         """
         loaded = recorded is None
         recorded = recorded or load_session(path)
+        check_total(recorded.steps)  # stepping through compares in memory, as replay does
         try:
             if not self.allow_public_peers:
                 check_loopback(recorded.peers)  # before any of them starts
