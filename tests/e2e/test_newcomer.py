@@ -136,6 +136,7 @@ def tcp_text_and_hex(pane: Pane, port: int) -> None:
     pane.keys("Enter")
     pane.wait_for("#1 tcp4 connected", what="the connection")
     pane.keys("s")
+    pane.wait_for("│▌  text   ▊", what="the send editor focused")  # keys go there now
     pane.type("hello")
     pane.keys("Enter")
     pane.wait_for("↓5B ↑5B", "|hello|", what="hello echoed")
@@ -161,7 +162,7 @@ def udp_sendto(pane: Pane, port: int) -> None:
     pane.keys("Enter")
     pane.wait_for("#2 udp4 new", what="socket #2")
     pane.keys("s")
-    pane.wait_for("to: host:port", what="the destination field")
+    pane.wait_for("to: host:port", "│▌  text   ▊", what="the send editor, with a destination")
     pane.type("ping")
     pane.keys("Tab")
     pane.type(f"127.0.0.1:{port}")

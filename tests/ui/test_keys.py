@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from textual.binding import Binding
-from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Input, OptionList
-from ui_helpers import drive, open_form, settle, submit, type_text, wait_until
+from textual.widgets import Input
+from ui_helpers import drive, open_form, palette_entries, settle, submit, wait_until
 
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.commands import ACTIONS, key_label
@@ -86,25 +85,6 @@ def test_help_lists_every_key_grouped_and_marks_what_does_not_apply(app: Workben
         assert {g.title: g.off for g in screen.groups}["send editor"] == ""
 
     drive(app, scenario, size=(80, 24))
-
-
-async def palette_entries(pilot: Pilot[Any], text: str) -> list[tuple[str, str]]:
-    app = pilot.app
-    await pilot.press("ctrl+p")
-    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await type_text(pilot, text)
-
-    def entries() -> list[tuple[str, str]]:
-        results = app.screen.query_one(OptionList)
-        out = []
-        for i in range(results.option_count):
-            lines = str(results.get_option_at_index(i).prompt).split("\n")
-            out.append((lines[0], lines[1] if len(lines) > 1 else ""))
-        return out
-
-    await wait_until(pilot, lambda: bool(entries()) and entries()[0][0].startswith(text),
-                     what=f"{text!r} first in the palette")
-    return entries()
 
 
 @pytest.mark.parametrize("title", ["data: copy hex", "data: copy text", "data: search",

@@ -6,17 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import OptionList, TabPane
+from textual.widgets import TabPane
 from ui_helpers import (
     ROOT,
     drive,
     log_text,
     messages,
     open_form,
+    palette_entries,
     submit,
-    type_text,
     wait_until,
 )
 
@@ -42,26 +41,6 @@ def test_opening_five_sessions_leaves_one_stepper_subscribed(app: WorkbenchApp) 
     drive(app, scenario)
 
 
-async def _palette(pilot: Pilot[Any], text: str) -> list[tuple[str, str]]:
-    """Open the palette, type `text`, and return its (title, help) entries."""
-    app = pilot.app
-    await pilot.press("ctrl+p")
-    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
-    await type_text(pilot, text)
-
-    def entries() -> list[tuple[str, str]]:
-        results = app.screen.query_one(OptionList)
-        out = []
-        for i in range(results.option_count):
-            lines = str(results.get_option_at_index(i).prompt).split("\n")
-            out.append((lines[0], lines[1] if len(lines) > 1 else ""))
-        return out
-
-    await wait_until(pilot, lambda: bool(entries()) and entries()[0][0].startswith(text),
-                     what=f"{text!r} first in the palette")
-    return entries()
-
-
 async def _new_tcp_socket(pilot: Pilot[Any]) -> int:
     app = pilot.app
     form = await open_form(pilot, "n", "New socket")
@@ -75,7 +54,7 @@ def test_getsockname_from_the_palette_shows_the_address(app: WorkbenchApp) -> No
         sid = await _new_tcp_socket(pilot)
         await wait_until(pilot, lambda: app.main.ws.call("bind", sid, address="127.0.0.1:0").ok)
         local = app.main.ws.socket_info(sid).local  # type: ignore[union-attr]
-        entries = await _palette(pilot, "socket: local address")
+        entries = await palette_entries(pilot, "socket: local address")
         assert entries[0][1] == "read the address the socket is bound to"
         await pilot.press("enter")
         line = f"getsockname(#{sid}) → address={local}"
@@ -91,7 +70,7 @@ def test_getsockname_from_the_palette_shows_the_address(app: WorkbenchApp) -> No
 def test_the_palette_says_why_an_op_will_likely_fail(app: WorkbenchApp) -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         await _new_tcp_socket(pilot)
-        entries = await _palette(pilot, "socket: accept")
+        entries = await palette_entries(pilot, "socket: accept")
         assert entries[0] == ("socket: accept",
                               "not now: accept needs a listening socket: listen first")
         await pilot.press("escape")
@@ -99,7 +78,7 @@ def test_the_palette_says_why_an_op_will_likely_fail(app: WorkbenchApp) -> None:
         form = await open_form(pilot, "l", "Listen")
         assert form.note == ""  # listening makes sense on a new socket
         await submit(pilot, form)
-        entries = await _palette(pilot, "socket: accept")
+        entries = await palette_entries(pilot, "socket: accept")
         assert entries[0] == ("socket: accept", "accept one connection (manual)")
 
     drive(app, scenario)

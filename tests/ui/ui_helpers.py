@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from support import listening  # noqa: F401 - UI tests import it from here
+from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Input, RichLog, Select, Tree
+from textual.widgets import Input, OptionList, RichLog, Select, Tree
 from textual.widgets.tree import TreeNode
 
 from workbench.ui.app import WorkbenchApp
@@ -142,3 +143,23 @@ async def submit(pilot: Pilot[Any], form: FormScreen) -> None:
     await pilot.press("enter")
     await wait_until(pilot, lambda: form not in pilot.app.screen_stack, what="the form to close")
 
+
+async def palette_entries(pilot: Pilot[Any], text: str) -> list[tuple[str, str]]:
+    """Open the palette, type `text`, and return its (title, help) entries once
+    `text` is the first of them."""
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await type_text(pilot, text)
+
+    def entries() -> list[tuple[str, str]]:
+        results = app.screen.query_one(OptionList)
+        out = []
+        for i in range(results.option_count):
+            lines = str(results.get_option_at_index(i).prompt).split("\n")
+            out.append((lines[0], lines[1] if len(lines) > 1 else ""))
+        return out
+
+    await wait_until(pilot, lambda: bool(entries()) and entries()[0][0].startswith(text),
+                     what=f"{text!r} first in the palette")
+    return entries()
