@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from workbench.core.steps import Step
 from workbench.io.engine import EngineEvent, SocketChanged, StepDone
 
 TIMEOUT = 5.0
@@ -179,3 +180,9 @@ def threads_end() -> None:
     """Wait until every socket actor thread of every engine has ended."""
     wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("socket-")],
                "the engine's socket threads to end", 3.0)
+
+
+def ok(step: Step) -> Step:
+    """The step, asserted to have succeeded (the message names the call and its errno)."""
+    assert step.ok, f"{step.describe()} -> {step.error}"
+    return step

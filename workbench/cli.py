@@ -16,7 +16,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from workbench import __version__
@@ -282,23 +282,30 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return OK if report.ok else MISMATCH
 
 
+@contextlib.contextmanager
+def _writing(what: str, advice: str, bad_name: str) -> Iterator[None]:
+    """OS errors while writing `what` as one-line input errors."""
+    try:
+        yield
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot write {what}: {exc.strerror}; {advice}") from None
+    except ValueError:  # a NUL or a lone surrogate in the name
+        raise InputError(bad_name) from None
+
+
 def _new_journal(directory: str | None) -> Any:
     """A journal for the replay in a new or empty directory, or None."""
     from workbench.io.journal import Journal, is_journal
 
     if directory is None:
         return None
-    try:
+    with _writing(f"a journal in {directory}", "choose a writable directory",
+                  f"{directory!r} is not a valid directory name"):
         if is_journal(directory):  # a second header would break it
             raise InputError(f"{directory} already holds a journal; choose a new directory")
         return Journal(directory)
-    except InputError:
-        raise
-    except OSError as exc:
-        raise InputError(f"cannot write a journal in {directory}: {exc.strerror}; "
-                         "choose a writable directory") from None
-    except ValueError:  # a NUL or a lone surrogate in the name
-        raise InputError(f"{directory!r} is not a valid directory name") from None
 
 
 def _cmd_peer(args: argparse.Namespace) -> int:
@@ -368,14 +375,9 @@ def _cmd_recover(args: argparse.Namespace) -> int:
         raise InputError(f"{args.journal}: not a journal directory (no steps.jsonl)")
     session = load_session(args.journal)
     try:
-        save_session(session, args.output)
-    except InputError:
-        raise
-    except OSError as exc:
-        raise InputError(f"cannot write {args.output}: {exc.strerror}; "
-                         "choose a path in a writable directory") from None
-    except ValueError:  # a NUL or a lone surrogate in the name
-        raise InputError(f"{args.output!r} is not a valid file name") from None
+        with _writing(args.output, "choose a path in a writable directory",
+                      f"{args.output!r} is not a valid file name"):
+            save_session(session, args.output)
     finally:
         session.close()
     print(f"{args.output}: {len(session.steps)} steps recovered")

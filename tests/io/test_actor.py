@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import Recorder, threads_end, wait_until
+from support import Recorder, ok, threads_end, wait_until
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
-from workbench.core.steps import Step
 from workbench.io.capture import IN
 from workbench.io.engine import Engine, StepDone, handlers
 from workbench.io.engine.api import ERRORS_LOG
@@ -52,23 +51,6 @@ def workspace() -> Iterator[Workspace]:
     finally:
         ws.close()
     threads_end()
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(WITHIN)
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
-def ok(step: Step) -> Step:
-    assert step.ok, f"{step.describe()} -> {step.error}"
-    return step
 
 
 def new_socket(eng: Engine | Workspace, family: str = "inet", type_: str = "stream",

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support import HAS_IPV6, Recorder, accept_queue, tcp_connection, wait_until
+from support import HAS_IPV6, Recorder, accept_queue, ok, tcp_connection, wait_until
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
@@ -51,19 +51,6 @@ def sock_dir() -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A plain Python TCP listener on loopback, for peers that misbehave on purpose."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(TIMEOUT)
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
 def addr_text(sock: socket.socket) -> str:
     return format_address(sock.getsockname())
 
@@ -83,11 +70,6 @@ def new_socket(engine: Engine, family: str = "inet", type_: str = "stream", **ex
     step = engine.call("socket", family=family, type=type_, **extra)
     assert step.ok, step.error
     return int(step.result["sock"])  # type: ignore[index]
-
-
-def ok(step: Step) -> Step:
-    assert step.ok, f"{step.describe()} -> {step.error}"
-    return step
 
 
 def barrier(engine: Engine, sid: int) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import bound_port, stop_process, tcp_connection, wait_until
+from support import bound_port, ok, stop_process, tcp_connection, wait_until
 
 from workbench.core.steps import Step
 from workbench.io.capture import IN, OUT
@@ -33,24 +33,6 @@ from workbench.io.peers import format_address
 
 TIMEOUT = 10.0
 HEAVY = 30.0  # the most a heavy test's child may take
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A plain TCP listener: the misbehaving side of each fault."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(TIMEOUT)
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
-def ok(step: Step) -> Step:
-    assert step.ok, f"{step.describe()} -> {step.error}"
-    return step
 
 
 def steps_of(engine: Engine, sid: int, op: str, auto: bool | None = None) -> list[Step]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import bound_port, wait_until
+from support import bound_port, ok, wait_until
 
 from workbench.core.steps import Step
 from workbench.io.capture import IN, OUT
@@ -110,11 +110,6 @@ def work() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def ok(step: Step) -> Step:
-    assert step.ok, f"{step.describe()} -> {step.error}"
-    return step
 
 
 def new_socket(engine: Engine, family: str = "inet", type_: str = "stream") -> int:
