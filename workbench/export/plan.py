@@ -1,0 +1,336 @@
+"""A session as the calls a program makes, for the exporters.
+
+The plan walks the steps in the order they started and turns each into a call with
+everything a generator needs spelled out: the exact bytes to send, the address as
+recorded (a built-in peer, one of the program's own sockets, or a literal), the errno
+the call ended with, and for receives how many bytes (streams) or datagrams the
+socket had taken once it returned. Receives are idempotent "read until the socket has
+what the recording had", so an `expect` and the auto-receive after it read once.
+Auto steps (auto-accept, auto-receive, the SO_ERROR read after a non-blocking
+connect) become explicit calls. Pure: payload bytes are read through the session.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.errnos import lookup
+from workbench.core.errors import InputError
+from workbench.core.options import lookup_option
+from workbench.core.session import Session
+from workbench.core.steps import NotKept, Step, payload_bytes
+
+SKIPPED = ("set_auto",)  # steps with no counterpart in a program
+
+
+class ExportError(InputError):
+    """A session that cannot be exported as it stands; one line saying why."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A destination or local address as recorded: `peer` (a built-in peer by name),
+    `sock` (where the program's own socket N is bound) or `text` (a literal)."""
+
+    kind: str
+    text: str
+    name: str = ""
+    sock: int = 0
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # "SO_RCVBUF"
+    level: str  # "SOL_SOCKET"
+    optname: int
+    levelnum: int
+    kind: str  # "int", "linger" or "timeval"
+    value: Any  # int; {"on": bool, "seconds": int}; float seconds
+
+
+@dataclass
+class Call:
+    seq: int  # the step's index in the session
+    op: str
+    sock: int | None
+    args: dict[str, Any]
+    title: str  # a one-line signature, for comments and messages
+    error: str | None = None  # the errno name the call ended with; None: it succeeded
+    auto: bool = False  # the engine made it on its own (auto-accept, auto-receive)
+    blocking: bool = True  # the socket's mode when the call ran
+    data: bytes = b""  # send: the bytes to send; expect: the bytes expected
+    address: Address | None = None
+    made: tuple[int, ...] = ()  # socket ids a socket/socketpair/accept made
+    total: int = 0  # recv/expect: bytes (stream) or datagrams the socket has after it
+    at: int = 0  # expect: where the bytes were found
+    eof: bool = False  # recv: the recording read end of stream here
+    so_error: str | None = None  # getsockopt SO_ERROR: errno name, "" for none
+    option: Option | None = None
+
+
+@dataclass
+class Sock:
+    id: int
+    family: str  # inet, inet6, unix
+    type: str  # stream, dgram, seqpacket
+    proto: int
+    seq: int  # the step that made it
+
+    @property
+    def stream(self) -> bool:
+        """Bytes without boundaries: received bytes are counted, not datagrams."""
+        return self.type == "stream"
+
+
+@dataclass
+class Received:
+    """What one socket received in the recording."""
+
+    data: bytearray = field(default_factory=bytearray)  # joined; gaps hold zeros
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (at, size) not kept
+    lengths: list[int] = field(default_factory=list)  # datagram sizes, in order
+
+    def kept_ranges(self) -> list[tuple[int, int]]:
+        """(at, size) stretches to compare: everything but the gaps."""
+        out, at = [], 0
+        for gap_at, size in self.gaps:
+            if gap_at > at:
+                out.append((at, gap_at - at))
+            at = gap_at + size
+        if len(self.data) > at:
+            out.append((at, len(self.data) - at))
+        return out
+
+
+@dataclass(frozen=True)
+class PeerParam:
+    name: str
+    default: str | None  # the address recorded for it; None when none was
+    transport: str
+
+
+@dataclass
+class Plan:
+    title: str
+    calls: list[Call]
+    sockets: dict[int, Sock]
+    received: dict[int, Received]
+    peers: list[PeerParam]
+    targets: dict[int, str]  # socket id -> the destination it had, as recorded
+
+    def needs(self, *ops: str) -> bool:
+        return any(c.op in ops for c in self.calls)
+
+
+def make_plan(session: Session) -> Plan:
+    """The calls of a session, in the order its steps started."""
+    builder = _Builder(session)
+    for step in session.ordered():
+        builder.add(step)
+    return builder.finish()
+
+
+class _Builder:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.calls: list[Call] = []
+        self.sockets: dict[int, Sock] = {}
+        self.received: dict[int, Received] = {}
+        self.blocking: dict[int, bool] = {}
+        self.targets: dict[int, str] = {}
+        self.peer_seen: dict[str, str] = {}
+
+    def add(self, step: Step) -> None:
+        if step.op in SKIPPED:
+            return
+        call = Call(step.seq, step.op, step.sock, dict(step.args), _title(step),
+                    step.error.name if step.error else None, step.auto,
+                    self.blocking.get(step.sock or 0, True))
+        handler = getattr(self, "_" + step.op, None)
+        if handler is not None:
+            handler(step, call)
+        self.calls.append(call)
+
+    def _socket(self, step: Step, call: Call) -> None:
+        made = _made(step, "sock")
+        for sid in made:
+            self._new_sock(sid, step, step.args["family"], step.args["type"], step.args["proto"])
+        call.made = tuple(made)
+
+    def _socketpair(self, step: Step, call: Call) -> None:
+        made = _made(step, "socks")
+        for sid in made:
+            self._new_sock(sid, step, step.args["family"], step.args["type"], step.args["proto"])
+        call.made = tuple(made)
+
+    def _accept(self, step: Step, call: Call) -> None:
+        parent = self.sockets.get(step.sock or 0)
+        made = _made(step, "sock")
+        for sid in made:
+            family = parent.family if parent else "inet"
+            stype = parent.type if parent else "stream"
+            self._new_sock(sid, step, family, stype, parent.proto if parent else 0)
+        call.made = tuple(made)
+
+    def _new_sock(self, sid: int, step: Step, family: str, stype: str, proto: int) -> None:
+        self.sockets[sid] = Sock(sid, family, stype, int(proto), step.seq)
+        self.received[sid] = Received()
+        self.blocking[sid] = True
+
+    def _set_blocking(self, step: Step, call: Call) -> None:
+        if step.ok and step.sock is not None:
+            self.blocking[step.sock] = bool(step.args["blocking"])
+
+    def _bind(self, step: Step, call: Call) -> None:
+        call.address = _address(step.args["address"])
+
+    def _connect(self, step: Step, call: Call) -> None:
+        call.address = self._destination(step)
+        peer = (step.result or {}).get("peer")
+        if call.address.kind == "peer" and isinstance(peer, str) and peer:
+            self.peer_seen.setdefault(call.address.name, peer)
+
+    def _sendto(self, step: Step, call: Call) -> None:
+        call.address = self._destination(step)
+        self._send(step, call)
+
+    def _destination(self, step: Step) -> Address:
+        address = _address(step.args["address"])
+        if step.sock is not None:
+            self.targets.setdefault(step.sock, address.text)
+        return address
+
+    def _send(self, step: Step, call: Call) -> None:
+        data = payload_bytes(step.args["data"])
+        sent = (step.result or {}).get("sent")
+        # What the recording sent is what the peer got: a partial send sends that much.
+        call.data = data[:sent] if isinstance(sent, int) and 0 <= sent < len(data) else data
+
+    def _recv(self, step: Step, call: Call) -> None:
+        sock = self.sockets.get(step.sock or 0)
+        rx = self.received.setdefault(step.sock or 0, Received())
+        result = step.result or {}
+        if step.error is not None or result.get("peek") or sock is None:
+            call.total = len(rx.data) if sock is None or sock.stream else len(rx.lengths)
+            return
+        value = result.get("data")
+        size = len(value) if value is not None else 0
+        if isinstance(value, NotKept):
+            rx.gaps.append((len(rx.data), size))
+            rx.data += bytes(size)
+        else:
+            rx.data += payload_bytes(value)
+        if sock.stream:
+            call.eof = bool(result.get("eof"))
+            call.total = len(rx.data)
+        else:
+            rx.lengths.append(size)
+            call.total = len(rx.lengths)
+
+    _recvfrom = _recv
+
+    def _expect(self, step: Step, call: Call) -> None:
+        sock = self.sockets.get(step.sock or 0)
+        if step.error is not None or sock is None:
+            return
+        call.data = payload_bytes(step.args["data"])
+        call.at = int((step.result or {}).get("at", 0))
+        call.total = call.at + len(call.data)  # a datagram count once all are known
+
+    def _getsockopt(self, step: Step, call: Call) -> None:
+        call.option = _option(step.args["option"], None)
+        if call.option.name == "SO_ERROR" and step.ok:
+            call.so_error = _so_error(step.result or {})
+
+    def _setsockopt(self, step: Step, call: Call) -> None:
+        call.option = _option(step.args["option"], step.args["value"])
+
+    def finish(self) -> Plan:
+        for call in self.calls:
+            sock = self.sockets.get(call.sock or 0)
+            if call.op == "expect" and call.error is None and sock and not sock.stream:
+                call.total = _datagrams_covering(self.received[sock.id].lengths, call.total)
+        peers = [PeerParam(p.name, p.address or self.peer_seen.get(p.name), p.transport)
+                 for p in self.session.peers]
+        _check_peers(self.calls, {p.name for p in peers})
+        return Plan(self.session.title, self.calls, self.sockets, self.received, peers,
+                    self.targets)
+
+
+def _made(step: Step, key: str) -> list[int]:
+    if not step.ok or not step.result:
+        return []
+    value = step.result.get(key)
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def _title(step: Step) -> str:
+    try:
+        return step.describe()
+    except ValueError:  # a payload that was not kept
+        return f"{step.op}(#{step.sock})"
+
+
+def _address(text: str) -> Address:
+    text = text.strip()
+    if text.startswith("peer:"):
+        return Address("peer", text, name=text[5:])
+    if text.startswith("sock:") and text[5:].isdigit():
+        return Address("sock", text, sock=int(text[5:]))
+    return Address("text", text)
+
+
+def _check_peers(calls: list[Call], declared: set[str]) -> None:
+    for call in calls:
+        if call.address and call.address.kind == "peer" and call.address.name not in declared:
+            raise ExportError(f"export: step {call.seq} uses {call.address.text}, which the "
+                              "session does not declare: add it to the session's peers")
+
+
+def _datagrams_covering(lengths: list[int], end: int) -> int:
+    """How many datagrams it takes for their joined bytes to reach `end`."""
+    total = 0
+    for count, size in enumerate(lengths, 1):
+        total += size
+        if total >= end:
+            return count
+    return len(lengths)
+
+
+def _so_error(result: dict[str, Any]) -> str:
+    name = result.get("errno")
+    if isinstance(name, str) and name:
+        return name
+    value = result.get("value")
+    if isinstance(value, int) and value:
+        try:
+            return lookup(value).name
+        except KeyError:
+            return f"E{value}"
+    return ""
+
+
+def _option(name: str, value: Any) -> Option:
+    try:
+        spec = lookup_option(name)
+    except InputError as exc:
+        raise ExportError(f"export: {exc}") from None
+    level = getattr(spec, "c_level", None) or spec.level_name
+    c_name = getattr(spec, "c_name", None) or spec.name
+    kind = "int" if value is None else _value_kind(spec.name, value)
+    return Option(c_name, level, spec.optname, spec.level, kind, value)
+
+
+def _value_kind(name: str, value: Any) -> str:
+    if isinstance(value, bool | int):
+        return "int"
+    if (isinstance(value, dict) and set(value) == {"on", "seconds"}
+            and isinstance(value["seconds"], int)):
+        return "linger"
+    if isinstance(value, float) and math.isfinite(value) and value >= 0:
+        return "timeval"
+    kind = type(value).__name__
+    raise ExportError(f"export: option {name} with a value of kind {kind} is not exported yet")

@@ -1,0 +1,450 @@
+"""The helpers every exported Python program carries, as source text.
+
+An exported program is its steps (one line each, generated) and a `Run` that makes
+each call, checks how it ended against the recording and keeps what each socket
+received. `COMMON` is shared; each I/O model adds how to wait: blocking calls as the
+session made them, a selector with every socket non-blocking, or asyncio.
+"""
+
+from __future__ import annotations
+
+COMMON = r'''
+class Differs(Exception):
+    """This run differs from the recording: the message says where and how."""
+
+
+class Usage(Exception):
+    """A bad command line: the message says what to give instead."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", action="append", default=[], metavar="NAME=ADDRESS",
+                        help="where a peer of the session listens: " + ", ".join(PEERS or ["none"]))
+    parser.add_argument("--target", action="append", default=[], metavar="N=ADDRESS",
+                        help="where socket N connects or sends: " +
+                             ", ".join(f"{n} ({a})" for n, a in TARGETS.items()))
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="the longest any wait for a socket lasts (default 10)")
+    args = parser.parse_args(argv)
+    args.peers = dict(PEERS)
+    for item in args.peer:
+        name, _, address = item.partition("=")
+        if name not in PEERS or not address:
+            raise Usage(f"--peer {item!r}: write NAME=ADDRESS with NAME one of "
+                        f"{', '.join(PEERS) or 'none'}")
+        args.peers[name] = address
+    args.targets = {}
+    for item in args.target:
+        number, _, address = item.partition("=")
+        if not number.isdigit() or int(number) not in TARGETS or not address:
+            raise Usage(f"--target {item!r}: write N=ADDRESS with N one of "
+                        f"{', '.join(map(str, TARGETS)) or 'none'}")
+        args.targets[int(number)] = address
+    for name, address in args.peers.items():
+        if address is None:
+            raise Usage(f"peer {name}: the session did not record where it listens; "
+                        f"give --peer {name}=HOST:PORT (or unix:/path)")
+    return args
+
+
+def sockaddr(text, family, kind):
+    """A socket address from host:port, [v6]:port, unix:/path, unix:@name or unix:."""
+    if text.startswith("unix:") or text.startswith("/"):
+        path = text[5:] if text.startswith("unix:") else text
+        return "\0" + path[1:] if path.startswith("@") else path
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise Usage(f"address {text!r}: write host:port, [v6]:port, unix:/path or unix:@name")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return socket.getaddrinfo(host, int(port), family, kind)[0][4]
+
+
+def show(result):
+    """A call's result for the log: sockets say ok, addresses and numbers as they are."""
+    if isinstance(result, tuple) and result and isinstance(result[0], socket.socket):
+        return "ok" if isinstance(result[-1], socket.socket) else f"ok, from {result[-1]!r}"
+    return "ok" if result is None or isinstance(result, socket.socket) else repr(result)
+
+
+def errno_name(number):
+    return errno.errorcode.get(number, f"E{number}") if number else "no error"
+
+
+class Base:
+    def __init__(self, args, stack):
+        self.args, self.stack = args, stack
+        self.socks = {}
+        self.rx = {sid: bytearray() for sid in RECEIVED}
+        self.datagrams = {sid: 0 for sid in RECEIVED}
+
+    def say(self, seq, text):
+        print(f"step {seq}: {text}", flush=True)
+
+    def address(self, sid, recorded, family, kind):
+        """Where socket `sid` connects or sends: --target, --peer, own socket, as recorded."""
+        text = self.args.targets.get(sid, recorded)
+        if text.startswith("peer:"):
+            text = self.args.peers[text[5:]]
+        elif text.startswith("sock:"):
+            return self.socks[int(text[5:])].getsockname()
+        return sockaddr(text, family, kind)
+
+    def local(self, text, family, kind):
+        return sockaddr(text, family, kind)
+
+    def outcome(self, seq, what, expect, exc):
+        """None when the call ended as recorded; Differs when it did not."""
+        got = errno_name(exc.errno) if exc is not None else None
+        if exc is not None and exc.errno is None:
+            got = type(exc).__name__
+        if expect is not None and exc is not None and exc.errno == getattr(errno, expect, -1):
+            self.say(seq, f"{what}: {expect}, as recorded")
+            return None
+        if exc is None and expect is None:
+            return None
+        why = f"failed: {got} ({exc.strerror or exc})" if exc is not None else "succeeded"
+        return Differs(f"step {seq}: {what} {why}; the recording: {expect or 'success'}")
+
+    def call(self, seq, what, expect, fn, *args):
+        try:
+            result = fn(*args)
+        except OSError as exc:
+            differs = self.outcome(seq, what, expect, exc)
+            if differs:
+                raise differs from None
+            return None
+        differs = self.outcome(seq, what, expect, None)
+        if differs:
+            raise differs
+        self.say(seq, f"{what}: {show(result)}")
+        return result
+
+    def add(self, sid, sock):
+        if sock is not None:
+            self.stack.callback(sock.close)
+            self.socks[sid] = sock
+            self.prepare(sock)
+        return sock
+
+    def socket(self, seq, what, expect, sid, family, kind, proto):
+        self.add(sid, self.call(seq, what, expect, socket.socket, family, kind, proto))
+
+    def socketpair(self, seq, what, expect, sids, family, kind, proto):
+        pair = self.call(seq, what, expect, socket.socketpair, family, kind, proto)
+        for sid, sock in zip(sids, pair or ()):
+            self.add(sid, sock)
+
+    def got_bytes(self, seq, sid, data):
+        self.rx.setdefault(sid, bytearray()).extend(data)
+
+    def got_datagram(self, seq, sid, data):
+        sizes = DATAGRAMS.get(sid, [])
+        count = self.datagrams.get(sid, 0)
+        if count >= len(sizes) or len(data) != sizes[count]:
+            want = sizes[count] if count < len(sizes) else "none"
+            raise Differs(f"step {seq}: socket {sid} received a datagram of {len(data)} "
+                          f"bytes; the recording: {want}")
+        self.datagrams[sid] = count + 1
+        self.got_bytes(seq, sid, data)
+
+    def failed(self, seq, what, exc):
+        return Differs(f"step {seq}: {what} failed: {errno_name(exc.errno)} "
+                       f"({exc.strerror or exc}); the recording: success")
+
+    def close(self, seq, what, expect, sid):
+        sock = self.socks.get(sid)
+        if sock is not None:
+            sock.close()
+        self.say(seq, f"{what}: ok")
+
+    def check_expect(self, seq, what, sid, at, data):
+        if bytes(self.rx[sid][at:at + len(data)]) != data:
+            raise Differs(f"step {seq}: {what}: socket {sid} did not receive the expected "
+                          f"{len(data)} bytes at offset {at}")
+        self.say(seq, f"{what}: found at {at}")
+
+    def compare(self):
+        """0 when every socket received the recorded bytes, else 1 with what differs."""
+        code = 0
+        for sid, want in RECEIVED.items():
+            got = bytes(self.rx.get(sid, b""))
+            skip = NOT_KEPT.get(sid, [])
+            if len(got) != len(want) or _differs(got, want, skip) is not None:
+                at = _differs(got, want, skip)
+                where = f"; first difference at offset {at}" if at is not None else ""
+                print(f"socket {sid}: received {len(got)} bytes, the recording "
+                      f"{len(want)}{where}", file=sys.stderr)
+                code = 1
+        return code
+
+
+def _differs(got, want, skip):
+    """The first offset where got and want differ outside the not-kept stretches."""
+    for at in range(min(len(got), len(want))):
+        if got[at] != want[at] and not any(a <= at < a + n for a, n in skip):
+            return at
+    return None if len(got) == len(want) else min(len(got), len(want))
+'''
+
+BLOCKING = r'''
+class Run(Base):
+    """Blocking sockets, as the session had them; a socket the session made
+    non-blocking is waited for with select when a call would block."""
+
+    def prepare(self, sock):
+        pass
+
+    def wait(self, seq, sock, events, sid):
+        with selectors.DefaultSelector() as sel:
+            sel.register(sock, events)
+            if not sel.select(self.args.timeout):
+                what = "readable" if events == selectors.EVENT_READ else "writable"
+                raise Differs(f"step {seq}: socket {sid} was not {what} within "
+                              f"{self.args.timeout:g} s")
+
+    def connect(self, seq, what, expect, sid, address, blocking):
+        self.call(seq, what, expect, self.socks[sid].connect, address)
+
+    def accept(self, seq, what, expect, sid, new, blocking):
+        made = self.call(seq, what, expect, self.socks[sid].accept)
+        if made is not None:
+            self.add(new, made[0])
+''' + r'''
+    def send(self, seq, what, expect, sid, data, flags):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].send, data, flags)
+            return
+        sock, view, sent = self.socks[sid], memoryview(data), 0
+        while sent < len(data):
+            try:
+                sent += sock.send(view[sent:], flags)
+            except BlockingIOError:
+                self.wait(seq, sock, selectors.EVENT_WRITE, sid)
+            except OSError as exc:
+                raise self.failed(seq, what, exc) from None
+        self.say(seq, f"{what}: {sent} bytes sent")
+
+    def sendto(self, seq, what, expect, sid, data, flags, address):
+        sent = self.call(seq, what, expect, self.socks[sid].sendto, data, flags, address)
+        if sent is not None and sent != len(data):
+            raise Differs(f"step {seq}: {what} sent {sent} of {len(data)} bytes")
+
+    def take(self, seq, what, sid, size, flags, datagram):
+        sock = self.socks[sid]
+        while True:
+            try:
+                return sock.recvfrom(size, flags)[0] if datagram else sock.recv(size, flags)
+            except BlockingIOError:
+                self.wait(seq, sock, selectors.EVENT_READ, sid)
+            except OSError as exc:
+                raise self.failed(seq, what, exc) from None
+
+    def recv(self, seq, what, expect, sid, total, eof=False, size=65536, flags=0):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].recv, size, flags)
+            return
+        got = self.rx[sid]
+        while len(got) < total:
+            chunk = self.take(seq, what, sid, min(size, total - len(got)), flags, False)
+            if not chunk:
+                raise Differs(f"step {seq}: {what}: socket {sid} reached end of stream "
+                              f"after {len(got)} bytes; the recording had {total}")
+            self.got_bytes(seq, sid, chunk)
+        if eof:
+            chunk = self.take(seq, what, sid, size, flags, False)
+            if chunk:
+                self.got_bytes(seq, sid, chunk)
+                raise Differs(f"step {seq}: {what}: socket {sid} received {len(chunk)} "
+                              "more bytes where the recording read end of stream")
+        self.say(seq, f"{what}: {'end of stream' if eof else f'{len(got)} bytes in all'}")
+
+    def recv_datagram(self, seq, what, expect, sid, count, size=65536, flags=0):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].recvfrom, size, flags)
+            return
+        while self.datagrams[sid] < count:
+            self.got_datagram(seq, sid, self.take(seq, what, sid, size, flags, True))
+        self.say(seq, f"{what}: datagram {count} received")
+
+    def expect(self, seq, what, error, sid, at, data, count=None):
+        if count is None:
+            self.recv(seq, what, None, sid, at + len(data))
+        else:
+            self.recv_datagram(seq, what, None, sid, count)
+        self.check_expect(seq, what, sid, at, data)
+
+    def so_error(self, seq, what, error, sid, expect, settle):
+        sock = self.socks[sid]
+        if settle:  # the recording read it once the connect completed
+            self.wait(seq, sock, selectors.EVENT_WRITE, sid)
+        got = errno_name(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        if got != (expect or "no error"):
+            raise Differs(f"step {seq}: {what}: {got}; the recording: {expect or 'no error'}")
+        self.say(seq, f"{what}: {got}, as recorded")
+
+    def pause(self, seq, what, expect, seconds):
+        time.sleep(seconds)
+        self.say(seq, f"waited {seconds:g} s")
+'''
+
+SELECTORS = r'''
+class Run(Blocking):
+    """Every socket non-blocking; a call the session made in blocking mode waits for
+    readiness in a selector (at most --timeout) and then runs."""
+
+    def prepare(self, sock):
+        sock.setblocking(False)
+
+    def connect(self, seq, what, expect, sid, address, blocking):
+        sock = self.socks[sid]
+        if not blocking:  # the session's own non-blocking connect: as it was
+            self.call(seq, what, expect, sock.connect, address)
+            return
+        err = sock.connect_ex(address)
+        if err == errno.EINPROGRESS:
+            self.wait(seq, sock, selectors.EVENT_WRITE, sid)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        exc = OSError(err, os.strerror(err)) if err else None
+        differs = self.outcome(seq, what, expect, exc)
+        if differs:
+            raise differs
+        if not err:
+            self.say(seq, f"{what}: ok")
+
+    def accept(self, seq, what, expect, sid, new, blocking):
+        sock = self.socks[sid]
+        if blocking:
+            self.wait(seq, sock, selectors.EVENT_READ, sid)
+        made = self.call(seq, what, expect, sock.accept)
+        if made is not None:
+            self.add(new, made[0])
+'''
+
+ASYNCIO = r'''
+class Run(Base):
+    """asyncio: every socket non-blocking, each wait an awaited loop call bounded by
+    --timeout; a call the session made non-blocking runs as it did."""
+
+    def prepare(self, sock):
+        sock.setblocking(False)
+
+    async def waited(self, seq, what, sid, awaitable):
+        try:
+            return await asyncio.wait_for(awaitable, self.args.timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise Differs(f"step {seq}: {what}: socket {sid} waited over "
+                          f"{self.args.timeout:g} s") from None
+
+    async def connect(self, seq, what, expect, sid, address, blocking):
+        sock = self.socks[sid]
+        if not blocking:
+            self.call(seq, what, expect, sock.connect, address)
+            return
+        loop, exc = asyncio.get_running_loop(), None
+        try:
+            await self.waited(seq, what, sid, loop.sock_connect(sock, address))
+        except OSError as error:
+            exc = error
+        differs = self.outcome(seq, what, expect, exc)
+        if differs:
+            raise differs
+        if exc is None:
+            self.say(seq, f"{what}: ok")
+
+    async def accept(self, seq, what, expect, sid, new, blocking):
+        sock, loop = self.socks[sid], asyncio.get_running_loop()
+        if not blocking:
+            made = self.call(seq, what, expect, sock.accept)
+        else:
+            made = await self.waited(seq, what, sid, loop.sock_accept(sock))
+            self.say(seq, f"{what}: {show(made)}")
+        if made is not None:
+            self.add(new, made[0])
+
+    async def send(self, seq, what, expect, sid, data, flags):
+        sock = self.socks[sid]
+        if expect is not None or flags:
+            self.call(seq, what, expect, sock.send, data, flags)
+            return
+        try:
+            await self.waited(seq, what, sid, asyncio.get_running_loop().sock_sendall(sock, data))
+        except OSError as exc:
+            raise self.failed(seq, what, exc) from None
+        self.say(seq, f"{what}: {len(data)} bytes sent")
+
+    async def sendto(self, seq, what, expect, sid, data, flags, address):
+        sent = self.call(seq, what, expect, self.socks[sid].sendto, data, flags, address)
+        if sent is not None and sent != len(data):
+            raise Differs(f"step {seq}: {what} sent {sent} of {len(data)} bytes")
+
+    async def take(self, seq, what, sid, size, datagram):
+        sock, loop = self.socks[sid], asyncio.get_running_loop()
+        read = loop.sock_recvfrom(sock, size) if datagram else loop.sock_recv(sock, size)
+        try:
+            got = await self.waited(seq, what, sid, read)
+        except OSError as exc:
+            raise self.failed(seq, what, exc) from None
+        return got[0] if datagram else got
+
+    async def recv(self, seq, what, expect, sid, total, eof=False, size=65536, flags=0):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].recv, size, flags)
+            return
+        got = self.rx[sid]
+        while len(got) < total:
+            chunk = await self.take(seq, what, sid, min(size, total - len(got)), False)
+            if not chunk:
+                raise Differs(f"step {seq}: {what}: socket {sid} reached end of stream "
+                              f"after {len(got)} bytes; the recording had {total}")
+            self.got_bytes(seq, sid, chunk)
+        if eof:
+            chunk = await self.take(seq, what, sid, size, False)
+            if chunk:
+                self.got_bytes(seq, sid, chunk)
+                raise Differs(f"step {seq}: {what}: socket {sid} received {len(chunk)} "
+                              "more bytes where the recording read end of stream")
+        self.say(seq, f"{what}: {'end of stream' if eof else f'{len(got)} bytes in all'}")
+
+    async def recv_datagram(self, seq, what, expect, sid, count, size=65536, flags=0):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].recvfrom, size, flags)
+            return
+        while self.datagrams[sid] < count:
+            self.got_datagram(seq, sid, await self.take(seq, what, sid, size, True))
+        self.say(seq, f"{what}: datagram {count} received")
+
+    async def expect(self, seq, what, error, sid, at, data, count=None):
+        if count is None:
+            await self.recv(seq, what, None, sid, at + len(data))
+        else:
+            await self.recv_datagram(seq, what, None, sid, count)
+        self.check_expect(seq, what, sid, at, data)
+
+    async def so_error(self, seq, what, error, sid, expect, settle):
+        sock = self.socks[sid]
+        if settle:  # the recording read it once the connect completed
+            loop, ready = asyncio.get_running_loop(), asyncio.Event()
+            loop.add_writer(sock, ready.set)
+            try:
+                await self.waited(seq, what, sid, ready.wait())
+            finally:
+                loop.remove_writer(sock)
+        got = errno_name(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        if got != (expect or "no error"):
+            raise Differs(f"step {seq}: {what}: {got}; the recording: {expect or 'no error'}")
+        self.say(seq, f"{what}: {got}, as recorded")
+
+    async def pause(self, seq, what, expect, seconds):
+        await asyncio.sleep(seconds)
+        self.say(seq, f"waited {seconds:g} s")
+'''
+
+
+def runtime(model: str) -> str:
+    """The helper classes for one I/O model."""
+    if model == "blocking":
+        return COMMON + BLOCKING
+    if model == "selectors":
+        return COMMON + BLOCKING.replace("class Run(Base):", "class Blocking(Base):", 1) + SELECTORS
+    return COMMON + ASYNCIO

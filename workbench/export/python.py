@@ -1,0 +1,279 @@
+"""Export a session as a standalone Python program (standard library only).
+
+The program makes the session's calls in the order they started, with the same bytes
+(bytes literals), checks that each call ends as recorded (success or the same errno
+name) and, at the end, that each socket received exactly the recorded bytes: exit 0
+when all match, 1 when something differs, 2 for a bad command line. Peers and
+targets are taken from `--peer NAME=ADDRESS` and `--target N=ADDRESS`, defaulting to
+the recorded addresses. I/O models: blocking, selectors, asyncio.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from workbench.core.session import Session
+from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
+from workbench.export.plan import Call, ExportError, Plan, Sock, make_plan
+from workbench.export.py_runtime import runtime
+
+MODELS = ("blocking", "selectors", "asyncio")
+INLINE = 48  # payloads up to this many bytes are written in the step itself
+PER_LINE = 32  # bytes per line of a longer literal
+AWAITED = {"connect", "accept", "send", "sendto", "recv", "recv_datagram", "expect",
+           "so_error", "pause"}
+FAMILY = {"inet": "socket.AF_INET", "inet6": "socket.AF_INET6", "unix": "socket.AF_UNIX"}
+TYPE = {"stream": "socket.SOCK_STREAM", "dgram": "socket.SOCK_DGRAM",
+        "seqpacket": "socket.SOCK_SEQPACKET"}
+HOW = {"rd": "socket.SHUT_RD", "wr": "socket.SHUT_WR", "rdwr": "socket.SHUT_RDWR"}
+
+
+def export_python(session: Session, model: str = "blocking") -> str:
+    """The program's source text."""
+    if model not in MODELS:
+        raise ExportError(f"export: I/O model {model!r} does not fit Python: use one of "
+                          f"{', '.join(MODELS)}")
+    plan = make_plan(session)
+    consts: list[str] = []
+    body = [_step(plan, call, model, consts) for call in plan.calls]
+    return "\n".join([
+        _header(plan, model),
+        _data_tables(plan),
+        *consts,
+        "",
+        runtime(model).strip("\n"),
+        "",
+        "",
+        _steps_function(body, model),
+        "",
+        "",
+        _main(model),
+    ])
+
+
+# -- the parts of the file -----------------------------------------------------------------
+
+
+def _header(plan: Plan, model: str) -> str:
+    title = (plan.title or "a socket session").replace('"""', "'''").replace("\\", "/")
+    imports = {"argparse", "contextlib", "errno", "socket", "sys"}
+    imports |= {"asyncio"} if model == "asyncio" else {"selectors", "time"}
+    imports |= {"os"} if model == "selectors" else set()
+    if any(c.option and c.option.kind != "int" for c in plan.calls):
+        imports.add("struct")
+    peers = {p.name: p.default for p in plan.peers}
+    lines = [
+        "#!/usr/bin/env python3",
+        f'"""{title}',
+        "",
+        "Exported from a Socket Workbench session: the same calls in the same order with the",
+        "same bytes. It checks that each call ends as it did in the recording and that every",
+        "socket receives the recorded bytes.",
+        "",
+        "usage: python3 PROGRAM [--peer NAME=ADDRESS] [--target N=ADDRESS] [--timeout SECONDS]",
+        "ADDRESS: host:port, [v6]:port, unix:/path or unix:@name",
+        "exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line",
+        f"I/O model: {model}",
+        '"""',
+        "",
+        *(f"import {name}" for name in sorted(imports)),
+        "",
+        f"PEERS = {peers!r}  # where each peer listened when recorded (None: not recorded)",
+        f"TARGETS = {plan.targets!r}  # where each socket connected or sent to",
+    ]
+    return "\n".join(lines)
+
+
+def _data_tables(plan: Plan) -> str:
+    lines = ["RECEIVED = {  # what each socket received in the recording"]
+    for sid, rx in plan.received.items():
+        lines.append(f"    {sid}: {_bytes(bytes(rx.data), 8)},")
+    lines.append("}")
+    gaps = {sid: rx.gaps for sid, rx in plan.received.items() if rx.gaps}
+    sizes = {sid: rx.lengths for sid, sock in plan.sockets.items()
+             if not sock.stream and (rx := plan.received[sid]).lengths}
+    lines.append(f"NOT_KEPT = {gaps!r}  # (offset, size) received but not kept: not compared")
+    lines.append(f"DATAGRAMS = {sizes!r}  # sizes of the datagrams each socket received")
+    return "\n".join(lines) + "\n"
+
+
+def _steps_function(body: list[str], model: str) -> str:
+    head = "async def steps(run):" if model == "asyncio" else "def steps(run):"
+    doc = '    """The session\'s steps, in the order they started."""'
+    lines = [head, doc, "    s = run.socks"]
+    for chunk in body:
+        lines += ["    " + line if line else "" for line in chunk.splitlines()]
+    return "\n".join(lines)
+
+
+def _main(model: str) -> str:
+    run = "asyncio.run(steps(run))" if model == "asyncio" else "steps(run)"
+    return f'''def main(argv=None):
+    try:
+        args = parse_args(argv)
+    except Usage as exc:
+        print(f"{{sys.argv[0]}}: {{exc}}", file=sys.stderr)
+        return 2
+    with contextlib.ExitStack() as stack:  # every socket is closed on every path
+        run = Run(args, stack)
+        try:
+            {run}
+        except Usage as exc:
+            print(f"{{sys.argv[0]}}: {{exc}}", file=sys.stderr)
+            return 2
+        except Differs as exc:
+            print(f"differs: {{exc}}", file=sys.stderr)
+            return 1
+        code = run.compare()
+    if code == 0:
+        print("as recorded: every call ended as it did and each socket received its bytes")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+# -- one step --------------------------------------------------------------------------------
+
+
+def _step(plan: Plan, call: Call, model: str, consts: list[str]) -> str:
+    sock = plan.sockets.get(call.sock or 0)
+    method, args = _method(plan, call, sock, model, consts)
+    if method is None:
+        return f"# step {call.seq}: {call.title}: {args[0]}"
+    head = "# the engine made this call on its own: here it is explicit\n" if call.auto else ""
+    common = [str(call.seq), repr(call.title), repr(call.error)]
+    await_ = "await " if model == "asyncio" and method in AWAITED else ""
+    return f"{head}{await_}run.{method}({', '.join(common + args)})"
+
+
+def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
+            consts: list[str]) -> tuple[str | None, list[str]]:
+    """The Run method for a call and its arguments after (seq, what, expect)."""
+    s = f"s[{call.sock}]"
+    sid = str(call.sock)
+    op = call.op
+    if op == "socket":
+        a = call.args
+        made = call.made[0] if call.made else None
+        return "socket", [str(made), FAMILY[a["family"]], TYPE[a["type"]], str(a["proto"])]
+    if op == "socketpair":
+        a = call.args
+        return "socketpair", [repr(call.made), FAMILY[a["family"]], TYPE[a["type"]],
+                              str(a["proto"])]
+    if op in ("bind", "connect", "sendto"):
+        assert call.address is not None and sock is not None
+        where = "local" if op == "bind" else "address"
+        lead = "" if op == "bind" else f"{sid}, "
+        addr = (f"run.{where}({lead}{call.address.text!r}, {FAMILY[sock.family]}, "
+                f"{TYPE[sock.type]})")
+        if op == "bind":
+            return "call", [f"{s}.bind", addr]
+        if op == "connect":
+            return "connect", [sid, addr, str(call.blocking)]
+        return "sendto", [sid, _data(call, consts), _flags(call.args, SEND_FLAGS), addr]
+    if op == "send":
+        return "send", [sid, _data(call, consts), _flags(call.args, SEND_FLAGS)]
+    if op in ("recv", "recvfrom"):
+        return _receive(call, sock)
+    if op == "expect":
+        if call.error is not None or sock is None:
+            return None, [f"the recording did not find these bytes ({call.error})"]
+        count = "" if sock.stream else f", {call.total}"
+        return "expect", [sid, str(call.at), _data(call, consts) + count]
+    return _plain(call, s, sid, model)
+
+
+def _plain(call: Call, s: str, sid: str, model: str) -> tuple[str | None, list[str]]:
+    op = call.op
+    if op == "accept":
+        new = str(call.made[0]) if call.made else "None"
+        return "accept", [sid, new, str(call.blocking)]
+    if op == "listen":
+        return "call", [f"{s}.listen", str(call.args["backlog"])]
+    if op == "setsockopt":
+        assert call.option is not None
+        return "call", [f"{s}.setsockopt", *_level_name(call), _option_value(call)]
+    if op == "getsockopt":
+        assert call.option is not None
+        if call.so_error is not None and call.error is None:
+            return "so_error", [sid, repr(call.so_error or None), str(call.auto)]
+        return "call", [f"{s}.getsockopt", *_level_name(call)]
+    if op in ("getsockname", "getpeername"):
+        return "call", [f"{s}.{op}"]
+    if op == "shutdown":
+        return "call", [f"{s}.shutdown", HOW[call.args["how"]]]
+    if op == "close":
+        return "close", [sid]
+    if op == "set_blocking":
+        if model == "blocking":
+            return "call", [f"{s}.setblocking", str(bool(call.args["blocking"]))]
+        return None, ["every socket is non-blocking here; waits are bounded"]
+    if op == "wait":
+        return "pause", [repr(call.args["seconds"])]
+    raise ExportError(f"export: step {call.seq} ({op}) has no Python form yet")
+
+
+def _receive(call: Call, sock: Sock | None) -> tuple[str, list[str]]:
+    flags = call.args.get("flags", [])
+    size = int(call.args.get("size", 65536))
+    sid = str(call.sock)
+    if "MSG_PEEK" in flags or sock is None:
+        return "call", [f"s[{sid}].recv", str(size), _flags(call.args, RECV_FLAGS)]
+    extra = [] if size == 65536 else [f"size={size}"]
+    if flags:
+        extra.append(f"flags={_flags(call.args, RECV_FLAGS)}")
+    if not sock.stream:
+        return "recv_datagram", [sid, str(call.total), *extra]
+    if call.eof:
+        extra.insert(0, "eof=True")
+    return "recv", [sid, str(call.total), *extra]
+
+
+def _level_name(call: Call) -> list[str]:
+    """socket.NAME where this Python has it, else the number."""
+    option = call.option
+    assert option is not None
+    level = f"socket.{option.level}" if hasattr(socket, option.level) else str(option.levelnum)
+    name = f"socket.{option.name}" if hasattr(socket, option.name) else str(option.optname)
+    return [level, name]
+
+
+def _option_value(call: Call) -> str:
+    option = call.option
+    assert option is not None
+    if option.kind == "linger":
+        on, seconds = int(bool(option.value["on"])), int(option.value["seconds"])
+        return f'struct.pack("ii", {on}, {seconds})'
+    if option.kind == "timeval":
+        whole = int(option.value)
+        micro = round((option.value - whole) * 1_000_000)
+        return f'struct.pack("ll", {whole}, {micro})'
+    return str(int(option.value))
+
+
+def _flags(args: dict[str, Any], table: dict[str, int]) -> str:
+    names = [n for n in args.get("flags", []) if n in table]
+    if not names:
+        return "0"
+    return " | ".join(f"socket.{n}" if hasattr(socket, n) else str(table[n]) for n in names)
+
+
+def _data(call: Call, consts: list[str]) -> str:
+    if len(call.data) <= INLINE:
+        return repr(call.data)
+    name = f"DATA_{call.seq}"
+    consts.append(f"{name} = {_bytes(call.data, 4)}\n")
+    return name
+
+
+def _bytes(data: bytes, indent: int) -> str:
+    """A bytes literal, cut into lines of PER_LINE bytes when long."""
+    if len(data) <= INLINE:
+        return repr(data)
+    pad = " " * indent
+    lines = [repr(data[i:i + PER_LINE]) for i in range(0, len(data), PER_LINE)]
+    return "(\n" + "\n".join(pad + line for line in lines) + "\n" + pad[:-4] + ")"
