@@ -27,6 +27,7 @@ from workbench.cli_capture import (
     mark_recovered,
     replay_limits,
 )
+from workbench.cli_conns import add_conns_parser
 from workbench.cli_output import (
     CANNOT_WRITE,
     drop_stdout,
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     err.set_defaults(run=_cmd_errno, buffered=True)
     _add_recover(sub)
     add_journals_parser(sub, Parser)
+    add_conns_parser(sub)
     return parser
 
 

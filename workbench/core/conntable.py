@@ -1,0 +1,269 @@
+"""The connection table, pure: raw rows as the kernel's sock_diag sends them, shown as `ss`.
+
+A raw row is the tuple one `struct.unpack_from` gives for a netlink message (header,
+then `inet_diag_msg`); the `F_*` constants name its fields. Unix rows are built in the
+same shape: the name stands where the source address goes and the peer's inode where
+the interface index goes. Rows stay raw for speed (60,000 of them refresh in tens of
+milliseconds); `ConnRow` is the readable view, made only for what is shown or printed.
+Ports stay in network order as read natively (`swap16` turns them round).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+RawRow = tuple[Any, ...]
+
+# Fields of a raw row.
+F_LEN, F_TYPE, F_FLAGS, F_KIND, F_PID = range(5)
+F_FAMILY, F_STATE, F_TIMER, F_RETRANS, F_SPORT, F_DPORT, F_SRC, F_DST = range(5, 13)
+F_IF, F_COOKIE, F_EXPIRES, F_RQ, F_WQ, F_UID, F_INODE = range(13, 20)
+F_PEER_INODE = F_IF  # Unix rows: the peer's inode
+
+KIND_TCP, KIND_UDP, KIND_RAW, KIND_UNIX, KIND_UNIX_DGRAM, KIND_UNIX_SEQ = 1, 2, 3, 4, 5, 6
+NETIDS = {KIND_TCP: "tcp", KIND_UDP: "udp", KIND_RAW: "raw", KIND_UNIX: "u_str",
+          KIND_UNIX_DGRAM: "u_dgr", KIND_UNIX_SEQ: "u_seq"}
+INET_KINDS = (KIND_TCP, KIND_UDP, KIND_RAW)
+UNIX_KINDS = (KIND_UNIX, KIND_UNIX_DGRAM, KIND_UNIX_SEQ)
+AF_INET, AF_INET6, AF_UNIX = 2, 10, 1
+
+# Kernel TCP states (include/net/tcp_states.h) and the names `ss` prints.
+ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT = 1, 2, 3, 4, 5, 6
+CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV = 7, 8, 9, 10, 11, 12
+STATE_NAMES = {ESTABLISHED: "ESTAB", SYN_SENT: "SYN-SENT", SYN_RECV: "SYN-RECV",
+               FIN_WAIT1: "FIN-WAIT-1", FIN_WAIT2: "FIN-WAIT-2", TIME_WAIT: "TIME-WAIT",
+               CLOSE: "UNCONN", CLOSE_WAIT: "CLOSE-WAIT", LAST_ACK: "LAST-ACK",
+               LISTEN: "LISTEN", CLOSING: "CLOSING", NEW_SYN_RECV: "SYN-RECV"}
+TIMERS = {0: "", 1: "on", 2: "keepalive", 3: "timewait", 4: "persist"}
+
+TCP_INFO = ("state", "ca_state", "retransmits", "probes", "backoff", "options", "wscale",
+            "flags", "rto", "ato", "snd_mss", "rcv_mss", "unacked", "sacked", "lost",
+            "retrans", "fackets", "last_data_sent", "last_ack_sent", "last_data_recv",
+            "last_ack_recv", "pmtu", "rcv_ssthresh", "rtt", "rttvar", "snd_ssthresh",
+            "snd_cwnd", "advmss", "reordering", "rcv_rtt", "rcv_space", "total_retrans")
+TI_RTT, TI_RTTVAR, TI_CWND = TCP_INFO.index("rtt"), TCP_INFO.index("rttvar"), TCP_INFO.index(
+    "snd_cwnd")
+TI_RETRANS, TI_TOTAL_RETRANS = TCP_INFO.index("retransmits"), TCP_INFO.index("total_retrans")
+SKMEM = ("r", "rb", "t", "tb", "f", "w", "o", "bl", "d")  # ss -m's letters, kernel order
+
+
+class Extras(NamedTuple):
+    """What is asked for only when shown: TCP_INFO's leading fields, skmem."""
+
+    info: tuple[int, ...] | None
+    skmem: tuple[int, ...] | None
+
+
+LITTLE = sys.byteorder == "little"
+
+
+def swap16(port: int) -> int:
+    """A port read natively from network order, turned into its number."""
+    return ((port & 0xFF) << 8) | (port >> 8) if LITTLE else port
+
+
+def netid(row: RawRow) -> str:
+    return NETIDS.get(row[F_KIND], "?")
+
+
+def state_name(row: RawRow) -> str:
+    return STATE_NAMES.get(row[F_STATE], "UNKNOWN")
+
+
+_V4: dict[bytes, str] = {}
+_V6: dict[bytes, str] = {}
+V4_MAPPED = b"\0" * 10 + b"\xff\xff"
+
+
+def host_text(family: int, raw: bytes) -> str:
+    """The address as `ss -n` writes it (cached: tables repeat few addresses)."""
+    if family == AF_INET:
+        text = _V4.get(raw)
+        if text is None:
+            text = _V4[raw] = socket.inet_ntop(socket.AF_INET, raw[:4])
+        return text
+    text = _V6.get(raw)
+    if text is None:
+        text = _V6[raw] = socket.inet_ntop(socket.AF_INET6, raw)
+    return text
+
+
+def unix_name(raw: bytes) -> str:
+    if not raw:
+        return "*"
+    if raw[:1] == b"\0":
+        return "@" + raw[1:].decode("utf-8", "backslashreplace").replace("\0", "@")
+    return raw.rstrip(b"\0").decode("utf-8", "backslashreplace")
+
+
+def address(row: RawRow, local: bool, ifnames: Mapping[int, str] | None = None) -> str:
+    """The Local or Peer column as `ss -n` prints it."""
+    family = row[F_FAMILY]
+    if family == AF_UNIX:
+        if local:
+            return f"{unix_name(row[F_SRC])} {row[F_INODE]}"
+        return f"* {row[F_PEER_INODE]}"
+    raw, port = (row[F_SRC], row[F_SPORT]) if local else (row[F_DST], row[F_DPORT])
+    host = host_text(family, raw)
+    if row[F_IF] and ifnames is not None:
+        host += "%" + ifnames.get(row[F_IF], str(row[F_IF]))
+    if family == AF_INET6:
+        host = f"[{host}]"
+    return f"{host}:{swap16(port) if port else '*'}"
+
+
+def ms_text(ms: int) -> str:
+    """A timer's time left as `ss -o` writes it: 53sec, 1min, 5.123ms… (its rounding)."""
+    secs, msecs = ms // 1000, ms % 1000
+    minutes, secs = secs // 60, secs % 60
+    out = ""
+    if minutes:
+        msecs = 0
+        out = f"{minutes}min"
+        if minutes > 9:
+            secs = 0
+    if secs:
+        if secs > 9:
+            msecs = 0
+        out += f"{secs}{'.' if msecs else 'sec'}"
+    if msecs:
+        out += f"{msecs:03d}ms"
+    return out
+
+
+def timer_text(row: RawRow) -> str:
+    """`ss -o`'s timer:(name,when,retransmits), or "" when no timer runs."""
+    name = TIMERS.get(row[F_TIMER], "")
+    if not name or row[F_FAMILY] == AF_UNIX:
+        return ""
+    return f"timer:({name},{ms_text(row[F_EXPIRES])},{row[F_RETRANS]})"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    pid: int
+    name: str
+
+    def __str__(self) -> str:
+        return f'("{self.name}",pid={self.pid})'
+
+
+@dataclass(frozen=True, slots=True)
+class ConnRow:
+    """One row made readable: for what is on screen, JSON and explanations."""
+
+    netid: str
+    state: str
+    recv_q: int
+    send_q: int
+    local: str
+    peer: str
+    inode: int
+    uid: int
+    cookie: int
+    timer: str
+    family: int
+    processes: tuple[Owner, ...] = ()
+    mine: bool = False
+    extras: Extras | None = None
+
+    @property
+    def process(self) -> str:
+        return ",".join(str(o) for o in self.processes)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "netid": self.netid, "state": self.state, "recv_q": self.recv_q,
+            "send_q": self.send_q, "local": self.local, "peer": self.peer,
+            "inode": self.inode, "uid": self.uid}
+        if self.timer:
+            out["timer"] = self.timer
+        if self.processes:
+            out["processes"] = [{"pid": o.pid, "name": o.name} for o in self.processes]
+        if self.mine:
+            out["mine"] = True
+        if self.extras is not None:
+            out.update(extras_json(self.extras))
+        return out
+
+
+def extras_json(extras: Extras) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if extras.info is not None:
+        out["tcp_info"] = dict(zip(TCP_INFO, extras.info, strict=False))
+    if extras.skmem is not None:
+        out["skmem"] = dict(zip(SKMEM, extras.skmem, strict=False))
+    return out
+
+
+Owners = Mapping[int, tuple[Owner, ...]]
+
+
+def view(row: RawRow, owners: Owners | None = None, mine: Iterable[int] = (),
+         extras: Mapping[int, Extras] | None = None,
+         ifnames: Mapping[int, str] | None = None) -> ConnRow:
+    inode = row[F_INODE]
+    return ConnRow(
+        netid(row), state_name(row), row[F_RQ], row[F_WQ], address(row, True, ifnames),
+        address(row, False, ifnames), inode, row[F_UID], row[F_COOKIE], timer_text(row),
+        row[F_FAMILY], owners.get(inode, ()) if owners and inode else (),
+        bool(inode) and inode in mine,
+        extras.get(row[F_COOKIE]) if extras else None)
+
+
+# -- sorting and diffing ------------------------------------------------------------------
+
+def _addr_key(local: bool) -> Callable[[RawRow], tuple[Any, ...]]:
+    a, p = (F_SRC, F_SPORT) if local else (F_DST, F_DPORT)
+
+    def key(row: RawRow) -> tuple[Any, ...]:
+        return (row[F_FAMILY], row[a], swap16(row[p]), row[F_INODE])
+
+    return key
+
+
+SORT_KEYS: dict[str, Callable[[RawRow], Any]] = {
+    "netid": lambda r: r[F_KIND],
+    "state": lambda r: STATE_NAMES.get(r[F_STATE], ""),
+    "recv-q": lambda r: r[F_RQ],
+    "send-q": lambda r: r[F_WQ],
+    "local": _addr_key(True),
+    "peer": _addr_key(False),
+    "inode": lambda r: r[F_INODE],
+    "uid": lambda r: r[F_UID],
+    "timer": lambda r: (r[F_TIMER], r[F_EXPIRES]),
+}
+
+
+def sort_rows(rows: list[RawRow], column: str, reverse: bool = False,
+              owners: Owners | None = None) -> list[RawRow]:
+    """Rows sorted by a column (`SORT_KEYS`, or "process"); "" keeps the kernel's order."""
+    if not column:
+        return rows[::-1] if reverse else rows
+    if column == "process":
+        table = owners or {}
+
+        def by_process(r: RawRow) -> tuple[str, int]:
+            found = table.get(r[F_INODE], ())
+            return (found[0].name, found[0].pid) if found else ("\uffff", 0)
+
+        return sorted(rows, key=by_process, reverse=reverse)
+    return sorted(rows, key=SORT_KEYS[column], reverse=reverse)
+
+
+@dataclass(frozen=True)
+class Diff:
+    appeared: frozenset[int]  # cookies
+    vanished: tuple[RawRow, ...]
+
+
+def diff(before: Iterable[RawRow], after: Iterable[RawRow]) -> Diff:
+    """Sockets that appeared and vanished between two refreshes, by socket cookie."""
+    old = {r[F_COOKIE]: r for r in before}
+    new = {r[F_COOKIE] for r in after}
+    return Diff(frozenset(new.difference(old)),
+                tuple(r for c, r in old.items() if c not in new))

@@ -1,0 +1,179 @@
+"""Where the connection table comes from: one interface, netlink on Linux, psutil elsewhere.
+
+`ConnSource.fetch` is a blocking read: call it from a worker thread. Each source keeps
+its own netlink socket and owner cache, so use one source per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from workbench.core.conntable import (
+    INET_KINDS,
+    KIND_RAW,
+    KIND_TCP,
+    KIND_UDP,
+    KIND_UNIX,
+    KIND_UNIX_DGRAM,
+    KIND_UNIX_SEQ,
+    UNIX_KINDS,
+    Extras,
+    Owner,
+    Owners,
+    RawRow,
+    swap16,
+)
+from workbench.io.conns.owners import OwnerCache
+
+ALL_KINDS = (*INET_KINDS, KIND_UNIX)
+WANT_INFO, WANT_SKMEM = 1, 2
+
+
+@dataclass
+class Snapshot:
+    """One refresh: rows in kernel order, extras by cookie, owners by inode."""
+
+    rows: list[RawRow]
+    at: float
+    took: float
+    extras: dict[int, Extras] = field(default_factory=dict)
+    owners: Owners = field(default_factory=dict)
+    ifnames: Mapping[int, str] = field(default_factory=dict)
+    source: str = "netlink"
+
+
+class ConnSource(Protocol):
+    name: str
+
+    def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
+              owners: bool = False) -> Snapshot: ...
+
+    def close(self) -> None: ...
+
+
+def _ifnames() -> dict[int, str]:
+    with contextlib.suppress(OSError):
+        return dict(socket.if_nameindex())
+    return {}
+
+
+class NetlinkSource:
+    """sock_diag dumps; owners from /proc when asked (cached, rescanned when stale)."""
+
+    name = "netlink"
+
+    def __init__(self, owner_age: float = 3.0) -> None:
+        from workbench.io.conns.netlink import Dumper
+
+        self._dumper = Dumper()
+        self._owners = OwnerCache(owner_age)
+        self._ifnames = _ifnames()
+
+    def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
+              owners: bool = False) -> Snapshot:
+        from workbench.io.conns.netlink import EXT_INFO, EXT_SKMEM, dump
+
+        started = time.perf_counter()
+        ext = (EXT_INFO if want & WANT_INFO else 0) | (EXT_SKMEM if want & WANT_SKMEM else 0)
+        extras: dict[int, Extras] = {}
+        unix = KIND_UNIX if any(k in UNIX_KINDS for k in kinds) else None
+        order = tuple(k for k in kinds if k in INET_KINDS) + ((unix,) if unix else ())
+        rows = dump(order, ext, extra=extras, dumper=self._dumper)
+        found = self._owners.refresh() if owners else {}
+        return Snapshot(rows, time.time(), time.perf_counter() - started, extras, found,
+                        self._ifnames)
+
+    def close(self) -> None:
+        self._dumper.close()
+
+
+PSUTIL_KINDS = {(socket.SOCK_STREAM, False): KIND_TCP, (socket.SOCK_DGRAM, False): KIND_UDP,
+                (socket.SOCK_RAW, False): KIND_RAW, (socket.SOCK_STREAM, True): KIND_UNIX,
+                (socket.SOCK_DGRAM, True): KIND_UNIX_DGRAM,
+                (socket.SOCK_SEQPACKET, True): KIND_UNIX_SEQ}
+PSUTIL_STATES = {"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECV": 3, "FIN_WAIT1": 4,
+                 "FIN_WAIT2": 5, "TIME_WAIT": 6, "CLOSE": 7, "NONE": 7, "CLOSE_WAIT": 8,
+                 "LAST_ACK": 9, "LISTEN": 10, "CLOSING": 11}
+
+
+class PsutilSource:
+    """psutil.net_connections: no queues, no inodes, slower; for systems without netlink.
+
+    Each row gets a stand-in inode (negative, from the row's addresses and pid) so
+    owners and the appeared/vanished marks work the same way."""
+
+    name = "psutil"
+
+    def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
+              owners: bool = False) -> Snapshot:
+        import psutil
+
+        started = time.perf_counter()
+        rows: list[RawRow] = []
+        found: dict[int, tuple[Owner, ...]] = {}
+        names: dict[int, str] = {}
+        for c in psutil.net_connections(kind="all"):
+            row = _psutil_row(c)
+            if row is None or row[3] not in kinds:
+                continue
+            rows.append(row)
+            if c.pid and owners:
+                if c.pid not in names:
+                    names[c.pid] = _pid_name(psutil, c.pid)
+                found[row[19]] = (Owner(c.pid, names[c.pid]),)
+        return Snapshot(rows, time.time(), time.perf_counter() - started, {}, found, {},
+                        self.name)
+
+    def close(self) -> None:
+        pass
+
+
+def _pid_name(psutil: object, pid: int) -> str:
+    try:
+        return psutil.Process(pid).name()  # type: ignore[attr-defined,no-any-return]
+    except Exception:
+        return "?"
+
+
+def _psutil_row(c: object) -> RawRow | None:
+    family, stype = c.family, c.type  # type: ignore[attr-defined]
+    unix = family == socket.AF_UNIX
+    kind = PSUTIL_KINDS.get((stype, unix))
+    if kind is None:
+        return None
+    state = PSUTIL_STATES.get(c.status, 7)  # type: ignore[attr-defined]
+    if unix:
+        name = (c.laddr or "").encode()  # type: ignore[attr-defined]
+        src, dst, sport, dport = name, b"", 0, 0
+    else:
+        src, sport = _inet(family, c.laddr)  # type: ignore[attr-defined]
+        dst, dport = _inet(family, c.raddr)  # type: ignore[attr-defined]
+    ident = zlib.crc32(repr((kind, src, sport, dst, dport, c.pid, c.fd)).encode())  # type: ignore[attr-defined]
+    inode = -(ident or 1)
+    return (0, 20, 0, kind, 0, int(family), state, 0, 0, sport, dport, src, dst, 0,
+            ident, 0, 0, 0, 0, inode)
+
+
+def _inet(family: int, addr: object) -> tuple[bytes, int]:
+    if not addr:
+        return b"\0" * 16, 0
+    ip, port = addr[0], addr[1]  # type: ignore[index]
+    raw = socket.inet_pton(family, ip)
+    return raw.ljust(16, b"\0"), swap16(port)
+
+
+def default_source() -> ConnSource:
+    """Netlink where it answers (Linux), psutil elsewhere."""
+    if sys.platform.startswith("linux"):
+        try:
+            return NetlinkSource()
+        except OSError:
+            pass
+    return PsutilSource()
