@@ -288,12 +288,16 @@ class Engine:
         except OSError:
             sock.close()  # out of descriptors: the socket cannot be watched
             raise
+        inode = 0
+        with contextlib.suppress(OSError):
+            inode = os.fstat(sock.fileno()).st_ino
         with self.lock:
             sid = self._next_id
             self._next_id += 1
             s = LiveSocket(sid, sock, CaptureStore(self.log), kind_of_socket(sock),
                            state=State.CONNECTED if connected else State.NEW, auto=auto,
-                           parent=parent, peer=peer, blocking=sock.getblocking(), waker=waker)
+                           parent=parent, peer=peer, blocking=sock.getblocking(), waker=waker,
+                           inode=inode)
             self._socks[sid] = s
         s.local = s.local_address()
         if connected and not peer:
@@ -352,7 +356,7 @@ class Engine:
         return SocketInfo(
             s.id, family_name(s.family), type_name(s.type), str(s.state), s.local, s.peer,
             s.blocking, s.auto, s.parent, s.capture.totals[IN], s.capture.totals[OUT],
-            busy.op if busy else "", str(s.kind),
+            busy.op if busy else "", str(s.kind), s.inode,
         )
 
     def _endpoint(self, text: str) -> Endpoint:

@@ -74,6 +74,7 @@ class SocketInfo:
     bytes_out: int
     pending: str
     kind: str = "stream"
+    inode: int = 0  # the socket's inode, as the connection table (sock_diag) names it
 
 
 class Subscribers:

@@ -91,6 +91,7 @@ class LiveSocket:
     accept_pause: Pause | None = None  # auto-accept waits for a descriptor to free
     waker: Waker = field(default_factory=Waker)
     thread: threading.Thread | None = None
+    inode: int = 0  # fstat of the socket: how the connection table finds it
 
     @property
     def family(self) -> int:
