@@ -19,7 +19,7 @@ from workbench.core.ops import (
     minimal_args,
     normalise,
 )
-from workbench.core.options import all_options
+from workbench.core.options import all_options, parse_option_value
 from workbench.core.steps import (
     CANCELLED,
     FAMILIES,
@@ -41,15 +41,17 @@ REQUIRED_VALUES: dict[str, Any] = {
 }
 
 # Every argument name, by the kind of value it takes (a new argument must be sorted in).
-INT_ARGS = {"proto", "value", "backlog", "size"}
+INT_ARGS = {"proto", "backlog", "size"}
 SIZE_ARGS = {"proto", "backlog", "size"}  # integers that cannot be negative
 NUMBER_ARGS = {"seconds", "timeout"}
-BOOL_ARGS = {"auto", "blocking"}
+BOOL_ARGS = {"auto", "blocking", "inheritable"}
 CHOICE_ARGS = {"family", "type", "how"}
 FLAG_ARGS = {"flags"}
 TEXT_ARGS = {"address", "option"}
 DATA_ARGS = {"data"}
-ALL_ARG_KINDS = (INT_ARGS, NUMBER_ARGS, BOOL_ARGS, CHOICE_ARGS, FLAG_ARGS, TEXT_ARGS, DATA_ARGS)
+OPTION_VALUE_ARGS = {"value"}  # checked against the option (SO_RCVBUF in REQUIRED_VALUES)
+ALL_ARG_KINDS = (INT_ARGS, NUMBER_ARGS, BOOL_ARGS, CHOICE_ARGS, FLAG_ARGS, TEXT_ARGS, DATA_ARGS,
+                 OPTION_VALUE_ARGS)
 
 OP_ARGS = [(op.name, arg.name) for op in OPS.values() for arg in op.args]
 
@@ -130,6 +132,8 @@ BAD_FLAGS = [1, True, None, 1.5, {"MSG_OOB": 1}, ["BOGUS"], [1], [None], [True],
              [["MSG_OOB"]], [{}], [{"MSG_OOB": 1}]]
 BAD_TEXTS = [["127.0.0.1:7"], ["SO_RCVBUF"], 1, True, None, "", "   ", {}, 1.5]
 BAD_DATA = ["text", "", 1, True, None, [1, 2], {"text": "hi"}, NotKept(3)]
+BAD_OPTION_VALUES = [True, False, "", "lots", "1.5", 1.0, 1.5, NAN, INF, -INF, 2**31,
+                     -(2**31) - 1, 2**70, 10**400, [1], None, {}, {"on": True}]
 
 
 def bad_values(arg: str) -> list[Any]:
@@ -137,7 +141,8 @@ def bad_values(arg: str) -> list[Any]:
         return BAD_INTS + ([-1, -(2**31)] if arg in SIZE_ARGS else [2**31, -(2**31) - 1])
     for kinds, values in ((NUMBER_ARGS, BAD_NUMBERS), (BOOL_ARGS, BAD_BOOLS),
                           (CHOICE_ARGS, BAD_CHOICES), (FLAG_ARGS, BAD_FLAGS),
-                          (TEXT_ARGS, BAD_TEXTS), (DATA_ARGS, BAD_DATA)):
+                          (TEXT_ARGS, BAD_TEXTS), (DATA_ARGS, BAD_DATA),
+                          (OPTION_VALUE_ARGS, BAD_OPTION_VALUES)):
         if arg in kinds:
             return values
     raise AssertionError(f"argument {arg} is not classified")
@@ -150,11 +155,13 @@ BAD_CASES = [pytest.param(op, arg, value, id=f"{op}-{arg}-{value!r}"[:60])
 @pytest.mark.parametrize(("name", "arg", "value"), BAD_CASES)
 def test_wrong_values_are_one_line_input_errors(name: str, arg: str, value: Any) -> None:
     exc = assert_input_error(name, {**required(name), arg: value})
-    assert arg in str(exc) or "flag" in str(exc) or "unknown" in str(exc), str(exc)
+    named = (arg, "flag", "unknown", "SO_RCVBUF")  # an option value names its option
+    assert any(word in str(exc) for word in named), str(exc)
 
 
 @pytest.mark.parametrize(("name", "arg"), [(op, arg) for op, arg in OP_ARGS
-                                           if arg in INT_ARGS | NUMBER_ARGS])
+                                           if arg in INT_ARGS | NUMBER_ARGS
+                                           | OPTION_VALUE_ARGS])
 def test_huge_integers_are_input_errors(name: str, arg: str) -> None:
     """An integer too long for repr() (over 4300 digits) is still a one-line InputError."""
     assert_input_error(name, {**required(name), arg: 10**5000})
@@ -238,6 +245,7 @@ def _flags(table: dict[str, int]) -> st.SearchStrategy[Any]:
 
 
 OPTION_NAMES = sorted(spec.name for spec in all_options())
+WRITABLE = [spec for spec in all_options() if not spec.readonly]
 
 
 def valid_value(op: str, arg: str) -> st.SearchStrategy[Any]:
@@ -246,11 +254,11 @@ def valid_value(op: str, arg: str) -> st.SearchStrategy[Any]:
         "type": _cased(TYPES),
         "how": _cased(SHUTDOWN_HOW),
         "proto": st.integers(0, 255),
-        "value": st.integers(*C_INT),
         "backlog": st.integers(0, C_INT[1]),
         "size": st.integers(0, 1 << 26),
         "auto": st.booleans(),
         "blocking": st.booleans(),
+        "inheritable": st.booleans(),
         "address": st.sampled_from(["127.0.0.1:7", " [::1]:7", "unix:/tmp/x", "peer:echo",
                                     "sock:1"]),
         "data": st.binary(max_size=32),
@@ -265,6 +273,11 @@ def valid_value(op: str, arg: str) -> st.SearchStrategy[Any]:
 @st.composite
 def valid_step_args(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     name = draw(st.sampled_from(list(OPS)))
+    if name == "setsockopt":  # the value must suit the option: its example, typed or parsed
+        spec = draw(st.sampled_from(WRITABLE))
+        typed = draw(st.booleans())
+        return name, {"option": spec.name,
+                      "value": spec.example if typed else parse_option_value(spec, spec.example)}
     args = {}
     for arg in OPS[name].args:
         if arg.required or draw(st.booleans()):

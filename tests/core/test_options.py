@@ -1,4 +1,4 @@
-"""The integer socket option catalog: lookups, filtering and value parsing."""
+"""The socket option catalog: lookups, filtering, every field filled, value parsing."""
 
 import socket
 import sys
@@ -7,6 +7,7 @@ import pytest
 
 from workbench.core.errors import InputError
 from workbench.core.options import (
+    ALL_CODECS,
     FAMILIES,
     SOCK_TYPES,
     all_options,
@@ -15,7 +16,9 @@ from workbench.core.options import (
     parse_option_value,
 )
 
-LEVELS = {"SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6"}
+LEVELS = {"SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6", "IPPROTO_UDP"}
+KINDS = {"bool", "int", "string", "bytes", "struct"}
+UNITS = {"", "bytes", "seconds", "ms", "us"}
 
 
 def test_catalog_is_consistent_with_socket_module() -> None:
@@ -26,10 +29,15 @@ def test_catalog_is_consistent_with_socket_module() -> None:
         assert spec.level == getattr(socket, spec.level_name)
         if hasattr(socket, spec.name):
             assert spec.optname == getattr(socket, spec.name)
-        assert spec.kind in ("bool", "int")
+        assert spec.kind in KINDS and spec.codec in ALL_CODECS and spec.unit in UNITS
         assert spec.families and set(spec.families) <= set(FAMILIES)
         assert spec.types and set(spec.types) <= set(SOCK_TYPES)
-        assert spec.summary and "\n" not in spec.summary
+        for text in (spec.summary, spec.when, spec.pitfalls, spec.states, spec.c_type):
+            assert text and "\n" not in text, spec.name
+        assert not (spec.readonly and spec.writeonly), spec.name
+        assert bool(spec.example) != spec.readonly, f"{spec.name}: an example iff writable"
+        assert (spec.c_name, spec.c_level) == (spec.name, spec.level_name)
+        assert spec.py.startswith(f"socket.{spec.level_name}, ")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux numbers")

@@ -144,7 +144,8 @@ def test_close_makes_any_socket_closed(kind: Kind, state: State, outcome: Outcom
 
 EVENTS = sorted({key[1] for key in (*CONNECTED_TABLE, *CONNECTIONLESS_TABLE)}
                 | {"close", "send", "recv", "accept", "getsockname", "getpeername",
-                   "setsockopt", "getsockopt", "set_blocking", "set_auto", "expect", "wait"})
+                   "setsockopt", "getsockopt", "set_blocking", "set_auto", "set_inheritable",
+                   "expect", "wait"})
 
 
 @pytest.mark.parametrize("kind", list(Kind))

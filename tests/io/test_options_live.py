@@ -1,4 +1,5 @@
-"""The option catalog against real sockets: every level and number must be accepted."""
+"""The option catalog against real sockets: every level, number and codec is accepted,
+and what is read back can be written again and reads the same."""
 
 import errno
 import socket
@@ -6,22 +7,34 @@ from collections.abc import Callable
 
 import pytest
 
-from workbench.core.options import OptionSpec, options_for
+from workbench.core.options import OptionSpec, effective_why, options_for
+from workbench.io.inspectors import get_option, set_option
+from workbench.io.option_limits import read_limits
 
 SOCKETS = {
     ("inet", "stream"): (socket.AF_INET, socket.SOCK_STREAM),
     ("inet6", "stream"): (socket.AF_INET6, socket.SOCK_STREAM),
     ("inet", "dgram"): (socket.AF_INET, socket.SOCK_DGRAM),
+    ("inet6", "dgram"): (socket.AF_INET6, socket.SOCK_DGRAM),
+    ("unix", "stream"): (socket.AF_UNIX, socket.SOCK_STREAM),
 }
+# Options whose current value cannot be written back as read, and why.
+NOT_AS_READ = {
+    "SO_INCOMING_CPU": "reads -1 before any packet, which cannot be set",
+    "IPV6_MTU": "reads need a connected socket",
+    "TCP_MAXSEG": "reads the segment size in use, which may be below the 88 it lets you set",
+}
+GENERIC = "the kernel stored a different value"
 
 
 def _round_trip(sock: socket.socket, spec: OptionSpec) -> str | None:
     """Read the option, write the same value back; return a problem or None."""
-    value = sock.getsockopt(spec.level, spec.optname)
-    sock.setsockopt(spec.level, spec.optname, value)
-    again = sock.getsockopt(spec.level, spec.optname)
-    if spec.kind == "bool" and bool(again) != bool(value):
-        return f"{spec.name}: wrote {value}, read {again}"
+    value = get_option(sock, spec)
+    set_option(sock, spec, value)
+    again = get_option(sock, spec)
+    why = effective_why(spec, value, again, read_limits())
+    if why is not None and why == GENERIC:  # a difference nobody explains
+        return f"{spec.name}: wrote {value!r}, read {again!r}"
     return None
 
 
@@ -29,7 +42,7 @@ def _check(family: str, sock_type: str, needs_privilege: list[str]) -> list[str]
     problems = []
     with socket.socket(*SOCKETS[family, sock_type]) as sock:
         for spec in options_for(family, sock_type):
-            if spec.readonly:
+            if spec.readonly or spec.writeonly or spec.name in NOT_AS_READ:
                 continue
             try:
                 problem = _round_trip(sock, spec)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.errors import InputError
-from workbench.core.options import lookup_option
+from workbench.core.options import check_option_value, lookup_option
 from workbench.core.steps import (
     FAMILIES,
     RECV_FLAGS,
@@ -64,6 +64,9 @@ class Op:
     recorded: bool = True  # a step in the session (every op today)
     c: str = ""  # how the C exporter spells it
     py: str = ""  # how the Python exporter spells it
+    # Checks arguments against each other once each is in normal form (a value
+    # against its option); returns them, possibly normalised further.
+    check: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     arg_map: Mapping[str, Arg] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -163,6 +166,22 @@ def _option(name: str, value: Any) -> str:
     return lookup_option(value.strip()).name
 
 
+def _option_value(name: str, value: Any) -> Any:
+    """Any JSON value for now: `_option_args` checks it against its option."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{name} {_show(value)} is not a value: use a number, text such as "
+                         "on or 64k, or the option's object")
+    if isinstance(value, int) and not C_INT[0] <= value <= C_INT[1]:
+        raise InputError(f"{name} {_show(value)} out of range: use {C_INT[0]}-{C_INT[1]}")
+    return value
+
+
+def _option_args(args: dict[str, Any]) -> dict[str, Any]:
+    """setsockopt's value checked against its option: the normal value (text as typed
+    is parsed for that option)."""
+    return {**args, "value": check_option_value(lookup_option(args["option"]), args["value"])}
+
+
 def _show(value: Any) -> str:
     """A value in a message, cut short (an integer too long to print says its length)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
@@ -195,8 +214,9 @@ _OPS = (
        c="socketpair(AF_UNIX, type, 0, sv)", py="socket.socketpair(family, type)"),
     Op("setsockopt", "option: set", "setsockopt on the selected socket",
        (Arg("option", _option, help="an option name, e.g. SO_REUSEADDR"),
-        Arg("value", _int(*C_INT), help="an integer value")),
-       c="setsockopt(fd, level, name, &v, sizeof v)", py="sock.setsockopt(level, name, v)"),
+        Arg("value", _option_value, help="a value for the option, e.g. 1, 64k or on 0")),
+       c="setsockopt(fd, level, name, &v, sizeof v)", py="sock.setsockopt(level, name, v)",
+       check=_option_args),
     Op("getsockopt", "option: get", "getsockopt on the selected socket",
        (Arg("option", _option, help="an option name, e.g. SO_RCVBUF"),),
        c="getsockopt(fd, level, name, &v, &len)", py="sock.getsockopt(level, name)"),
@@ -204,6 +224,10 @@ _OPS = (
        "switch between blocking and non-blocking (O_NONBLOCK)",
        (Arg("blocking", _bool, True, "blocking mode", always=True),),
        c="fcntl(fd, F_SETFL, flags)", py="sock.setblocking(blocking)"),
+    Op("set_inheritable", "socket: toggle close-on-exec",
+       "keep the socket open in programs started from here, or close it there (FD_CLOEXEC)",
+       (Arg("inheritable", _bool, False, "inherited by child programs", always=True),),
+       c="fcntl(fd, F_SETFD, FD_CLOEXEC)", py="sock.set_inheritable(inheritable)"),
     Op("set_auto", "socket: toggle auto-receive",
        "auto-receive / auto-accept on or off (manual mode)",
        (Arg("auto", _bool, True, "auto-receive and auto-accept", always=True),)),
@@ -275,7 +299,7 @@ def normalise(name: str, args: Mapping[str, Any]) -> dict[str, Any]:
         if value is REQUIRED:
             raise InputError(f"{name} needs {arg.help or arg.name}")
         out[arg.name] = arg.check(arg.name, value)
-    return out
+    return op.check(out) if op.check is not None else out
 
 
 def minimal_args(name: str, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,182 +1,109 @@
-"""Catalog of socket options: levels, numbers, where they apply, and value parsing.
+"""The socket option catalog: levels, numbers, where each option applies, its typed
+value (codec), and what the kernel does to a value set.
 
-Only integer options for now (kind "bool" or "int"); structured options
-("struct", "bytes") get their own codecs later. An option is listed only when this
-platform defines its constant, with Linux numbers for a few that Python lacks.
+An option is listed only when this platform defines its constant, with Linux
+numbers for those Python lacks (see `option_catalog`). Values have a normal form
+(what steps and session files hold) and codecs between it, the text a person types,
+the int or bytes setsockopt takes, and short display text (see `option_codecs`).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from workbench.core.errors import InputError
+from workbench.core.option_catalog import LEVEL_NUMBERS, LINUX_NUMBERS, ROWS, Row
+from workbench.core.option_codecs import CODECS, Codec
+from workbench.core.option_docs import DOCS
+from workbench.core.option_structs import STRUCT_CODECS
+from workbench.core.tcp_info import TCP_INFO_CODEC
 
 FAMILIES = ("inet", "inet6", "unix")
 SOCK_TYPES = ("stream", "dgram", "seqpacket", "raw")
+ALL_CODECS: dict[str, Codec] = {**CODECS, **STRUCT_CODECS, "tcp_info": TCP_INFO_CODEC}
+_KINDS = {"int": "int", "bool": "bool", "string": "string", "bytes": "bytes"}
+_C_TYPES = {"int": "int", "bool": "int", "linger": "struct linger",
+            "timeval": "struct timeval", "string": "char[16]", "in_addr": "struct in_addr",
+            "ip_mreqn": "struct ip_mreqn", "ip_mreq_source": "struct ip_mreq_source",
+            "ipv6_mreq": "struct ipv6_mreq", "ucred": "struct ucred",
+            "tcp_info": "struct tcp_info", "bytes": "unsigned char[40]"}
+_FAMILY_WORDS = {"inet": "IPv4", "inet6": "IPv6", "unix": "Unix"}
+# Options the sweep of all options leaves out, and why (read them one at a time).
+NOT_SWEPT = {"SO_ERROR": "reading clears the pending error; read it with getsockopt"}
+_TYPE_WORDS = {"stream": "stream", "dgram": "datagram", "seqpacket": "seqpacket", "raw": "raw"}
 
 
 @dataclass(frozen=True)
 class OptionSpec:
     name: str  # "SO_REUSEADDR"
-    level_name: str  # "SOL_SOCKET" | "IPPROTO_TCP" | "IPPROTO_IP" | "IPPROTO_IPV6"
+    level_name: str  # "SOL_SOCKET" | "IPPROTO_TCP" | "IPPROTO_IP" | "IPPROTO_IPV6" | ...
     level: int
     optname: int
-    kind: str  # "bool" | "int"
+    kind: str  # "bool" | "int" | "string" | "bytes" | "struct"
     families: tuple[str, ...]  # of FAMILIES
     types: tuple[str, ...]  # of SOCK_TYPES
     readonly: bool
-    summary: str  # one line
+    summary: str  # one line: what it does
+    codec: str = "int"  # a key of ALL_CODECS
+    low: int | None = None  # int range (None: a C int's)
+    high: int | None = None  # int range; for strings and bytes, the longest
+    writeonly: bool = False  # requests (joining a group): set, never read
+    when: str = ""  # when to use it
+    pitfalls: str = ""
+    states: str = "any"  # "before bind", "before listen", "connected", "any", ...
+    unit: str = ""  # "bytes", "seconds", "ms", "us" or ""
+    adjusts: str = ""  # why the value read back may differ from the one set
+    example: str = ""  # a valid value as typed ("" for read-only)
+    c_name: str = ""  # for code export: "SO_LINGER"
+    c_level: str = ""  # "SOL_SOCKET"
+    c_type: str = "int"  # "struct linger"
+    py: str = ""  # "socket.SOL_SOCKET, socket.SO_LINGER"; a number where Python lacks it
 
 
-# Linux values for constants some Python builds do not export.
-_LINUX_NUMBERS = {
-    "SO_MARK": 36,
-    "SO_BUSY_POLL": 46,
-    "SO_INCOMING_CPU": 49,
-    "TCP_USER_TIMEOUT": 18,
-    "TCP_NOTSENT_LOWAT": 25,
-    "IP_FREEBIND": 15,
-    "IP_BIND_ADDRESS_NO_PORT": 24,
-}
+@dataclass(frozen=True)
+class Unreadable:
+    """An option whose read failed: the errno name (e.g. "ENOPROTOOPT")."""
 
-_IP = ("inet", "inet6")
-_ALL = FAMILIES
-_STREAM = ("stream",)
-_DGRAM = ("dgram", "raw")
-_IP_TYPES = ("stream", "dgram")
-_ANY = SOCK_TYPES
-_CONN = ("stream", "seqpacket")
-
-# (name, kind, families, types, readonly, summary), grouped by level.
-_Row = tuple[str, str, tuple[str, ...], tuple[str, ...], bool, str]
-_CATALOG: dict[str, tuple[_Row, ...]] = {
-    "SOL_SOCKET": (
-        ("SO_REUSEADDR", "bool", _IP, _IP_TYPES, False,
-         "bind even while old connections on the port linger in TIME_WAIT"),
-        ("SO_REUSEPORT", "bool", _IP, _IP_TYPES, False,
-         "let several sockets bind the same port; the kernel spreads load among them"),
-        ("SO_KEEPALIVE", "bool", _IP, _STREAM, False,
-         "probe an idle connection so a vanished peer is noticed"),
-        ("SO_BROADCAST", "bool", ("inet",), _DGRAM, False,
-         "allow sending to broadcast addresses"),
-        ("SO_RCVBUF", "int", _ALL, _ANY, False,
-         "receive buffer size in bytes; the kernel doubles the value set"),
-        ("SO_SNDBUF", "int", _ALL, _ANY, False,
-         "send buffer size in bytes; the kernel doubles the value set"),
-        ("SO_RCVLOWAT", "int", _ALL, _STREAM, False,
-         "bytes that must be queued before the socket reads as readable"),
-        ("SO_SNDLOWAT", "int", _ALL, _STREAM, True,
-         "send low-water mark; fixed at 1 on Linux, which refuses to set it"),
-        ("SO_DONTROUTE", "bool", _IP, _ANY, False,
-         "send only to hosts on directly connected networks, bypassing routes"),
-        ("SO_OOBINLINE", "bool", _IP, _STREAM, False,
-         "deliver urgent (out-of-band) data inline with normal data"),
-        ("SO_PRIORITY", "int", _ALL, _ANY, False,
-         "queueing priority of outgoing packets; above 6 needs CAP_NET_ADMIN"),
-        ("SO_MARK", "int", _IP, _ANY, False,
-         "firewall mark on outgoing packets for policy routing; needs CAP_NET_ADMIN"),
-        ("SO_ERROR", "int", _ALL, _ANY, True,
-         "pending error, cleared by reading; result of a non-blocking connect"),
-        ("SO_TYPE", "int", _ALL, _ANY, True, "socket type (SOCK_STREAM, SOCK_DGRAM, ...)"),
-        ("SO_ACCEPTCONN", "bool", _ALL, _CONN, True, "whether the socket is listening"),
-        ("SO_PROTOCOL", "int", _ALL, _ANY, True, "protocol number (IPPROTO_TCP, ...)"),
-        ("SO_DOMAIN", "int", _ALL, _ANY, True, "address family (AF_INET, ...)"),
-        ("SO_PASSCRED", "bool", ("unix",), ("stream", "dgram", "seqpacket"), False,
-         "receive the sender's pid, uid and gid as SCM_CREDENTIALS"),
-        ("SO_BUSY_POLL", "int", _IP, _IP_TYPES, False,
-         "microseconds to busy-poll the device on a blocking receive"),
-        ("SO_INCOMING_CPU", "int", _IP, _IP_TYPES, False,
-         "CPU that handles this socket's packets; steers SO_REUSEPORT groups"),
-    ),
-    "IPPROTO_TCP": (
-        ("TCP_NODELAY", "bool", _IP, _STREAM, False,
-         "send small segments at once instead of waiting (disable Nagle)"),
-        ("TCP_MAXSEG", "int", _IP, _STREAM, False, "maximum segment size for outgoing data"),
-        ("TCP_CORK", "bool", _IP, _STREAM, False,
-         "hold partial segments until uncorked or full (at most 200 ms)"),
-        ("TCP_KEEPIDLE", "int", _IP, _STREAM, False,
-         "idle seconds before the first keepalive probe"),
-        ("TCP_KEEPINTVL", "int", _IP, _STREAM, False, "seconds between keepalive probes"),
-        ("TCP_KEEPCNT", "int", _IP, _STREAM, False,
-         "unanswered keepalive probes before the connection is dropped"),
-        ("TCP_SYNCNT", "int", _IP, _STREAM, False,
-         "SYN retransmissions before connect gives up"),
-        ("TCP_LINGER2", "int", _IP, _STREAM, False,
-         "seconds an orphaned socket stays in FIN_WAIT2"),
-        ("TCP_DEFER_ACCEPT", "int", _IP, _STREAM, False,
-         "seconds a listener waits for data before waking accept"),
-        ("TCP_WINDOW_CLAMP", "int", _IP, _STREAM, False,
-         "upper bound on the advertised receive window"),
-        ("TCP_QUICKACK", "bool", _IP, _STREAM, False,
-         "acknowledge at once instead of delaying; the kernel may turn it off again"),
-        ("TCP_USER_TIMEOUT", "int", _IP, _STREAM, False,
-         "milliseconds unacknowledged data may wait before the connection is dropped"),
-        ("TCP_NOTSENT_LOWAT", "int", _IP, _STREAM, False,
-         "unsent bytes allowed in the send queue before the socket stops being writable"),
-        ("TCP_FASTOPEN", "int", _IP, _STREAM, False,
-         "queue length for TCP Fast Open requests on a listener (0 disables)"),
-    ),
-    "IPPROTO_IP": (
-        ("IP_TTL", "int", ("inet",), _ANY, False, "time to live of outgoing unicast packets"),
-        ("IP_TOS", "int", ("inet",), _ANY, False,
-         "type-of-service (DSCP and ECN) byte of outgoing packets"),
-        ("IP_MULTICAST_TTL", "int", ("inet",), _DGRAM, False,
-         "time to live of outgoing multicast packets"),
-        ("IP_MULTICAST_LOOP", "bool", ("inet",), _DGRAM, False,
-         "loop outgoing multicast back to local listeners"),
-        ("IP_RECVTOS", "bool", ("inet",), _ANY, False,
-         "receive the TOS byte of incoming packets as ancillary data"),
-        ("IP_FREEBIND", "bool", ("inet",), _ANY, False,
-         "bind to an address not (yet) assigned to any interface"),
-        ("IP_TRANSPARENT", "bool", ("inet",), _ANY, False,
-         "act for foreign addresses (transparent proxy); needs CAP_NET_ADMIN"),
-        ("IP_BIND_ADDRESS_NO_PORT", "bool", ("inet",), _ANY, False,
-         "on bind with port 0, defer the port choice to connect"),
-    ),
-    "IPPROTO_IPV6": (
-        ("IPV6_V6ONLY", "bool", ("inet6",), _ANY, False,
-         "refuse IPv4-mapped traffic; set before bind"),
-        ("IPV6_UNICAST_HOPS", "int", ("inet6",), _ANY, False,
-         "hop limit of outgoing unicast packets (-1 for the route default)"),
-        ("IPV6_MULTICAST_HOPS", "int", ("inet6",), _DGRAM, False,
-         "hop limit of outgoing multicast packets"),
-        ("IPV6_MULTICAST_LOOP", "bool", ("inet6",), _DGRAM, False,
-         "loop outgoing multicast back to local listeners"),
-        ("IPV6_RECVTCLASS", "bool", ("inet6",), _ANY, False,
-         "receive the traffic class of incoming packets as ancillary data"),
-        ("IPV6_TCLASS", "int", ("inet6",), _ANY, False, "traffic class byte of outgoing packets"),
-    ),
-}
-
-_LEVEL_DEFAULTS = {"SOL_SOCKET": 1, "IPPROTO_TCP": 6, "IPPROTO_IP": 0, "IPPROTO_IPV6": 41}
+    errno: str
 
 
 def _constant(name: str) -> int | None:
     value = getattr(socket, name, None)
     if value is None and sys.platform.startswith("linux"):
-        value = _LINUX_NUMBERS.get(name)
+        value = LINUX_NUMBERS.get(name)
     return value
 
 
-def _spec(level_name: str, level: int, row: _Row) -> OptionSpec | None:
-    name, kind, families, types, readonly, summary = row
-    optname = _constant(name)
+def _py(level_name: str, name: str, optname: int) -> str:
+    level = f"socket.{level_name}"
+    return f"{level}, socket.{name}" if hasattr(socket, name) else f"{level}, {optname}"
+
+
+def _spec(level_name: str, level: int, row: Row) -> OptionSpec | None:
+    optname = _constant(row.name)
     if optname is None:
         return None
-    return OptionSpec(name, level_name, level, optname, kind, families, types, readonly, summary)
+    doc = DOCS[row.name]
+    return OptionSpec(
+        row.name, level_name, level, optname, _KINDS.get(row.codec, "struct"), row.families,
+        row.types, row.access == "ro", doc.summary, row.codec, row.low, row.high,
+        row.access == "wo", doc.when, doc.pitfalls, row.states, row.unit, doc.adjusts,
+        row.example, row.name, level_name, _C_TYPES[row.codec],
+        _py(level_name, row.name, optname))
 
 
 @cache
 def all_options() -> tuple[OptionSpec, ...]:
     """Every option this platform defines, in catalog order."""
     specs = []
-    for level_name, rows in _CATALOG.items():
-        level = getattr(socket, level_name, _LEVEL_DEFAULTS[level_name])
+    for level_name, rows in ROWS.items():
+        level = getattr(socket, level_name, LEVEL_NUMBERS[level_name])
         specs += [s for row in rows if (s := _spec(level_name, level, row)) is not None]
     return tuple(specs)
 
@@ -209,40 +136,103 @@ def options_for(family: str, sock_type: str) -> list[OptionSpec]:
     return [s for s in all_options() if family in s.families and sock_type in s.types]
 
 
-_TRUE = ("1", "on", "true", "yes")
-_FALSE = ("0", "off", "false", "no")
-_INT_RE = re.compile(r"([+-]?)(0x[0-9a-f]+|\d+)([km]?)")
-_SUFFIX = {"": 1, "k": 1024, "m": 1024 * 1024}
-_C_INT = (-(2**31), 2**31 - 1)
+def applies(spec: OptionSpec, family: str, sock_type: str) -> str | None:
+    """None if the option applies to such a socket, else a short reason why not."""
+    if family not in spec.families:
+        fams = " and ".join(_FAMILY_WORDS[f] for f in spec.families)
+        return f"{fams} sockets only; this one is {_FAMILY_WORDS.get(family, family)}"
+    if sock_type not in spec.types:
+        if spec.level_name == "IPPROTO_TCP":
+            return "TCP only; this socket is not TCP"
+        if spec.level_name == "IPPROTO_UDP":
+            return "UDP only; this socket is not UDP"
+        kinds = ", ".join(_TYPE_WORDS[t] for t in spec.types)
+        return f"{kinds} sockets only; this one is {_TYPE_WORDS.get(sock_type, sock_type)}"
+    return None
 
 
-def _parse_bool(spec: OptionSpec, text: str) -> int:
-    word = text.lower()
-    if word in _TRUE:
-        return 1
-    if word in _FALSE:
-        return 0
-    raise InputError(f"{spec.name} takes on or off (1/0, true/false, yes/no), not {text!r}")
+def codec_of(spec: OptionSpec) -> Codec:
+    return ALL_CODECS[spec.codec]
 
 
-def _parse_int(spec: OptionSpec, text: str) -> int:
-    match = _INT_RE.fullmatch(text.lower())
-    if match is None:
-        raise InputError(f"{spec.name} takes an integer such as 4096, 64k or 0x10, not {text!r}")
-    sign, digits, suffix = match.groups()
-    magnitude = int(digits, 16) if digits.startswith("0x") else int(digits)
-    value = magnitude * _SUFFIX[suffix] * (-1 if sign == "-" else 1)
-    low, high = _C_INT
-    if not low <= value <= high:
-        raise InputError(f"{spec.name} value {text!r} does not fit a C int ({low}..{high})")
-    return value
+# -- values --------------------------------------------------------------------------------
 
 
-def parse_option_value(spec: OptionSpec, text: str) -> int:
-    """Turn what the user typed into the integer setsockopt takes."""
+def parse_option_value(spec: OptionSpec, text: str) -> Any:
+    """Turn what a person typed into the option's normal value (one-line InputError)."""
     if spec.readonly:
         raise InputError(f"{spec.name} is read-only: it can be read with getsockopt, not set")
-    value = text.strip()
-    if spec.kind == "bool":
-        return _parse_bool(spec, value)
-    return _parse_int(spec, value)
+    return codec_of(spec).parse(spec, text.strip())
+
+
+def check_option_value(spec: OptionSpec, value: Any) -> Any:
+    """A value from a step or file: the normal value, or text parsed as typed."""
+    if spec.readonly:
+        raise InputError(f"{spec.name} is read-only: it can be read with getsockopt, not set")
+    if isinstance(value, str) and spec.codec not in ("string", "in_addr", "bytes"):
+        return parse_option_value(spec, value)
+    return codec_of(spec).check(spec, value)
+
+
+def format_option_value(spec: OptionSpec, value: Any) -> str:
+    """Short display text: "on", "212992 (208 KiB)", "on, 0 s", "ENOTCONN"."""
+    if isinstance(value, Unreadable):
+        return value.errno
+    return codec_of(spec).fmt(spec, value)
+
+
+def encode_option(spec: OptionSpec, value: Any) -> int | bytes:
+    """What setsockopt takes for this normal value."""
+    return codec_of(spec).encode(spec, value)
+
+
+def decode_option(spec: OptionSpec, raw: int | bytes) -> Any:
+    """What getsockopt gave back, as the normal value."""
+    return codec_of(spec).decode(spec, raw)
+
+
+def getsockopt_size(spec: OptionSpec) -> int | None:
+    """The buffer length for getsockopt; None for a plain int."""
+    return codec_of(spec).size
+
+
+def value_form(spec: OptionSpec) -> str:
+    """What a person types for this option, for hints: "on or off", ..."""
+    return codec_of(spec).form
+
+
+# -- what the kernel did -------------------------------------------------------------------
+
+_BUFFERS = {"SO_RCVBUF": "net.core.rmem_max", "SO_SNDBUF": "net.core.wmem_max"}
+
+
+def effective_why(spec: OptionSpec, requested: Any, effective: Any,
+                  limits: Mapping[str, int] | None = None) -> str | None:
+    """Why the value read back differs from the one set; None when it does not.
+
+    `limits` holds sysctls by name ("net.core.rmem_max": 212992), as io reads them.
+    """
+    if _same_value(spec, requested, effective):
+        return None
+    if spec.name in _BUFFERS and isinstance(requested, int) and isinstance(effective, int):
+        return _buffer_why(_BUFFERS[spec.name], requested, effective, limits or {})
+    return spec.adjusts or "the kernel stored a different value"
+
+
+def _same_value(spec: OptionSpec, requested: Any, effective: Any) -> bool:
+    if spec.codec == "bool":
+        return bool(requested) == bool(effective)
+    return bool(requested == effective)
+
+
+def _buffer_why(sysctl: str, requested: int, effective: int, limits: Mapping[str, int]) -> str:
+    cap = limits.get(sysctl)
+    asked = requested if requested >= 0 else 2**32 + requested  # the kernel reads a u32
+    if cap is not None and asked > cap and effective == 2 * cap:
+        neg = f"{requested} reads as {asked} unsigned; " if requested < 0 else ""
+        return f"{neg}clamped to {sysctl} ({cap}), then doubled for bookkeeping"
+    if effective == 2 * asked:
+        return "doubled: the kernel keeps half for its own bookkeeping"
+    if effective > 2 * asked:
+        return f"raised to the minimum buffer ({effective})"
+    return "the kernel stored a different value"

@@ -273,6 +273,7 @@ RULES: tuple[Rule, ...] = (
     Rule(frozenset({Kind.DATAGRAM}), frozenset({S.NEW, S.BOUND, S.CONNECTED}), "connect", ""),
     Rule(ALL_KINDS, OPEN, "set_blocking", ""),
     Rule(ALL_KINDS, OPEN, "set_auto", ""),
+    Rule(ALL_KINDS, OPEN, "set_inheritable", ""),
 )
 
 

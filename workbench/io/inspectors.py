@@ -1,4 +1,5 @@
-"""Reads that only look at a socket (not steps): run on its actor via `inspect()`."""
+"""Reads that only look at a socket (not steps): run on its actor via `inspect()`;
+and the option reads and writes the setsockopt and getsockopt steps make."""
 
 from __future__ import annotations
 
@@ -9,10 +10,51 @@ from typing import Any
 from workbench.core.endpoints import format_sockaddr
 from workbench.core.errnos import from_oserror
 from workbench.core.errors import InputError
-from workbench.core.options import lookup_option, options_for
+from workbench.core.options import (
+    NOT_SWEPT,
+    OptionSpec,
+    Unreadable,
+    decode_option,
+    effective_why,
+    encode_option,
+    getsockopt_size,
+    lookup_option,
+    options_for,
+)
 from workbench.core.steps import family_name, type_name
+from workbench.core.tcp_info import decode_tcp_info
+from workbench.io.option_limits import read_limits
 
 Look = Callable[[socket.socket], Any]
+TCP_INFO_BUFFER = 512
+
+
+def get_option(sock: socket.socket, spec: OptionSpec) -> Any:
+    """The option's normal value (OSError if the kernel refuses the read)."""
+    size = getsockopt_size(spec)
+    if size is None:
+        return decode_option(spec, sock.getsockopt(spec.level, spec.optname))
+    return decode_option(spec, sock.getsockopt(spec.level, spec.optname, size))
+
+
+def set_option(sock: socket.socket, spec: OptionSpec, value: Any) -> None:
+    sock.setsockopt(spec.level, spec.optname, encode_option(spec, value))
+
+
+def read_back(sock: socket.socket, spec: OptionSpec, requested: Any) -> dict[str, Any] | None:
+    """What the kernel kept after a set: {"effective", "why" when it differs}, or
+    {"unreadable": errno} when it cannot be read; None for write-only options."""
+    if spec.writeonly:
+        return None
+    try:
+        effective = get_option(sock, spec)
+    except OSError as exc:
+        return {"unreadable": from_oserror(exc).name}
+    out: dict[str, Any] = {"effective": effective}
+    why = effective_why(spec, requested, effective, read_limits())
+    if why:
+        out["why"] = why
+    return out
 
 
 def _name(sock: socket.socket) -> str:
@@ -25,25 +67,40 @@ def _peer(sock: socket.socket) -> str:
 
 def _option(name: str) -> Look:
     spec = lookup_option(name)
-    return lambda sock: sock.getsockopt(spec.level, spec.optname)
+    return lambda sock: get_option(sock, spec)
 
 
-def _all_options(sock: socket.socket) -> dict[str, int | str]:
-    """Every option that applies to this socket: its value, or the errno name."""
-    out: dict[str, int | str] = {}
+def _all_options(sock: socket.socket) -> dict[str, Any]:
+    """Every readable option that applies to this socket: its normal value, or
+    Unreadable(errno name). Write-only ones, and SO_ERROR (reading clears it), are left out."""
+    out: dict[str, Any] = {}
     for spec in options_for(family_name(sock.family), type_name(sock.type)):
+        if spec.writeonly or spec.name in NOT_SWEPT:
+            continue
         try:
-            out[spec.name] = sock.getsockopt(spec.level, spec.optname)
+            out[spec.name] = get_option(sock, spec)
         except OSError as exc:
-            out[spec.name] = from_oserror(exc).name
+            out[spec.name] = Unreadable(from_oserror(exc).name)
     return out
 
 
+def _tcp_info(sock: socket.socket) -> dict[str, int]:
+    spec = lookup_option("TCP_INFO")
+    return decode_tcp_info(sock.getsockopt(spec.level, spec.optname, TCP_INFO_BUFFER))
+
+
+def _flags(sock: socket.socket) -> dict[str, bool]:
+    return {"blocking": sock.getblocking(), "cloexec": not sock.get_inheritable()}
+
+
 def looker(what: str) -> Look:
-    """`local`, `peer`, `options` or `option:NAME`; a one-line InputError otherwise."""
-    fixed = {"local": _name, "peer": _peer, "options": _all_options}
+    """`local`, `peer`, `options`, `option:NAME`, `tcp_info` or `flags`; a one-line
+    InputError otherwise."""
+    fixed = {"local": _name, "peer": _peer, "options": _all_options, "tcp_info": _tcp_info,
+             "flags": _flags}
     if what in fixed:
         return fixed[what]
     if what.startswith("option:"):
         return _option(what[len("option:"):])
-    raise InputError(f"cannot inspect {what!r}: use local, peer, options or option:NAME")
+    raise InputError(f"cannot inspect {what!r}: use local, peer, options, option:NAME, "
+                     "tcp_info or flags")

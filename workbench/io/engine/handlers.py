@@ -20,6 +20,7 @@ from workbench.core.steps import RECV_FLAGS, SEND_FLAGS, SHUTDOWN_HOW, DataRef, 
 from workbench.io.capture import IN, OUT, NotKeptError
 from workbench.io.engine.events import Call, CallStarted
 from workbench.io.engine.live import LiveSocket, Waker, ready
+from workbench.io.inspectors import get_option, read_back, set_option
 
 if TYPE_CHECKING:
     from workbench.io.engine.api import Engine
@@ -58,14 +59,20 @@ def op_set_auto(eng: Engine, s: LiveSocket, call: Call) -> None:
     s.auto = bool(call.args["auto"])
 
 
-def op_setsockopt(eng: Engine, s: LiveSocket, call: Call) -> None:
+def op_set_inheritable(eng: Engine, s: LiveSocket, call: Call) -> None:
+    s.sock.set_inheritable(bool(call.args["inheritable"]))
+
+
+def op_setsockopt(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any] | None:
+    """Set through the option's codec, then read back what the kernel kept (in the
+    same step): {"effective", "why" when it differs from what was asked}."""
     spec = lookup_option(call.args["option"])
-    s.sock.setsockopt(spec.level, spec.optname, int(call.args["value"]))
+    set_option(s.sock, spec, call.args["value"])
+    return read_back(s.sock, spec, call.args["value"])
 
 
 def op_getsockopt(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any]:
-    spec = lookup_option(call.args["option"])
-    return {"value": s.sock.getsockopt(spec.level, spec.optname)}
+    return {"value": get_option(s.sock, lookup_option(call.args["option"]))}
 
 
 def op_getsockname(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any]:
@@ -277,6 +284,7 @@ HANDLERS: dict[str, Handler] = {
     "shutdown": op_shutdown,
     "set_blocking": op_set_blocking,
     "set_auto": op_set_auto,
+    "set_inheritable": op_set_inheritable,
     "setsockopt": op_setsockopt,
     "getsockopt": op_getsockopt,
     "getsockname": op_getsockname,
