@@ -28,6 +28,7 @@ from workbench.cli_capture import (
     replay_limits,
 )
 from workbench.cli_conns import add_conns_parser
+from workbench.cli_options import add_options_parser
 from workbench.cli_output import (
     CANNOT_WRITE,
     drop_stdout,
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_recover(sub)
     add_journals_parser(sub, Parser)
     add_conns_parser(sub)
+    add_options_parser(sub)
     return parser
 
 

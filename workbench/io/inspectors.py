@@ -3,6 +3,7 @@ and the option reads and writes the setsockopt and getsockopt steps make."""
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ from workbench.core.options import (
     lookup_option,
     options_for,
 )
-from workbench.core.steps import family_name, type_name
+from workbench.core.steps import FAMILIES, TYPES, family_name, type_name
 from workbench.core.tcp_info import decode_tcp_info
 from workbench.io.option_limits import read_limits
 
@@ -70,11 +71,17 @@ def _option(name: str) -> Look:
     return lambda sock: get_option(sock, spec)
 
 
+def _names(sock: socket.socket) -> tuple[str, str]:
+    """The socket's family and type as the catalog names them."""
+    kind = "raw" if sock.type == socket.SOCK_RAW else type_name(sock.type)
+    return family_name(sock.family), kind
+
+
 def _all_options(sock: socket.socket) -> dict[str, Any]:
     """Every readable option that applies to this socket: its normal value, or
     Unreadable(errno name). Write-only ones, and SO_ERROR (reading clears it), are left out."""
     out: dict[str, Any] = {}
-    for spec in options_for(family_name(sock.family), type_name(sock.type)):
+    for spec in options_for(*_names(sock)):
         if spec.writeonly or spec.name in NOT_SWEPT:
             continue
         try:
@@ -82,6 +89,44 @@ def _all_options(sock: socket.socket) -> dict[str, Any]:
         except OSError as exc:
             out[spec.name] = Unreadable(from_oserror(exc).name)
     return out
+
+
+def fresh_values(family: str, sock_type: str) -> dict[str, Any]:
+    """Every readable option's value on a fresh socket of this family and type."""
+    with socket.socket(FAMILIES[family], TYPES[sock_type]) as sock:
+        return _all_options(sock)
+
+
+def available(spec: OptionSpec) -> bool | None:
+    """Whether this kernel knows the option (ENOPROTOOPT says it does not), tried on a
+    fresh socket of the first family and type it applies to; None if none can be made
+    here (raw sockets need privilege)."""
+    for family in spec.families:
+        for sock_type in spec.types:
+            try:
+                sock = _probe_socket(family, sock_type)
+            except OSError:
+                continue
+            with sock:
+                return _knows(sock, spec)
+    return None
+
+
+def _probe_socket(family: str, sock_type: str) -> socket.socket:
+    if sock_type == "raw":
+        return socket.socket(FAMILIES[family], socket.SOCK_RAW, socket.IPPROTO_UDP)
+    return socket.socket(FAMILIES[family], TYPES[sock_type])
+
+
+def _knows(sock: socket.socket, spec: OptionSpec) -> bool:
+    try:
+        if spec.writeonly:  # an empty request: EINVAL if known, ENOPROTOOPT if not
+            sock.setsockopt(spec.level, spec.optname, b"")
+        else:
+            get_option(sock, spec)
+    except OSError as exc:
+        return exc.errno != errno.ENOPROTOOPT
+    return True
 
 
 def _tcp_info(sock: socket.socket) -> dict[str, int]:
