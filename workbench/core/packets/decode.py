@@ -50,7 +50,7 @@ def chain(link: str, data: bytes, start: int, end: int, ctx: Context) -> list[Fi
             current = _ip_version(data, start)
         found = DECODERS[current](data, start, end, ctx)
         nodes.append(found.node)
-        if found.next is None or found.start >= found.end:
+        if found.next is None:
             break
         current, start, end = found.next, found.start, found.end
     return nodes

@@ -172,7 +172,7 @@ def _body(r: Reader, kind: int, v6: bool, ctx: Context) -> str:
     else:
         _v4_body(r, kind)
     if kind in (ERRORS6 if v6 else ERRORS) and r.left:
-        nested = ctx.inner("ipv6" if v6 else "ipv4", r.pos, r.end, ctx.nested())
+        nested = ctx.inner("ipv6" if v6 else "ipv4", r.data, r.pos, r.end, ctx.nested())
         r.add("quoted", None, f"quoted packet: {r.left} bytes", r.pos, r.left, nested)
         r.pos = r.end
     r.rest("data", "data")

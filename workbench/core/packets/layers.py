@@ -26,7 +26,7 @@ class Context:
     """The IP addresses a transport checksum is verified against, and a way to decode
     headers nested inside a layer (ICMP errors quote the packet that caused them)."""
 
-    inner: Callable[[str, int, int, Context], list[Field]]
+    inner: Callable[[str, bytes, int, int, Context], list[Field]]
     src: bytes | None = None
     dst: bytes | None = None
     depth: int = 0

@@ -51,6 +51,8 @@ def build(sport: int, dport: int, seq: int = 0, ack: int = 0, flags: int = 0x002
     addresses the checksum is computed, else it is 0."""
     opts = b"".join(option_bytes(k, v) for k, v in options)
     opts += b"\0" * (-len(opts) % 4)
+    if len(opts) > 40:
+        raise ValueError(f"TCP options take {len(opts)} bytes; at most 40 fit in the header")
     offset = (HEADER + len(opts)) // 4
     segment = struct.pack("!HHIIHHHH", sport, dport, seq, ack, offset << 12 | flags & 0x1FF,
                           window, 0, urgent) + opts + payload
