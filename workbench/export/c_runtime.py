@@ -1,0 +1,605 @@
+"""The helpers every exported C program carries, as source text.
+
+Each helper makes one kind of call, checks its return value against the recording
+and says what differs with the call's name and strerror(errno). `IO_POLL` chooses
+the I/O model at compile time: 0 keeps sockets blocking as the session had them;
+1 makes every socket non-blocking and waits in poll() (bounded by --timeout) before
+a call the session made in blocking mode.
+"""
+
+from __future__ import annotations
+
+import re
+
+INCLUDES = """\
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+"""
+
+HELPERS = r"""
+struct addr { struct sockaddr_storage ss; socklen_t len; };
+struct rx { unsigned char *buf; size_t len, cap, count; };
+
+static int fds[NSOCKS + 1];
+static struct rx rx[NSOCKS + 1];
+static const char *peer_given[NPEERS + 1];
+static const char *target_given[NSOCKS + 1];
+static int timeout_ms = 10000;
+
+/*@ differs */
+static void differs(int seq, const char *what, const char *how)
+{
+    fprintf(stderr, "differs: step %d: %s: %s\n", seq, what, how);
+}
+
+/*@ outcome */
+/* How a call ended against the recording (expect: the errno it failed with, 0 for
+   success, -1 for an error C has no name for): 0 as recorded, -1 not (said). */
+static int outcome(int seq, const char *what, int rc, int expect)
+{
+    int e = errno;
+    if (rc >= 0 && expect == 0) {
+        printf("step %d: %s: ok\n", seq, what);
+        return 0;
+    }
+    if (rc < 0 && expect != 0 && (e == expect || expect == -1)) {
+        printf("step %d: %s: %s, as recorded\n", seq, what, errno_name(e));
+        return 0;
+    }
+    if (rc < 0)
+        fprintf(stderr, "differs: step %d: %s failed: %s (%s); the recording: %s\n", seq,
+                what, errno_name(e), strerror(e), expect ? errno_name(expect) : "success");
+    else
+        fprintf(stderr, "differs: step %d: %s succeeded; the recording: %s\n", seq, what,
+                errno_name(expect));
+    return -1;
+}
+
+/*@ failed */
+static int failed(int seq, const char *what, const char *call)
+{
+    int e = errno;
+    fprintf(stderr, "differs: step %d: %s: %s failed: %s (%s)\n", seq, what, call,
+            errno_name(e), strerror(e));
+    return -1;
+}
+
+/*@ wait_fd */
+/* Wait until fd is ready for events, at most timeout_ms: 0 ready, -1 not (said). */
+static int wait_fd(int seq, const char *what, int fd, short events)
+{
+    struct pollfd p;
+    int n;
+    p.fd = fd;
+    p.events = events;
+    p.revents = 0;
+    do {
+        n = poll(&p, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return failed(seq, what, "poll");
+    if (n == 0) {
+        fprintf(stderr, "differs: step %d: %s: not %s within %d ms\n", seq, what,
+                events == POLLIN ? "readable" : "writable", timeout_ms);
+        return -1;
+    }
+    return 0;
+}
+
+/*@ set_blocking */
+static int set_blocking(int fd, int blocking)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    flags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+/*@ adopt */
+/* A new socket of the program; with IO_POLL it is non-blocking from the start. */
+static int adopt(int seq, const char *what, int sid, int fd)
+{
+    fds[sid] = fd;
+    if (IO_POLL && set_blocking(fd, 0) < 0)
+        return failed(seq, what, "fcntl");
+    return 0;
+}
+
+/*@ do_socket */
+static int do_socket(int seq, const char *what, int expect, int sid, int family, int type,
+                     int proto)
+{
+    int fd = socket(family, type, proto), ok = outcome(seq, what, fd, expect);
+    if (fd >= 0 && adopt(seq, what, sid, fd) < 0)
+        return -1;
+    return ok;
+}
+
+/*@ do_socketpair */
+static int do_socketpair(int seq, const char *what, int expect, int first, int second,
+                         int family, int type, int proto)
+{
+    int sv[2], rc = socketpair(family, type, proto, sv), ok = outcome(seq, what, rc, expect);
+    if (rc == 0) {
+        fds[first] = sv[0]; /* both are closed at the end whatever happens next */
+        fds[second] = sv[1];
+        if (adopt(seq, what, first, sv[0]) < 0 || adopt(seq, what, second, sv[1]) < 0)
+            return -1;
+    }
+    return ok;
+}
+
+/*@ do_peek */
+static int do_peek(int seq, const char *what, int expect, int sid, size_t size, int flags)
+{
+    unsigned char *buf = malloc(size ? size : 1);
+    int rc;
+    if (buf == NULL)
+        return failed(seq, what, "malloc");
+    rc = (int)recv(fds[sid], buf, size, flags);
+    free(buf);
+    return outcome(seq, what, rc, expect);
+}
+
+/*@ to_addr */
+/* host:port, [v6]:port, unix:/path, unix:@name or unix: (autobind): 0, or -1 (said). */
+static int to_addr(const char *text, int family, int type, struct addr *out)
+{
+    char host[256];
+    const char *colon, *port;
+    size_t hostlen;
+    struct addrinfo hints, *res = NULL;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (strncmp(text, "unix:", 5) == 0 || text[0] == '/') {
+        struct sockaddr_un *un = (struct sockaddr_un *)&out->ss;
+        const char *path = text[0] == '/' ? text : text + 5;
+        size_t n = strlen(path);
+        un->sun_family = AF_UNIX;
+        if (n >= sizeof un->sun_path) {
+            fprintf(stderr, "address %s: the path is over %zu bytes\n", text,
+                    sizeof un->sun_path - 1);
+            return -1;
+        }
+        memcpy(un->sun_path, path, n);
+        if (path[0] == '@')
+            un->sun_path[0] = '\0'; /* an abstract name: no NUL at the end */
+        out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n
+                               + (n && path[0] != '@'));
+        return 0;
+    }
+    colon = strrchr(text, ':');
+    if (colon == NULL || colon[1] == '\0') {
+        fprintf(stderr, "address %s: write host:port, [v6]:port, unix:/path or unix:@name\n",
+                text);
+        return -1;
+    }
+    port = colon + 1;
+    hostlen = (size_t)(colon - text);
+    if (hostlen >= 2 && text[0] == '[' && text[hostlen - 1] == ']') {
+        text++;
+        hostlen -= 2;
+    }
+    if (hostlen >= sizeof host) {
+        fprintf(stderr, "address %s: the host name is too long\n", text);
+        return -1;
+    }
+    memcpy(host, text, hostlen);
+    host[hostlen] = '\0';
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = family;
+    hints.ai_socktype = type;
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "address %s: %s\n", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+    out->len = (socklen_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+/*@ destination */
+/* Where socket sid connects or sends: --target, then --peer, then the program's own
+   socket (sock:N), then the address as recorded. */
+static int destination(int sid, const char *recorded, int family, int type, struct addr *out)
+{
+    const char *text = target_given[sid] ? target_given[sid] : recorded;
+    int i;
+    if (strncmp(text, "sock:", 5) == 0) {
+        int own = atoi(text + 5);
+        memset(out, 0, sizeof *out);
+        out->len = sizeof out->ss;
+        if (own < 1 || own > NSOCKS
+            || getsockname(fds[own], (struct sockaddr *)&out->ss, &out->len) < 0) {
+            fprintf(stderr, "%s: no local address: %s\n", text, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(text, "peer:", 5) == 0) {
+        for (i = 0; i < NPEERS; i++)
+            if (strcmp(peer_names[i], text + 5) == 0)
+                return to_addr(peer_given[i], family, type, out);
+        fprintf(stderr, "%s: no such peer\n", text);
+        return -1;
+    }
+    return to_addr(text, family, type, out);
+}
+
+/*@ do_connect */
+static int do_connect(int seq, const char *what, int expect, int sid, const struct addr *a,
+                      int blocking)
+{
+    int rc = connect(fds[sid], (const struct sockaddr *)&a->ss, a->len);
+    if (IO_POLL && blocking && rc < 0 && errno == EINPROGRESS) {
+        int err = 0;
+        socklen_t n = sizeof err;
+        if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
+            return -1;
+        if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+            return failed(seq, what, "getsockopt(SO_ERROR)");
+        errno = err;
+        rc = err ? -1 : 0;
+    }
+    return outcome(seq, what, rc, expect);
+}
+
+/*@ do_accept */
+static int do_accept(int seq, const char *what, int expect, int sid, int new_sid, int blocking)
+{
+    int fd;
+    if (IO_POLL && blocking && wait_fd(seq, what, fds[sid], POLLIN) < 0)
+        return -1;
+    fd = accept(fds[sid], NULL, NULL);
+    if (outcome(seq, what, fd, expect) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd >= 0 && new_sid > 0 ? adopt(seq, what, new_sid, fd) : 0;
+}
+
+/*@ send_all */
+/* Send all of data, however many calls it takes (partial writes, EAGAIN). */
+static int send_all(int seq, const char *what, int expect, int sid, const unsigned char *data,
+                    size_t len, int flags)
+{
+    size_t sent = 0;
+    if (expect != 0)
+        return outcome(seq, what, (int)send(fds[sid], data, len, flags), expect);
+    while (sent < len) {
+        ssize_t n = send(fds[sid], data + sent, len - sent, flags);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
+                return -1;
+        } else if (n < 0 && errno != EINTR) {
+            return failed(seq, what, "send");
+        } else if (n > 0) {
+            sent += (size_t)n;
+        }
+    }
+    printf("step %d: %s: %zu bytes sent\n", seq, what, sent);
+    return 0;
+}
+
+/*@ send_to */
+static int send_to(int seq, const char *what, int expect, int sid, const unsigned char *data,
+                   size_t len, int flags, const struct addr *a)
+{
+    ssize_t n;
+    for (;;) {
+        n = sendto(fds[sid], data, len, flags, (const struct sockaddr *)&a->ss, a->len);
+        if (n >= 0 || expect != 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            break;
+        if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
+            return -1;
+    }
+    if (outcome(seq, what, (int)n, expect) < 0)
+        return -1;
+    if (n >= 0 && (size_t)n != len) {
+        differs(seq, what, "sent only part of the datagram");
+        return -1;
+    }
+    return 0;
+}
+
+/*@ take */
+/* One recv or recvfrom into the socket's received bytes; waits when it would block. */
+static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, int datagram)
+{
+    struct rx *r = &rx[sid];
+    ssize_t n;
+    if (r->cap - r->len < size) {
+        size_t cap = r->len + size;
+        unsigned char *buf = realloc(r->buf, cap ? cap : 1);
+        if (buf == NULL)
+            return failed(seq, what, "realloc");
+        r->buf = buf;
+        r->cap = cap;
+    }
+    for (;;) {
+        n = datagram ? recvfrom(fds[sid], r->buf + r->len, size, flags, NULL, NULL)
+                     : recv(fds[sid], r->buf + r->len, size, flags);
+        if (n >= 0)
+            break;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_fd(seq, what, fds[sid], POLLIN) < 0)
+                return -1;
+        } else if (errno != EINTR) {
+            return failed(seq, what, datagram ? "recvfrom" : "recv");
+        }
+    }
+    r->len += (size_t)n;
+    return n;
+}
+
+/*@ recv_until */
+/* Read until the socket has total bytes, as in the recording; then, if the recording
+   read end of stream here, one more recv must return 0. */
+static int recv_until(int seq, const char *what, int expect, int sid, size_t total, int eof,
+                      size_t size, int flags)
+{
+    unsigned char peek[1];
+    ssize_t n;
+    if (expect != 0)
+        return outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags), expect);
+    while (rx[sid].len < total) {
+        size_t want = total - rx[sid].len;
+        n = take(seq, what, sid, want < size ? want : size, flags, 0);
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            fprintf(stderr, "differs: step %d: %s: end of stream after %zu bytes; the "
+                    "recording had %zu\n", seq, what, rx[sid].len, total);
+            return -1;
+        }
+    }
+    if (eof) {
+        n = take(seq, what, sid, size ? size : 1, flags, 0);
+        if (n != 0) {
+            if (n > 0)
+                differs(seq, what, "bytes where the recording read end of stream");
+            return -1;
+        }
+        printf("step %d: %s: end of stream\n", seq, what);
+        return 0;
+    }
+    printf("step %d: %s: %zu bytes in all\n", seq, what, rx[sid].len);
+    return 0;
+}
+
+/*@ recv_datagrams */
+/* Receive datagrams until the socket has count of them, each its recorded size. */
+static int recv_datagrams(int seq, const char *what, int expect, int sid, size_t count,
+                          const size_t *sizes, size_t size, int flags)
+{
+    unsigned char peek[1];
+    ssize_t n;
+    if (expect != 0)
+        return outcome(seq, what, (int)recvfrom(fds[sid], peek, sizeof peek, flags, NULL, NULL),
+                       expect);
+    while (rx[sid].count < count) {
+        n = take(seq, what, sid, size, flags, 1);
+        if (n < 0)
+            return -1;
+        if ((size_t)n != sizes[rx[sid].count]) {
+            fprintf(stderr, "differs: step %d: %s: a datagram of %zd bytes; the recording: "
+                    "%zu\n", seq, what, n, sizes[rx[sid].count]);
+            return -1;
+        }
+        rx[sid].count++;
+    }
+    printf("step %d: %s: datagram %zu received\n", seq, what, count);
+    return 0;
+}
+
+/*@ check_expect */
+static int check_expect(int seq, const char *what, int sid, size_t at,
+                        const unsigned char *data, size_t len)
+{
+    if (rx[sid].len < at + len || memcmp(rx[sid].buf + at, data, len) != 0) {
+        differs(seq, what, "the expected bytes were not received there");
+        return -1;
+    }
+    printf("step %d: %s: found at %zu\n", seq, what, at);
+    return 0;
+}
+
+/*@ so_error */
+static int so_error(int seq, const char *what, int sid, int expect, int settle)
+{
+    int err = 0;
+    socklen_t n = sizeof err;
+    if (settle && wait_fd(seq, what, fds[sid], POLLOUT) < 0)
+        return -1;
+    if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+        return failed(seq, what, "getsockopt(SO_ERROR)");
+    if (err != expect) {
+        fprintf(stderr, "differs: step %d: %s: %s; the recording: %s\n", seq, what,
+                err ? errno_name(err) : "no error", expect ? errno_name(expect) : "no error");
+        return -1;
+    }
+    printf("step %d: %s: %s, as recorded\n", seq, what, err ? errno_name(err) : "no error");
+    return 0;
+}
+
+/*@ pause_for */
+static void pause_for(int seq, double seconds)
+{
+    struct timespec t;
+    t.tv_sec = (time_t)seconds;
+    t.tv_nsec = (long)((seconds - (double)t.tv_sec) * 1e9);
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+    printf("step %d: waited %g s\n", seq, seconds);
+}
+
+/*@ do_close */
+static void do_close(int seq, const char *what, int sid)
+{
+    if (fds[sid] >= 0)
+        close(fds[sid]);
+    fds[sid] = -1;
+    printf("step %d: %s: ok\n", seq, what);
+}
+
+/*@ first_difference */
+/* The first offset where the socket's bytes differ from the recording, outside the
+   stretches the recording did not keep; -1 when they match. */
+static long first_difference(int sid)
+{
+    const struct expected *w = &received[sid];
+    size_t at, g, n = rx[sid].len < w->len ? rx[sid].len : w->len;
+    for (at = 0; at < n; at++) {
+        int skipped = 0;
+        for (g = 0; g < w->ngaps; g++)
+            skipped |= at >= w->gaps[g][0] && at < w->gaps[g][0] + w->gaps[g][1];
+        if (!skipped && rx[sid].buf[at] != w->data[at])
+            return (long)at;
+    }
+    return rx[sid].len == w->len ? -1 : (long)n;
+}
+
+/*@ compare */
+static int compare(void)
+{
+    int sid, code = 0;
+    for (sid = 1; sid <= NSOCKS; sid++) {
+        long at = first_difference(sid);
+        if (at >= 0) {
+            fprintf(stderr, "socket %d: received %zu bytes, the recording %zu; first "
+                    "difference at offset %ld\n", sid, rx[sid].len, received[sid].len, at);
+            code = 1;
+        }
+    }
+    return code;
+}
+
+/*@ usage */
+static int usage(const char *prog, const char *why)
+{
+    FILE *out = why ? stderr : stdout; /* --help is output, a mistake is not */
+    int i;
+    if (why)
+        fprintf(stderr, "%s: %s\n", prog, why);
+    fprintf(out, "usage: %s [--peer NAME=ADDRESS] [--target N=ADDRESS] [--timeout SECONDS]\n",
+            prog);
+    for (i = 0; i < NPEERS; i++)
+        fprintf(out, "  --peer %s=%s\n", peer_names[i],
+                peer_recorded[i] ? peer_recorded[i] : "ADDRESS (not recorded: required)");
+    for (i = 1; i <= NSOCKS; i++)
+        if (target_recorded[i])
+            fprintf(out, "  --target %d=ADDRESS (recorded: %s)\n", i, target_recorded[i]);
+    return 2;
+}
+
+/*@ parse_args */
+static int parse_args(int argc, char **argv)
+{
+    int i, j;
+    for (i = 0; i < NPEERS; i++)
+        peer_given[i] = peer_recorded[i];
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *eq = value ? strchr(value, '=') : NULL;
+        if (strcmp(arg, "--timeout") == 0 && value) {
+            double s = atof(value);
+            if (s <= 0 || s > 86400)
+                return usage(argv[0], "--timeout takes seconds over 0, e.g. 5");
+            timeout_ms = (int)(s * 1000);
+        } else if (strcmp(arg, "--peer") == 0 && eq) {
+            for (j = 0; j < NPEERS; j++)
+                if (strncmp(peer_names[j], value, (size_t)(eq - value)) == 0
+                    && peer_names[j][eq - value] == '\0')
+                    break;
+            if (j == NPEERS || eq[1] == '\0')
+                return usage(argv[0], "--peer takes NAME=ADDRESS with a NAME listed below");
+            peer_given[j] = eq + 1;
+        } else if (strcmp(arg, "--target") == 0 && eq) {
+            int n = atoi(value);
+            if (n < 1 || n > NSOCKS || !target_recorded[n] || eq[1] == '\0')
+                return usage(argv[0], "--target takes N=ADDRESS with an N listed below");
+            target_given[n] = eq + 1;
+        } else if (strcmp(arg, "--help") == 0) {
+            usage(argv[0], NULL);
+            return -1;
+        } else {
+            return usage(argv[0], "unknown argument");
+        }
+        i++;
+    }
+    for (i = 0; i < NPEERS; i++)
+        if (peer_given[i] == NULL) {
+            fprintf(stderr, "%s: peer %s: the session did not record where it listens; give "
+                    "--peer %s=HOST:PORT (or unix:/path)\n", argv[0], peer_names[i],
+                    peer_names[i]);
+            return 2;
+        }
+    return 0;
+}
+
+static int run(void);
+
+/*@ main */
+int main(int argc, char **argv)
+{
+    int code, sid;
+    for (sid = 0; sid <= NSOCKS; sid++)
+        fds[sid] = -1;
+    code = parse_args(argc, argv);
+    if (code != 0)
+        return code < 0 ? 0 : code;
+    signal(SIGPIPE, SIG_IGN); /* a send to a closed peer fails with EPIPE instead */
+    code = run();
+    for (sid = 1; sid <= NSOCKS; sid++) /* every socket is closed on every path */
+        if (fds[sid] >= 0)
+            close(fds[sid]);
+    if (code == 0)
+        code = compare();
+    for (sid = 0; sid <= NSOCKS; sid++)
+        free(rx[sid].buf);
+    if (code == 0)
+        printf("as recorded: every call ended as it did and each socket received its bytes\n");
+    return code;
+}
+"""
+
+
+def helpers(body: str) -> str:
+    """The shared declarations, then the helpers the steps in `body` use and the ones
+    those use (an unused static function would fail -Werror)."""
+    head, *parts = re.split(r"^/\*@ (\w+) \*/\n", HELPERS, flags=re.M)
+    chunks = dict(zip(parts[::2], parts[1::2], strict=True))
+    wanted, seen = {"main"}, body + chunks["main"]
+    grew = True
+    while grew:
+        grew = False
+        for name, code in chunks.items():
+            if name not in wanted and re.search(rf"\b{name}\(", seen):
+                wanted.add(name)
+                seen += code
+                grew = True
+    return head + "".join(code for name, code in chunks.items() if name in wanted)
