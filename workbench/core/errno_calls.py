@@ -3,11 +3,14 @@
 Keys are the calls of the socket API: socket, bind, listen, accept, connect, send,
 recv, setsockopt, getsockopt, getpeername, shutdown, close. An errno lists only the
 calls that can return it on Linux; "*" means any call on a descriptor, with the same
-meaning for each. Steps map onto these calls with `call_of` (sendto is send, recvfrom
+meaning for each; "call/unix" and "call/inet" are the meaning for a socket of that
+family (errno_calls_unix). Steps map onto these calls with `call_of` (sendto is send, recvfrom
 and expect are recv, socketpair is socket).
 """
 
 from __future__ import annotations
+
+from workbench.core.errno_calls_unix import FAMILY_CALLS, PATH_CALLS
 
 CALL_NAMES = ("socket", "bind", "listen", "accept", "connect", "send", "recv",
               "setsockopt", "getsockopt", "getpeername", "shutdown", "close")
@@ -440,38 +443,6 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "the connection died: retransmissions, keep-alive probes or TCP_USER_TIMEOUT "
             "ran out without an answer", "reconnect; check the path to the peer"),
     },
-    "ENOENT": {
-        "connect": (
-            "no file at the Unix socket path: the server is not running, or uses another "
-            "path", "check the path; start the listening side first so it creates the file"),
-        "bind": ("a directory on the Unix socket path does not exist",
-                 "create the directory, or bind under an existing one"),
-        "send": ("no file at the Unix datagram path", "start the receiver first"),
-    },
-    "ENAMETOOLONG": {
-        "bind": ("the Unix socket path is longer than sun_path holds (108 bytes with its "
-                 "terminator)", "use a shorter path or an abstract name (unix:@name)"),
-        "connect": ("the Unix socket path is longer than sun_path holds (108 bytes with its "
-                    "terminator)", "connect through a shorter path (a symlink or a relative "
-                    "path)"),
-        "send": ("the Unix datagram path is longer than sun_path holds",
-                 "use a shorter path"),
-    },
-    "ENOTDIR": {
-        "bind": ("a component of the Unix socket path is not a directory", "fix the path"),
-        "connect": ("a component of the Unix socket path is not a directory", "fix the path"),
-    },
-    "EROFS": {
-        "bind": ("the Unix socket file would be created on a read-only filesystem",
-                 "bind under a writable directory such as $XDG_RUNTIME_DIR, or use an "
-                 "abstract name"),
-    },
-    "ELOOP": {
-        "bind": ("resolving the Unix socket path met too many symbolic links (a loop)",
-                 "inspect the links with `namei -l PATH`"),
-        "connect": ("resolving the Unix socket path met too many symbolic links (a loop)",
-                    "inspect the links with `namei -l PATH`"),
-    },
     "EPROTO": {
         "accept": ("a queued connection failed its handshake before accept took it",
                    "accept again"),
@@ -482,11 +453,12 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
         "bind": ("the IPv6 scope names an interface that does not exist",
                  "use an interface `ip link` shows"),
     },
-    "ENOSPC": {
-        "bind": ("no space left to create the Unix socket file",
-                 "free space, bind elsewhere, or use an abstract name"),
-    },
 }
+
+
+for _table in (FAMILY_CALLS, PATH_CALLS):
+    for _name, _calls in _table.items():
+        CALLS.setdefault(_name, {}).update(_calls)
 
 
 def call_of(op: str) -> str:

@@ -44,12 +44,15 @@ class ErrnoInfo:
         """A retry of the same call, with nothing changed, may succeed."""
         return self.port.soft
 
-    def for_call(self, op: str) -> tuple[str, str]:
-        """(meaning, hint) for the call an op makes; the general ones if not written."""
+    def for_call(self, op: str, family: str = "") -> tuple[str, str]:
+        """(meaning, hint) for the call an op makes on a socket of the family ("inet",
+        "inet6", "unix" or ""); the general ones where nothing is written for it."""
         call = call_of(op)
-        for name, meaning, hint in self.calls:
-            if name in (call, ANY):
-                return meaning, hint
+        fam = {"inet": "inet", "inet6": "inet", "unix": "unix"}.get(family, "")
+        words = {name: (meaning, hint) for name, meaning, hint in self.calls}
+        for key in (f"{call}/{fam}" if fam else "", call, ANY):
+            if key in words:
+                return words[key]
         return self.meaning, self.hint
 
     def call_names(self) -> tuple[str, ...]:

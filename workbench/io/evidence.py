@@ -1,0 +1,157 @@
+"""Facts from the live system that explain a failed call (see core/diagnosis).
+
+A gatherer is one function registered for errno names with @gatherer: it takes the
+FailedCall and yields Facts. `gather` runs those that apply, each inside a time
+budget, and never raises: a gatherer that fails or finds nothing gives no facts.
+Reads are bounded (a few KiB of a sysctl, at most MAX_LINES of a /proc/net table,
+one `ip` run of at most a second). Facts are read as this process sees them, so for
+capabilities and limits gather in the process whose call failed.
+
+Keys: sysctl.<name> (ip_unprivileged_port_start, ping_group_range,
+ip_local_port_range, somaxconn, tcp_max_syn_backlog, rmem_max, wmem_max, file_nr,
+ip_nonlocal_bind), process.caps, process.ids, process.nofile, process.open_fds,
+address.local, address.broadcast, tcp.listeners, tcp.port, udp.bound, unix.path,
+unix.listener.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from workbench.core.diagnosis import Fact, FailedCall
+
+Gatherer = Callable[[FailedCall], Iterable[Fact]]
+_GATHERERS: list[tuple[frozenset[str], Gatherer]] = []
+BUDGET = 3.0  # seconds for all the gatherers of one failure
+MAX_LINES = 200_000  # of one /proc/net table: a busy server's, read in well under a second
+IP_TIMEOUT = 1.0
+SYSCTL = "/proc/sys/"
+CAPS = {"CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13}
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
+              6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
+              11: "CLOSING", 12: "NEW_SYN_RECV"}
+UNIX_TYPES = {1: "stream", 2: "dgram", 5: "seqpacket"}
+ACCEPTCON = 0x10000  # __SO_ACCEPTCON in /proc/net/unix Flags: a listening socket
+
+
+def gatherer(*errors: str) -> Callable[[Gatherer], Gatherer]:
+    """Register a gatherer for errno names ("*" for every failure)."""
+    def register(fn: Gatherer) -> Gatherer:
+        _GATHERERS.append((frozenset(errors), fn))
+        return fn
+
+    return register
+
+
+def gather(failed: FailedCall, budget: float = BUDGET) -> dict[str, Fact]:
+    """Every fact the registered gatherers find for this failure; never raises."""
+    from workbench.io import evidence_net  # noqa: F401 - registers the address gatherers
+
+    facts: dict[str, Fact] = {}
+    deadline = time.monotonic() + budget
+    for errors, fn in _GATHERERS:
+        if failed.error not in errors and "*" not in errors:
+            continue
+        if time.monotonic() > deadline:
+            break  # what was found so far stands; the rest is not worth a frozen view
+        try:
+            for fact in fn(failed):
+                facts[fact.key] = fact
+        except Exception:
+            continue
+    return facts
+
+
+# -- small readers ----------------------------------------------------------------------
+
+
+def read_text(path: str, limit: int = 4096) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("ascii", "replace")
+    except OSError:
+        return None
+
+
+def sysctl(name: str) -> list[int] | None:
+    """A numeric sysctl (dotted name) as its numbers, or None when unreadable."""
+    text = read_text(SYSCTL + name.replace(".", "/"))
+    try:
+        return [int(x) for x in text.split()] if text else None
+    except ValueError:
+        return None
+
+
+def _sysctl_fact(name: str, many: bool = False) -> Iterator[Fact]:
+    numbers = sysctl(name)
+    if numbers:
+        value: Any = numbers if many else numbers[0]
+        shown = " ".join(map(str, numbers))
+        yield Fact(f"sysctl.{name.rsplit('.', 1)[1]}", value, SYSCTL + name.replace(".", "/"),
+                   f"{name} = {shown}")
+
+
+def capabilities(status: str | None = None) -> dict[str, bool] | None:
+    """The network capabilities in this process's effective set (CapEff)."""
+    text = status if status is not None else read_text("/proc/self/status", 1 << 16)
+    for line in (text or "").splitlines():
+        if line.startswith("CapEff:"):
+            bits = int(line.split()[1], 16)
+            return {name: bool(bits >> bit & 1) for name, bit in CAPS.items()}
+    return None
+
+
+# -- privileges, descriptors, buffers ---------------------------------------------------
+
+
+@gatherer("EACCES", "EPERM")
+def privileges(failed: FailedCall) -> Iterator[Fact]:
+    yield from _sysctl_fact("net.ipv4.ip_unprivileged_port_start")
+    yield from _sysctl_fact("net.ipv4.ping_group_range", many=True)
+    caps = capabilities()
+    if caps is not None:
+        have = [n for n, on in caps.items() if on] or ["none of them"]
+        yield Fact("process.caps", caps, "/proc/self/status CapEff",
+                   f"effective network capabilities: {', '.join(have)}")
+    ids = {"uid": os.geteuid(), "gid": os.getegid(), "groups": sorted(os.getgroups())}
+    yield Fact("process.ids", ids, "geteuid, getegid, getgroups",
+               f"uid {ids['uid']}, gid {ids['gid']}, groups {ids['groups'] or 'none'}")
+
+
+@gatherer("EMFILE", "ENFILE")
+def descriptors(failed: FailedCall) -> Iterator[Fact]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    yield Fact("process.nofile", [soft, hard], "getrlimit(RLIMIT_NOFILE)",
+               f"RLIMIT_NOFILE soft {soft}, hard {hard}")
+    with contextlib.suppress(OSError):
+        count = len(os.listdir("/proc/self/fd")) - 1  # less the listing's own descriptor
+        yield Fact("process.open_fds", count, "/proc/self/fd",
+                   f"{count} descriptors open in this process")
+    numbers = sysctl("fs.file-nr")
+    if numbers and len(numbers) == 3:
+        yield Fact("sysctl.file_nr", numbers, "/proc/sys/fs/file-nr",
+                   f"fs.file-nr: {numbers[0]} allocated, fs.file-max {numbers[2]}")
+
+
+@gatherer("ENOBUFS", "EMSGSIZE", "ENOMEM")
+def buffers(failed: FailedCall) -> Iterator[Fact]:
+    yield from _sysctl_fact("net.core.rmem_max")
+    yield from _sysctl_fact("net.core.wmem_max")
+
+
+@gatherer("EADDRNOTAVAIL", "EADDRINUSE")
+def ephemeral(failed: FailedCall) -> Iterator[Fact]:
+    if failed.call in ("connect", "send", "listen"):
+        yield from _sysctl_fact("net.ipv4.ip_local_port_range", many=True)
+
+
+@gatherer("ECONNREFUSED", "ETIMEDOUT", "EAGAIN")
+def backlog(failed: FailedCall) -> Iterator[Fact]:
+    if failed.call == "connect":
+        yield from _sysctl_fact("net.core.somaxconn")
+        yield from _sysctl_fact("net.ipv4.tcp_max_syn_backlog")

@@ -1,0 +1,251 @@
+"""Evidence about addresses, ports and Unix paths (gatherers registered in evidence).
+
+Whether an address is this machine's: loopback and wildcards are; IPv6 from
+/proc/net/if_inet6; IPv4 by binding a throwaway UDP socket to it (refused with
+EADDRNOTAVAIL when no interface has it), or from `ip -j addr` when
+net.ipv4.ip_nonlocal_bind makes that bind succeed for any address. Listeners and
+ports from /proc/net/tcp, tcp6, udp and udp6 (this network namespace); Unix sockets
+from /proc/net/unix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import stat
+import struct
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+from workbench.core.diagnosis import Fact, FailedCall
+from workbench.core.endpoints import Endpoint
+from workbench.io.evidence import (
+    ACCEPTCON,
+    IP_TIMEOUT,
+    MAX_LINES,
+    TCP_STATES,
+    UNIX_TYPES,
+    gatherer,
+    sysctl,
+)
+
+ADDRESS_ERRORS = ("EADDRNOTAVAIL", "ECONNREFUSED", "EADDRINUSE", "EACCES", "EHOSTUNREACH",
+                  "ENETUNREACH")
+UNIX_ERRORS = ("ECONNREFUSED", "EADDRINUSE", "ENOENT", "EACCES", "ENOTDIR", "EPROTOTYPE",
+               "ELOOP")
+
+
+def _inet(failed: FailedCall) -> Endpoint | None:
+    ep = failed.endpoint()
+    return ep if ep is not None and ep.kind in ("inet", "inet6") else None
+
+
+# -- addresses --------------------------------------------------------------------------
+
+
+def ip_addrs() -> list[dict[str, Any]] | None:
+    """`ip -j addr`'s addr_info entries, or None when `ip` is missing or fails."""
+    ip = shutil.which("ip")
+    if ip is None:
+        return None
+    try:
+        out = subprocess.run([ip, "-j", "addr", "show"], capture_output=True, check=True,
+                             timeout=IP_TIMEOUT).stdout
+        links = json.loads(out[: 1 << 22])
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return [a for link in links for a in link.get("addr_info", []) if isinstance(a, dict)]
+
+
+def _inet6_local(ip: ipaddress.IPv6Address) -> bool | None:
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as f:
+            lines = [line for _, line in zip(range(MAX_LINES), f, strict=False)]
+    except OSError:
+        return None
+    return any(line.split()[0] == ip.exploded.replace(":", "") for line in lines if line.strip())
+
+
+def _inet4_local(ip: ipaddress.IPv4Address) -> bool | None:
+    if (sysctl("net.ipv4.ip_nonlocal_bind") or [0])[0]:
+        addrs = ip_addrs()
+        return None if addrs is None else any(a.get("local") == str(ip) for a in addrs)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((str(ip), 0))
+        except OSError as exc:
+            return False if exc.errno == errno.EADDRNOTAVAIL else None
+    return True
+
+
+def is_local(host: str) -> bool | None:
+    """Whether the address is assigned here (None: could not tell)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified or ip.is_loopback:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        return _inet6_local(ip)
+    return _inet4_local(ip)
+
+
+def is_broadcast(host: str) -> bool | None:
+    if host == "255.255.255.255":
+        return True
+    addrs = ip_addrs()
+    if addrs is None:
+        return None
+    return any(a.get("broadcast") == host for a in addrs)
+
+
+@gatherer(*ADDRESS_ERRORS)
+def address(failed: FailedCall) -> Iterator[Fact]:
+    ep = _inet(failed)
+    if ep is None:
+        return
+    local = is_local(ep.host)
+    if local is not None:
+        text = "is" if local else "is not"
+        yield Fact("address.local", {"address": ep.host, "local": local},
+                   "/proc/net/if_inet6, a test bind or `ip -j addr`",
+                   f"{ep.host} {text} an address of this machine")
+    if ep.kind == "inet" and failed.call in ("send", "connect") and failed.type == "dgram":
+        bcast = is_broadcast(ep.host)
+        if bcast is not None:
+            yield Fact("address.broadcast", {"address": ep.host, "broadcast": bcast},
+                       "`ip -j addr`", f"{ep.host} is {'' if bcast else 'not '}a broadcast "
+                       "address")
+
+
+# -- ports ------------------------------------------------------------------------------
+
+
+def _hex_ip(text: str) -> str:
+    raw = bytes.fromhex(text)
+    words = b"".join(struct.pack("<I", w) for w in struct.unpack(f">{len(raw) // 4}I", raw))
+    ip = ipaddress.ip_address(words)
+    return str(ip) if ip.version == 4 else f"[{ip}]"
+
+
+def proc_net(table: str, port: int) -> list[tuple[str, int]]:
+    """(local address, state) of the sockets in /proc/net/TABLE on a local port."""
+    found: list[tuple[str, int]] = []
+    want = f":{port:04X}"
+    try:
+        with open(f"/proc/net/{table}", encoding="ascii") as f:
+            next(f, None)
+            for _, line in zip(range(MAX_LINES), f, strict=False):
+                fields = line.split()
+                if len(fields) > 3 and fields[1].endswith(want):
+                    found.append((f"{_hex_ip(fields[1][:-5])}:{port}", int(fields[3], 16)))
+    except OSError:
+        pass
+    return found
+
+
+@gatherer("ECONNREFUSED", "EADDRINUSE")
+def ports(failed: FailedCall) -> Iterator[Fact]:
+    ep = _inet(failed)
+    if ep is None or ep.port == 0:
+        return
+    if failed.type == "dgram":
+        bound = sorted({a for t in ("udp", "udp6") for a, _s in proc_net(t, ep.port)})
+        yield Fact("udp.bound", {"port": ep.port, "sockets": bound}, "/proc/net/udp, udp6",
+                   f"UDP sockets on port {ep.port}: {', '.join(bound) or 'none'}")
+        return
+    tcp = [entry for t in ("tcp", "tcp6") for entry in proc_net(t, ep.port)]
+    listeners = sorted({a for a, s in tcp if TCP_STATES.get(s) == "LISTEN"})
+    yield Fact("tcp.listeners", {"port": ep.port, "listeners": listeners},
+               "/proc/net/tcp, tcp6",
+               f"listening on port {ep.port}: {', '.join(listeners) or 'nothing'}")
+    states: dict[str, int] = {}
+    for _a, s in tcp:
+        name = TCP_STATES.get(s, str(s))
+        if name != "LISTEN":
+            states[name] = states.get(name, 0) + 1
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none"
+    yield Fact("tcp.port", {"port": ep.port, "states": states}, "/proc/net/tcp, tcp6",
+               f"other TCP sockets on port {ep.port}: {shown}")
+
+
+# -- Unix paths -------------------------------------------------------------------------
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISSOCK, "socket"), (stat.S_ISREG, "regular file"),
+                       (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "symbolic link")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def unix_path(path: str) -> dict[str, Any]:
+    """What is at a Unix socket path, and whether this process may use it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    info: dict[str, Any] = {"path": path, "dir": folder, "dir_exists": os.path.isdir(folder),
+                            "dir_writable": os.access(folder, os.W_OK | os.X_OK)}
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        info["kind"] = "missing"
+        return info
+    except OSError as exc:
+        info["kind"] = "unreachable"
+        info["error"] = errno.errorcode.get(exc.errno or 0, str(exc))
+        return info
+    info.update(kind=_kind(st.st_mode), mode=oct(stat.S_IMODE(st.st_mode)), uid=st.st_uid,
+                writable=os.access(path, os.W_OK))
+    return info
+
+
+def unix_sockets(name: str) -> list[tuple[int, str]]:
+    """(flags, type) of the sockets /proc/net/unix shows bound to a path or @name."""
+    found = []
+    with contextlib.suppress(OSError), open("/proc/net/unix", encoding="utf-8",
+                                            errors="replace") as f:
+        next(f, None)
+        for _, line in zip(range(MAX_LINES), f, strict=False):
+            fields = line.rstrip("\n").split(None, 7)
+            if len(fields) == 8 and fields[7] == name:
+                found.append((int(fields[3], 16), UNIX_TYPES.get(int(fields[4], 16), "?")))
+    return found
+
+
+@gatherer(*UNIX_ERRORS)
+def unix(failed: FailedCall) -> Iterator[Fact]:
+    ep = failed.endpoint()
+    if ep is None or ep.kind != "unix" or not ep.path:
+        return
+    name = "@" + ep.path if ep.abstract else ep.path
+    if not ep.abstract:
+        info = unix_path(ep.path)
+        yield Fact("unix.path", info, f"stat {ep.path}", _path_text(info))
+    socks = unix_sockets(name)
+    if not ep.abstract and not socks and not os.path.isabs(ep.path):
+        socks = unix_sockets(os.path.abspath(ep.path))
+    value = {"path": name, "listening": any(flags & ACCEPTCON for flags, _t in socks),
+             "bound": bool(socks), "types": sorted({t for _f, t in socks})}
+    what = ("a socket listens on it" if value["listening"] else
+            "a socket is bound to it" if socks else "no socket is bound to it")
+    yield Fact("unix.listener", value, "/proc/net/unix", f"{name}: {what}")
+
+
+def _path_text(info: dict[str, Any]) -> str:
+    if info["kind"] == "missing":
+        folder = "" if info["dir_exists"] else f"; its directory {info['dir']} is missing too"
+        return f"{info['path']} does not exist{folder}"
+    if info["kind"] == "unreachable":
+        return f"{info['path']} cannot be looked at ({info.get('error')})"
+    access = "writable" if info.get("writable") else "not writable"
+    return (f"{info['path']} is a {info['kind']}, mode {info.get('mode')}, owner uid "
+            f"{info.get('uid')}, {access} by this process")
