@@ -28,6 +28,7 @@ from workbench.cli_capture import (
     replay_limits,
 )
 from workbench.cli_conns import add_conns_parser
+from workbench.cli_errno import add_errno_parser
 from workbench.cli_options import add_options_parser
 from workbench.cli_output import (
     CANNOT_WRITE,
@@ -101,10 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_tui_commands(sub)
     _add_replay(sub)
     _add_peer(sub)
-    err = sub.add_parser("errno", help="explain an errno by name or number")
-    err.add_argument("key", nargs="?", help="e.g. ECONNREFUSED or 111; omit to list all")
-    err.add_argument("--json", action="store_true")
-    err.set_defaults(run=_cmd_errno, buffered=True)
+    add_errno_parser(sub)
     _add_recover(sub)
     add_journals_parser(sub, Parser)
     add_conns_parser(sub)
@@ -344,30 +342,6 @@ def _cmd_peer(args: argparse.Namespace) -> int:
         drop_stdout()
         raise InputError(f"cannot write the output: {exc.strerror or exc}; "
                          f"{CANNOT_WRITE}") from None
-
-
-def _cmd_errno(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from workbench.core.errnos import all_errnos, lookup
-
-    if args.key is None:
-        infos = all_errnos()
-    else:
-        try:
-            infos = [lookup(args.key)]
-        except KeyError:
-            key = args.key if len(args.key) <= 40 else args.key[:37] + "..."
-            raise InputError(f"unknown errno {key!r}: use a name like ECONNREFUSED "
-                             "or a number like 111") from None
-    if args.json:
-        print(json.dumps([asdict(i) for i in infos], indent=2))
-        return OK
-    for info in infos:
-        print(f"{info.name} ({info.number}): {info.message}")
-        if args.key is not None:
-            print(f"  meaning: {info.meaning}\n  try: {info.hint}")
-    return OK
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:

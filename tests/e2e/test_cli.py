@@ -196,12 +196,12 @@ def test_errno_by_name_and_number() -> None:
 def test_errno_json() -> None:
     done = workbench("errno", "ECONNRESET", "--json")
     assert done.returncode == 0
-    [info] = json.loads(done.stdout)
-    assert (info["name"], info["number"], info["message"]) == (
+    [info] = json.loads(done.stdout)["findings"]
+    assert (info["errno"], info["number"], info["message"]) == (
         "ECONNRESET", 104, "Connection reset by peer")
     assert info["meaning"] and info["hint"]
-    everything = json.loads(workbench("errno", "--json").stdout)
-    assert {"EPIPE", "EAGAIN", "EINPROGRESS"} <= {i["name"] for i in everything}
+    everything = json.loads(workbench("errno", "--json").stdout)["findings"]
+    assert {"EPIPE", "EAGAIN", "EINPROGRESS"} <= {i["errno"] for i in everything}
 
 
 def test_unknown_errno_exits_2() -> None:

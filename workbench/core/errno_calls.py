@@ -16,7 +16,7 @@ CALL_NAMES = ("socket", "bind", "listen", "accept", "connect", "send", "recv",
               "setsockopt", "getsockopt", "getpeername", "shutdown", "close")
 ANY = "*"
 
-_ALIASES = {"sendto": "send", "recvfrom": "recv", "expect": "recv", "socketpair": "socket",
+ALIASES = {"sendto": "send", "recvfrom": "recv", "expect": "recv", "socketpair": "socket",
             "getsockname": "getpeername"}
 
 # name -> call -> (meaning for that call, what to try)
@@ -463,5 +463,5 @@ for _table in (FAMILY_CALLS, PATH_CALLS):
 
 def call_of(op: str) -> str:
     """The socket call a step's op is: sendto is send, recvfrom recv."""
-    return _ALIASES.get(op, op)
+    return ALIASES.get(op, op)
 

@@ -1,0 +1,155 @@
+"""`workbench errno NAME|NUMBER [--call CALL] [--family FAMILY] [--json]`: what an errno
+means for a socket call, its likely causes and what to try. Imports only the core (no
+textual, no sockets opened): it answers at once.
+
+`--json` prints the findings shape every headless command shares: {"operation",
+"target", "address", "status", "findings", "recommendations", "artifacts"}; each finding
+is one errno entry (see entry_json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from workbench.core.errno_calls import ALIASES, ANY, CALL_NAMES, call_of
+from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
+from workbench.core.errors import InputError
+
+OK = 0
+FAMILIES = ("inet", "inet6", "unix")
+_CALL_CHOICES = (*CALL_NAMES, *ALIASES)
+
+
+def _call(text: str) -> str:
+    name = text.strip().lower()
+    if name not in _CALL_CHOICES:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise argparse.ArgumentTypeError(f"unknown call {shown!r}: use one of "
+                                         f"{', '.join(CALL_NAMES)}")
+    return name
+
+
+def add_errno_parser(sub: Any) -> None:
+    err = sub.add_parser(
+        "errno", help="explain an errno by name or number",
+        description="What an errno means for a socket call, why it happens and what to try. "
+                    "Without NAME, list every errno and resolver (EAI_*) error.")
+    err.add_argument("key", nargs="?",
+                     help="e.g. ECONNREFUSED, 111 or EAI_NONAME; omit to list all")
+    err.add_argument("--call", type=_call, metavar="CALL",
+                     help=f"the call that failed: {', '.join(CALL_NAMES)} (sendto, recvfrom "
+                          "and socketpair too)")
+    err.add_argument("--family", choices=FAMILIES,
+                     help="the socket's family, where the meaning differs (e.g. unix paths)")
+    err.add_argument("--json", action="store_true", help="print findings as JSON")
+    err.set_defaults(run=cmd_errno, buffered=True)
+
+
+def _find(key: str) -> ErrnoInfo:
+    try:
+        return lookup(key)
+    except KeyError:
+        shown = key if len(key) <= 40 else key[:37] + "..."
+        raise InputError(f"unknown errno {shown!r}: use a name like ECONNREFUSED "
+                         "or a number like 111") from None
+
+
+def cmd_errno(args: argparse.Namespace) -> int:
+    call, family = args.call, args.family or ""
+    if args.key is None:
+        infos = all_errnos() + gai_errors()
+        if args.json:
+            _print_json(infos, "all", call, family, "listed")
+        else:
+            for info in infos:
+                print(f"{info.name} ({info.number}): {info.message}")
+        return OK
+    info = _find(args.key)
+    if args.json:
+        _print_json([info], info.name, call, family, "explained")
+    else:
+        print("\n".join(render(info, call, family)))
+    return OK
+
+
+def _written_for(info: ErrnoInfo, call: str) -> bool:
+    names = {n.split("/")[0] for n in info.call_names()}
+    return call_of(call) in names or ANY in names
+
+
+def render(info: ErrnoInfo, call: str | None = None, family: str = "") -> list[str]:
+    """The human explanation: meaning and hint first, as the app's notification shows."""
+    lines = [f"{info.name} ({info.number}): {info.message}"]
+    meaning, hint = info.for_call(call or "", family)
+    lines += [f"  meaning: {meaning}", f"  try: {hint}"]
+    if call and not _written_for(info, call):
+        lines.append(f"  note: {call_of(call)} does not return {info.name} on Linux; "
+                     "this is the general meaning")
+    if not call:
+        for name, (m, h) in _by_call(info, family).items():
+            lines += [f"  on {name}: {m}", f"    try: {h}"]
+    if info.causes:
+        lines.append("  causes: " + "; ".join(info.causes))
+    if info.fixes:
+        lines.append("  fixes: " + "; ".join(info.fixes))
+    if info.socket_error:
+        lines.append("  retry: " + ("soft: a retry with nothing changed may succeed" if info.soft
+                                    else "hard: something must change before it can succeed"))
+    elsewhere = _elsewhere(info)
+    if elsewhere:
+        lines.append("  elsewhere: " + elsewhere)
+    if info.related:
+        lines.append("  related options: " + ", ".join(info.related))
+    return lines
+
+
+def _by_call(info: ErrnoInfo, family: str) -> dict[str, tuple[str, str]]:
+    """Each call's words once, for the family given (plain entries when none)."""
+    out: dict[str, tuple[str, str]] = {}
+    for name in info.call_names():
+        call = name.split("/")[0]
+        if call not in out:
+            out["any call" if call == ANY else call] = info.for_call(call, family)
+    return out
+
+
+def _elsewhere(info: ErrnoInfo) -> str:
+    port, parts = info.port, []
+    if port.winsock:
+        parts.append(f"Winsock {port.winsock} {port.winsock_number}")
+    if port.freebsd is not None and port.freebsd == port.macos:
+        parts.append(f"FreeBSD and macOS {port.freebsd}")
+    else:
+        parts += [f"{os_} {n}" for os_, n in (("FreeBSD", port.freebsd), ("macOS", port.macos))
+                  if n is not None]
+    return "; ".join(parts)
+
+
+def entry_json(info: ErrnoInfo, call: str | None = None, family: str = "") -> dict[str, Any]:
+    meaning, hint = info.for_call(call or "", family)
+    port = info.port
+    return {
+        "errno": info.name, "number": info.number, "message": info.message,
+        "call": call_of(call) if call else None, "meaning": meaning, "hint": hint,
+        "written_for_call": _written_for(info, call) if call else None,
+        "calls": {name: {"meaning": m, "hint": h} for name, m, h in info.calls},
+        "causes": list(info.causes), "fixes": list(info.fixes),
+        "soft": info.soft, "socket_error": info.socket_error,
+        "winsock": {"name": port.winsock, "number": port.winsock_number} if port.winsock
+        else None,
+        "freebsd": port.freebsd, "macos": port.macos, "related": list(info.related),
+    }
+
+
+def _print_json(infos: list[ErrnoInfo], target: str, call: str | None, family: str,
+                status: str) -> None:
+    findings = [entry_json(info, call, family) for info in infos]
+    single = findings[0] if len(findings) == 1 else None
+    recommendations = [single["hint"], *single["fixes"]] if single else []
+    print(json.dumps({
+        "operation": "errno", "target": target, "address": "", "status": status,
+        "findings": findings, "recommendations": list(dict.fromkeys(recommendations)),
+        "artifacts": [],
+    }, indent=2))
