@@ -29,6 +29,7 @@ from workbench.cli_capture import (
 )
 from workbench.cli_conns import add_conns_parser
 from workbench.cli_errno import add_errno_parser
+from workbench.cli_export import add_export
 from workbench.cli_options import add_options_parser
 from workbench.cli_output import (
     CANNOT_WRITE,
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_peer(sub)
     add_errno_parser(sub)
     _add_recover(sub)
+    add_export(sub)
     add_journals_parser(sub, Parser)
     add_conns_parser(sub)
     add_options_parser(sub)

@@ -101,7 +101,9 @@ def _data_tables(plan: Plan) -> str:
 def _steps_function(body: list[str], model: str) -> str:
     head = "async def steps(run):" if model == "asyncio" else "def steps(run):"
     doc = '    """The session\'s steps, in the order they started."""'
-    lines = [head, doc, "    s = run.socks"]
+    lines = [head, doc]
+    if any("s[" in chunk for chunk in body):
+        lines.append("    s = run.socks")
     for chunk in body:
         lines += ["    " + line if line else "" for line in chunk.splitlines()]
     return "\n".join(lines)
