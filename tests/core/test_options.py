@@ -6,11 +6,15 @@ import sys
 import pytest
 
 from workbench.core.errors import InputError
+from workbench.core.ops import normalise
 from workbench.core.options import (
     ALL_CODECS,
     FAMILIES,
     SOCK_TYPES,
     all_options,
+    applies,
+    effective_why,
+    getsockopt_size,
     lookup_option,
     options_for,
     parse_option_value,
@@ -170,3 +174,152 @@ def test_parse_int_edges_of_c_int() -> None:
 def test_parse_readonly_option_is_refused() -> None:
     with pytest.raises(InputError, match="SO_ERROR is read-only"):
         parse_option_value(lookup_option("SO_ERROR"), "0")
+
+
+# -- the full catalog ------------------------------------------------------------------
+
+ISSUE_TEXT = """SO_ACCEPTCONN SO_BINDTODEVICE SO_BROADCAST SO_DEBUG SO_DOMAIN SO_DONTROUTE
+SO_ERROR SO_INCOMING_CPU SO_KEEPALIVE SO_LINGER SO_MARK SO_OOBINLINE SO_PASSCRED SO_PEERCRED
+SO_PRIORITY SO_PROTOCOL SO_RCVBUF SO_RCVLOWAT SO_RCVTIMEO SO_REUSEADDR SO_REUSEPORT SO_SNDBUF
+SO_SNDLOWAT SO_SNDTIMEO SO_TIMESTAMP SO_TYPE SO_BUSY_POLL IP_TOS IP_TTL IP_HDRINCL IP_OPTIONS
+IP_RECVTOS IP_RECVTTL IP_PKTINFO IP_MTU_DISCOVER IP_MTU IP_FREEBIND IP_TRANSPARENT
+IP_BIND_ADDRESS_NO_PORT IP_MULTICAST_IF IP_MULTICAST_TTL IP_MULTICAST_LOOP IP_ADD_MEMBERSHIP
+IP_DROP_MEMBERSHIP IP_ADD_SOURCE_MEMBERSHIP IP_DROP_SOURCE_MEMBERSHIP IP_BLOCK_SOURCE
+IP_UNBLOCK_SOURCE IPV6_V6ONLY IPV6_UNICAST_HOPS IPV6_MULTICAST_IF IPV6_MULTICAST_HOPS
+IPV6_MULTICAST_LOOP IPV6_JOIN_GROUP IPV6_LEAVE_GROUP IPV6_RECVPKTINFO IPV6_TCLASS IPV6_DONTFRAG
+IPV6_MTU IPV6_MTU_DISCOVER TCP_NODELAY TCP_MAXSEG TCP_CORK TCP_KEEPIDLE TCP_KEEPINTVL
+TCP_KEEPCNT TCP_QUICKACK TCP_USER_TIMEOUT TCP_CONGESTION TCP_FASTOPEN TCP_NOTSENT_LOWAT
+TCP_DEFER_ACCEPT TCP_WINDOW_CLAMP TCP_SYNCNT TCP_LINGER2 TCP_INFO UDP_CORK UDP_SEGMENT"""
+ISSUE_NAMES = set(ISSUE_TEXT.split())
+
+# Checked against /usr/include/linux/in.h, in6.h, tcp.h, udp.h and asm-generic/socket.h.
+LINUX = {"IP_MTU": 14, "IP_MTU_DISCOVER": 10, "IP_PKTINFO": 8, "IP_RECVTTL": 12,
+         "IP_OPTIONS": 4, "IP_HDRINCL": 3, "IP_TRANSPARENT": 19, "IP_ADD_SOURCE_MEMBERSHIP": 39,
+         "IP_DROP_SOURCE_MEMBERSHIP": 40, "IP_BLOCK_SOURCE": 38, "IP_UNBLOCK_SOURCE": 37,
+         "IPV6_MTU": 24, "IPV6_MTU_DISCOVER": 23, "IPV6_DONTFRAG": 62, "IPV6_RECVPKTINFO": 49,
+         "TCP_CONGESTION": 13, "TCP_INFO": 11, "UDP_CORK": 1, "UDP_SEGMENT": 103,
+         "SO_BINDTODEVICE": 25, "SO_PEERCRED": 17, "SO_TIMESTAMP": 29, "SO_RCVTIMEO": 20,
+         "SO_SNDTIMEO": 21, "SO_LINGER": 13, "IP_RECVTOS": 13, "IP_MULTICAST_IF": 32}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux numbers")
+def test_the_catalog_has_every_option_the_issue_lists_with_linux_numbers() -> None:
+    names = {s.name for s in all_options()}
+    assert not ISSUE_NAMES - names, ISSUE_NAMES - names
+    for name, number in LINUX.items():
+        assert lookup_option(name).optname == number, name
+    assert lookup_option("UDP_CORK").level == 17
+
+
+@pytest.mark.parametrize(("name", "codec", "access"), [
+    ("SO_LINGER", "linger", "rw"), ("SO_RCVTIMEO", "timeval", "rw"),
+    ("TCP_CONGESTION", "string", "rw"), ("IP_MULTICAST_IF", "in_addr", "rw"),
+    ("IP_ADD_MEMBERSHIP", "ip_mreqn", "wo"), ("IP_BLOCK_SOURCE", "ip_mreq_source", "wo"),
+    ("IPV6_JOIN_GROUP", "ipv6_mreq", "wo"), ("SO_PEERCRED", "ucred", "ro"),
+    ("TCP_INFO", "tcp_info", "ro"), ("IP_OPTIONS", "bytes", "rw"),
+])
+def test_structured_options_have_their_codecs(name: str, codec: str, access: str) -> None:
+    spec = lookup_option(name)
+    assert spec.codec == codec
+    assert ("ro" if spec.readonly else "wo" if spec.writeonly else "rw") == access
+    assert getsockopt_size(spec) is not None
+
+
+def test_int_options_read_as_plain_ints() -> None:
+    assert getsockopt_size(lookup_option("SO_RCVBUF")) is None
+    assert getsockopt_size(lookup_option("TCP_NODELAY")) is None
+
+
+def test_spellings_for_export() -> None:
+    linger = lookup_option("SO_LINGER")
+    assert (linger.c_level, linger.c_name, linger.c_type) == ("SOL_SOCKET", "SO_LINGER",
+                                                              "struct linger")
+    assert linger.py == "socket.SOL_SOCKET, socket.SO_LINGER"
+    if not hasattr(socket, "IP_MTU"):
+        assert lookup_option("IP_MTU").py == "socket.IPPROTO_IP, 14"
+
+
+@pytest.mark.parametrize(("name", "family", "sock_type", "why"), [
+    ("TCP_NODELAY", "inet", "stream", None),
+    ("TCP_NODELAY", "inet", "dgram", "TCP only; this socket is not TCP"),
+    ("UDP_CORK", "inet6", "stream", "UDP only; this socket is not UDP"),
+    ("IP_TTL", "inet6", "dgram", "IPv4 sockets only; this one is IPv6"),
+    ("SO_PASSCRED", "inet", "stream", "Unix sockets only; this one is IPv4"),
+    ("SO_BROADCAST", "inet", "stream", "datagram, raw sockets only; this one is stream"),
+    ("SO_LINGER", "unix", "dgram", "stream, seqpacket sockets only; this one is datagram"),
+])
+def test_applies_says_why_not(name: str, family: str, sock_type: str, why: str | None) -> None:
+    assert applies(lookup_option(name), family, sock_type) == why
+
+
+def test_applies_agrees_with_options_for() -> None:
+    for family in FAMILIES:
+        for sock_type in SOCK_TYPES:
+            chosen = {s.name for s in options_for(family, sock_type)}
+            for spec in all_options():
+                assert (applies(spec, family, sock_type) is None) == (spec.name in chosen)
+
+
+# -- what the kernel did ---------------------------------------------------------------
+
+LIMITS = {"net.core.rmem_max": 212992, "net.core.wmem_max": 212992,
+          "net.ipv4.tcp_fin_timeout": 60}
+
+
+@pytest.mark.parametrize(("name", "requested", "effective", "why"), [
+    ("SO_RCVBUF", 65536, 131072, "doubled"),
+    ("SO_RCVBUF", 10**9, 425984, "clamped to net.core.rmem_max (212992), then doubled"),
+    ("SO_SNDBUF", -1, 425984, "-1 reads as 4294967295 unsigned; clamped to net.core.wmem_max"),
+    ("SO_RCVBUF", 1, 2304, "raised to the minimum buffer (2304)"),
+    ("IP_TTL", -1, 64, "-1 means the route default"),
+    ("SO_RCVLOWAT", 0, 1, "taken as 1"),
+    ("TCP_LINGER2", 0, 60, "net.ipv4.tcp_fin_timeout = 60"),
+    ("TCP_LINGER2", 100000, 120, "capped at 120 s"),
+    ("TCP_DEFER_ACCEPT", 5, 7, "SYN-ACK retransmission"),
+    ("SO_RCVTIMEO", 0.0001, 0.004, "clock tick"),
+])
+def test_effective_why(name: str, requested: object, effective: object, why: str) -> None:
+    text = effective_why(lookup_option(name), requested, effective, LIMITS)
+    assert text is not None and why in text and "\n" not in text
+
+
+@pytest.mark.parametrize(("name", "requested", "effective"), [
+    ("SO_RCVBUF", 4096, 4096), ("TCP_NODELAY", 5, 1), ("SO_LINGER", {"on": True, "seconds": 0},
+                                                       {"on": True, "seconds": 0}),
+])
+def test_no_why_when_the_kernel_kept_it(name: str, requested: object, effective: object) -> None:
+    assert effective_why(lookup_option(name), requested, effective, LIMITS) is None
+
+
+def test_buffers_without_limits_still_explain_doubling() -> None:
+    assert "doubled" in (effective_why(lookup_option("SO_SNDBUF"), 1000, 2000, {}) or "")
+
+
+# -- setsockopt steps ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("option", "value", "normal"), [
+    ("SO_LINGER", "on 0", {"on": True, "seconds": 0}),
+    ("SO_LINGER", {"on": True}, {"on": True, "seconds": 0}),
+    ("SO_RCVBUF", "64k", 65536), ("SO_RCVBUF", 5, 5), ("TCP_NODELAY", "on", 1),
+    ("SO_RCVTIMEO", "250ms", 0.25), ("SO_RCVTIMEO", 2, 2.0),
+    ("IP_ADD_MEMBERSHIP", "239.255.0.1 127.0.0.1",
+     {"group": "239.255.0.1", "interface": "127.0.0.1"}),
+    ("TCP_CONGESTION", "reno", "reno"),
+])
+def test_setsockopt_steps_hold_the_normal_value(option: str, value: object,
+                                                normal: object) -> None:
+    out = normalise("setsockopt", {"option": option, "value": value})
+    assert out == {"option": option, "value": normal}
+    assert normalise("setsockopt", out) == out
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("SO_ERROR", 0, "read-only"), ("TCP_KEEPCNT", 500, "1..127"),
+    ("SO_LINGER", 1, "SO_LINGER takes"), ("SO_RCVBUF", "lots", "SO_RCVBUF takes an integer"),
+    ("IP_ADD_MEMBERSHIP", "10.1.1.1", "not multicast"),
+])
+def test_setsockopt_steps_refuse_values_that_do_not_suit_the_option(option: str, value: object,
+                                                                    says: str) -> None:
+    with pytest.raises(InputError, match=says):
+        normalise("setsockopt", {"option": option, "value": value})

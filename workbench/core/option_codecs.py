@@ -23,6 +23,7 @@ from workbench.core.errors import InputError
 C_INT = (-(2**31), 2**31 - 1)
 TIMEVAL_MAX = 365 * 86400.0  # a year: longer timeouts are typos
 IFNAMSIZ = 16
+NONE_SHOWN = "(none)"  # how an empty name or byte string shows
 _TRUE = ("1", "on", "true", "yes")
 _FALSE = ("0", "off", "false", "no")
 _INT_RE = re.compile(r"([+-]?)(0x[0-9a-f]+|\d+)([km]?)")
@@ -67,8 +68,19 @@ def _is_int(value: Any) -> bool:
 # -- int and bool --------------------------------------------------------------------------
 
 
+_NOTE = re.compile(r"\s*\([^)]*\)$")  # "212992 (208 KiB)": the display's annotation
+_UNIT_WORDS = {"seconds": ("s", "sec"), "ms": ("ms",), "us": ("us",), "bytes": ("b", "bytes")}
+
+
 def parse_int(spec: Bounds, text: str) -> int:
-    match = _INT_RE.fullmatch(text.lower())
+    """4096, 64k, 1m, 0x10, -1; display text such as "212992 (208 KiB)" or "60 s" too."""
+    word = _NOTE.sub("", text.lower()).strip()
+    units = () if word.lstrip("+-").startswith("0x") else _UNIT_WORDS.get(spec.unit, ())
+    for unit in units:  # never in hex: 0x1b is not 0x1 bytes
+        if word.endswith(unit) and word[:-len(unit)].rstrip()[-1:].isdigit():
+            word = word[:-len(unit)].rstrip()
+            break
+    match = _INT_RE.fullmatch(word)
     if match is None:
         raise InputError(f"{spec.name} takes an integer such as 4096, 64k or 0x10, "
                          f"not {show_value(text)}")
@@ -90,10 +102,19 @@ def check_int(spec: Bounds, value: Any, shown: Any = None) -> int:
 
 def format_int(spec: Bounds, value: int) -> str:
     if spec.unit == "bytes" and abs(value) >= 1024:
-        size = f"{value / 1048576:.3g} MiB" if abs(value) >= 1048576 else f"{value // 1024} KiB"
-        return f"{value} ({size})"
+        size = _size(value)
+        return f"{value} ({size})" if size else str(value)
     unit = {"seconds": " s", "ms": " ms", "us": " us"}.get(spec.unit, "")
     return f"{value}{unit}"
+
+
+def _size(value: int) -> str:
+    """208 KiB, 8 MiB, ~117 KiB: exact when it is, marked when rounded."""
+    if value % 1048576 == 0:
+        return f"{value // 1048576} MiB"
+    if value % 1024 == 0:
+        return f"{value // 1024} KiB"
+    return f"~{value / 1024:.0f} KiB" if abs(value) >= 10240 else ""
 
 
 def parse_bool(spec: Bounds, text: str) -> int:
@@ -201,7 +222,7 @@ def decode_timeval(spec: Bounds, raw: int | bytes) -> float:
 
 
 def format_timeval(spec: Bounds, value: float) -> str:
-    return "none (waits forever)" if value == 0 else f"{value:g} s"
+    return "none" if value == 0 else f"{value:.6f}".rstrip("0").rstrip(".") + " s"
 
 
 # -- strings and addresses -----------------------------------------------------------------
@@ -210,7 +231,8 @@ _NAME = re.compile(r"[A-Za-z0-9_.:@-]*")
 
 
 def parse_string(spec: Bounds, text: str) -> str:
-    return check_string(spec, text.strip())
+    word = text.strip()
+    return "" if word == NONE_SHOWN else check_string(spec, word)
 
 
 def check_string(spec: Bounds, value: Any) -> str:
@@ -273,7 +295,7 @@ def decode_in_addr(spec: Bounds, raw: int | bytes) -> str:
 
 
 def parse_bytes(spec: Bounds, text: str) -> str:
-    return check_bytes(spec, text)
+    return "" if text.strip() == NONE_SHOWN else check_bytes(spec, text)
 
 
 def check_bytes(spec: Bounds, value: Any) -> str:
@@ -328,7 +350,7 @@ def _format_bool(spec: Bounds, value: int) -> str:
 
 
 def _format_str(spec: Bounds, value: str) -> str:
-    return value or "(none)"
+    return value or NONE_SHOWN
 
 
 def _check_int_value(spec: Bounds, value: Any) -> int:

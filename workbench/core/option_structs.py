@@ -22,7 +22,7 @@ _MREQ_SOURCE = struct.Struct("@4s4s4s")  # imr_multiaddr, imr_interface, imr_sou
 _IPV6_MREQ = struct.Struct("@16si")  # ipv6mr_multiaddr, ipv6mr_interface
 _UCRED = struct.Struct("@iII")
 _WORDS = re.compile(r"[\s,%]+")
-_FILLER = ("on", "via", "if", "from", "source", "dev")
+_FILLER = ("on", "via", "if", "from", "source", "dev", "interface")
 ANY4 = "0.0.0.0"
 
 

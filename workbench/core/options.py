@@ -204,6 +204,7 @@ def value_form(spec: OptionSpec) -> str:
 # -- what the kernel did -------------------------------------------------------------------
 
 _BUFFERS = {"SO_RCVBUF": "net.core.rmem_max", "SO_SNDBUF": "net.core.wmem_max"}
+GENERIC_WHY = "the kernel stored a different value"
 
 
 def effective_why(spec: OptionSpec, requested: Any, effective: Any,
@@ -216,7 +217,12 @@ def effective_why(spec: OptionSpec, requested: Any, effective: Any,
         return None
     if spec.name in _BUFFERS and isinstance(requested, int) and isinstance(effective, int):
         return _buffer_why(_BUFFERS[spec.name], requested, effective, limits or {})
-    return spec.adjusts or "the kernel stored a different value"
+    if spec.name == "TCP_LINGER2" and isinstance(requested, int) and requested > 0:
+        return f"capped at {effective} s, the longest FIN_WAIT2 the kernel allows"
+    if spec.name == "TCP_LINGER2" and requested == 0 and limits:
+        fin = limits.get("net.ipv4.tcp_fin_timeout")
+        return f"0 means the system default (net.ipv4.tcp_fin_timeout = {fin})"
+    return spec.adjusts or GENERIC_WHY
 
 
 def _same_value(spec: OptionSpec, requested: Any, effective: Any) -> bool:
@@ -235,4 +241,4 @@ def _buffer_why(sysctl: str, requested: int, effective: int, limits: Mapping[str
         return "doubled: the kernel keeps half for its own bookkeeping"
     if effective > 2 * asked:
         return f"raised to the minimum buffer ({effective})"
-    return "the kernel stored a different value"
+    return GENERIC_WHY

@@ -94,7 +94,12 @@ def _all_options(sock: socket.socket) -> dict[str, Any]:
 def fresh_values(family: str, sock_type: str) -> dict[str, Any]:
     """Every readable option's value on a fresh socket of this family and type."""
     with socket.socket(FAMILIES[family], TYPES[sock_type]) as sock:
-        return _all_options(sock)
+        values = _all_options(sock)
+        for name in NOT_SWEPT:  # harmless on a fresh socket
+            spec = lookup_option(name)
+            if spec.name not in values and family in spec.families:
+                values[spec.name] = get_option(sock, spec)
+        return values
 
 
 def available(spec: OptionSpec) -> bool | None:
