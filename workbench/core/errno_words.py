@@ -23,16 +23,15 @@ SOCKET_ERRNOS: dict[str, tuple[str, str]] = {
         "root; check the OUTPUT chain with `nft list ruleset` or `iptables -S`",
     ),
     "EADDRINUSE": (
-        "on bind: another socket holds this address and port (a listener, or a "
-        "connection in TIME_WAIT when SO_REUSEADDR is off); on listen: another socket "
-        "already listens on the port; on connect: the local address and port are "
-        "already connected to that same destination",
+        "another socket already holds the local address and port the call needs: a "
+        "listener, a bound socket, or connections in TIME_WAIT while SO_REUSEADDR is "
+        "off; for a Unix socket, a file at the path",
         "set SO_REUSEADDR before bind to reuse a TIME_WAIT port, pick another port "
         "(0 lets the kernel choose), or find the holder with `ss -ltnp`",
     ),
     "EADDRNOTAVAIL": (
-        "on bind: no local interface has this address; on connect: no free ephemeral "
-        "port is left for this destination (net.ipv4.ip_local_port_range is exhausted)",
+        "the address cannot be used from this machine: no local interface has it, or "
+        "no ephemeral port is left for the destination (net.ipv4.ip_local_port_range)",
         "check `ip addr` for the address (IP_FREEBIND binds before it exists); for "
         "connect, widen the port range, reuse connections or close TIME_WAIT ones",
     ),
