@@ -193,8 +193,7 @@ def _statements(plan: Plan, call: Call, sock: Sock | None, model: str, consts: l
         kinds = f"{FAMILY[sock.family]}, {TYPE[sock.type]}"
         if op == "bind":
             out = _check(f"to_addr({_c_text(call.address.text)}, {kinds}, &a)", 2)
-            return [*out, f"rc = bind(fds[{sid}], (struct sockaddr *)&a.ss, a.len);",
-                    *_check(f"outcome({seq}, {what}, rc, {expect})")]
+            return [*out, *_check(f"do_bind({lead}, {sid}, &a)")]
         out = _check(f"destination({sid}, {_c_text(call.address.text)}, {kinds}, &a)", 2)
         if op == "connect":
             return out + _check(f"do_connect({lead}, {sid}, &a, {int(call.blocking)})")
@@ -226,9 +225,12 @@ def _plain(call: Call, model: str, lead: str, what: str) -> list[str]:
         if call.so_error is not None and call.error is None:
             return _check(f"so_error({seq}, {what}, {sid}, {_errno(call.so_error)}, "
                           f"{int(call.auto)})")
-        return ["{", "    int v = 0;", "    socklen_t n = sizeof v;",
+        raw = call.option.kind == "raw"  # a struct: its bytes, however long
+        return ["{", "    unsigned char v[256];" if raw else "    int v = 0;",
+                "    socklen_t n = sizeof v;",
                 f"    rc = getsockopt(fds[{sid}], {call.option.level}, {call.option.name}, "
-                "&v, &n);", *("    " + line for line in done),
+                f"{'' if raw else '&'}v, &n);", *("    " + line for line in done),
+                f'    printf("step {seq}: %u bytes\\n", (unsigned)n);' if raw else
                 f'    printf("step {seq}: value %d\\n", v);', "}"]
     if op in ("getsockname", "getpeername"):
         return ["{", "    struct addr got;", "    got.len = sizeof got.ss;",

@@ -249,6 +249,34 @@ static int destination(int sid, const char *recorded, int family, int type, stru
     return to_addr(text, family, type, out);
 }
 
+/*@ do_bind */
+/* bind, and say where: a port 0 or an autobound name is chosen now. */
+static int do_bind(int seq, const char *what, int expect, int sid, const struct addr *a)
+{
+    struct addr got;
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    const struct sockaddr_un *un = (const struct sockaddr_un *)&got.ss;
+    int rc = bind(fds[sid], (const struct sockaddr *)&a->ss, a->len);
+    if (outcome(seq, what, rc, expect) < 0)
+        return -1;
+    got.len = sizeof got.ss;
+    if (rc < 0 || getsockname(fds[sid], (struct sockaddr *)&got.ss, &got.len) < 0)
+        return 0;
+    if (got.ss.ss_family == AF_UNIX) {
+        size_t n = got.len - offsetof(struct sockaddr_un, sun_path);
+        if (n > 0 && un->sun_path[0] == '\0')
+            printf("step %d: bound to unix:@%.*s\n", seq, (int)(n - 1), un->sun_path + 1);
+        else
+            printf("step %d: bound to unix:%.*s\n", seq, (int)strnlen(un->sun_path, n),
+                   un->sun_path);
+    } else if (getnameinfo((struct sockaddr *)&got.ss, got.len, host, sizeof host, port,
+                           sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        printf(got.ss.ss_family == AF_INET6 ? "step %d: bound to [%s]:%s\n"
+                                             : "step %d: bound to %s:%s\n", seq, host, port);
+    }
+    return 0;
+}
+
 /*@ do_connect */
 static int do_connect(int seq, const char *what, int expect, int sid, const struct addr *a,
                       int blocking)
@@ -573,6 +601,7 @@ int main(int argc, char **argv)
     if (code != 0)
         return code < 0 ? 0 : code;
     signal(SIGPIPE, SIG_IGN); /* a send to a closed peer fails with EPIPE instead */
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each step's line as it happens, even into a pipe */
     code = run();
     for (sid = 1; sid <= NSOCKS; sid++) /* every socket is closed on every path */
         if (fds[sid] >= 0)

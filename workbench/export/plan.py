@@ -314,14 +314,24 @@ def _so_error(result: dict[str, Any]) -> str:
 
 
 def _option(name: str, value: Any) -> Option:
+    """The option of a setsockopt (value given) or getsockopt (value None) step."""
     try:
         spec = lookup_option(name)
     except InputError as exc:
         raise ExportError(f"export: {exc}") from None
-    level = getattr(spec, "c_level", None) or spec.level_name
-    c_name = getattr(spec, "c_name", None) or spec.name
-    kind = "int" if value is None else _value_kind(spec.name, value)
+    level = getattr(spec, "c_level", "") or spec.level_name
+    c_name = getattr(spec, "c_name", "") or spec.name
+    codec = getattr(spec, "codec", "int")
+    if value is None:  # a read: an int, or the raw bytes of a struct
+        kind = "int" if codec in ("int", "bool") else "raw"
+    else:
+        kind = CODEC_KINDS.get(codec) or _value_kind(spec.name, value)
+        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            kind = _value_kind(spec.name, value)
     return Option(c_name, level, spec.optname, spec.level, kind, value)
+
+
+CODEC_KINDS = {"int": "int", "bool": "int", "linger": "linger", "timeval": "timeval"}
 
 
 def _value_kind(name: str, value: Any) -> str:

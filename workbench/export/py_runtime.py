@@ -67,6 +67,16 @@ def show(result):
     return "ok" if result is None or isinstance(result, socket.socket) else repr(result)
 
 
+def show_address(address):
+    """An address as the workbench writes it: host:port, [v6]:port, unix:/path, unix:@name."""
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(address, bytes):
+        address = address.decode("utf-8", "backslashreplace")
+    return "unix:@" + address[1:] if address.startswith("\0") else "unix:" + address
+
+
 def errno_name(number):
     return errno.errorcode.get(number, f"E{number}") if number else "no error"
 
@@ -119,6 +129,21 @@ class Base:
             raise differs
         self.say(seq, f"{what}: {show(result)}")
         return result
+
+    def bind(self, seq, what, expect, sid, address):
+        """bind, and say where: a port 0 or an autobound name is chosen now."""
+        sock = self.socks[sid]
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            differs = self.outcome(seq, what, expect, exc)
+            if differs:
+                raise differs from None
+            return
+        differs = self.outcome(seq, what, expect, None)
+        if differs:
+            raise differs
+        self.say(seq, f"{what}: ok, bound to {show_address(sock.getsockname())}")
 
     def add(self, sid, sock):
         if sock is not None:

@@ -173,7 +173,7 @@ def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
         addr = (f"run.{where}({lead}{call.address.text!r}, {FAMILY[sock.family]}, "
                 f"{TYPE[sock.type]})")
         if op == "bind":
-            return "call", [f"{s}.bind", addr]
+            return "bind", [sid, addr]
         if op == "connect":
             return "connect", [sid, addr, str(call.blocking)]
         return "sendto", [sid, _data(call, consts), _flags(call.args, SEND_FLAGS), addr]
@@ -203,7 +203,8 @@ def _plain(call: Call, s: str, sid: str, model: str) -> tuple[str | None, list[s
         assert call.option is not None
         if call.so_error is not None and call.error is None:
             return "so_error", [sid, repr(call.so_error or None), str(call.auto)]
-        return "call", [f"{s}.getsockopt", *_level_name(call)]
+        size = ["256"] if call.option.kind == "raw" else []  # a struct: its bytes
+        return "call", [f"{s}.getsockopt", *_level_name(call), *size]
     if op in ("getsockname", "getpeername"):
         return "call", [f"{s}.{op}"]
     if op == "shutdown":
