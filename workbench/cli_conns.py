@@ -117,7 +117,7 @@ def _summary(rows: list[Any]) -> Any:
 
 
 def _print_json(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
-    from workbench.core.conntable import view
+    from workbench.core.conn_rows import view
 
     out: dict[str, Any] = {"source": snap.source, "at": round(snap.at, 3),
                            "rows": [view(r, snap.owners, (), snap.extras,

@@ -21,7 +21,8 @@ from ss_text import SS, inet_key, ss_lines, unix_inode
 from support import HAS_IPV6, wait_until
 
 from workbench.core.conn_format import BASE, Context, render
-from workbench.core.conntable import KIND_TCP, KIND_UDP, KIND_UNIX, view
+from workbench.core.conn_rows import view
+from workbench.core.conntable import KIND_TCP, KIND_UDP, KIND_UNIX
 from workbench.io.conns.netlink import dump
 
 pytestmark = pytest.mark.skipif(SS is None, reason="ss (iproute2) is not installed")

@@ -91,36 +91,39 @@ class ConnFilter:
 
     def apply(self, rows: list[RawRow], owners: Owners | None = None,
               mine: Collection[int] = ()) -> list[RawRow]:
+        """The rows that pass, in their order: one comprehension per kind of word, the
+        cheap ones first (60,000 rows filter in milliseconds)."""
         if self.empty:
             return rows
-        match = self.matcher(owners, mine)
-        return [r for r in rows if match(r)]
-
-    def matcher(self, owners: Owners | None = None,
-                mine: Collection[int] = ()) -> Callable[[RawRow], bool]:
-        """One predicate, built of only the checks this filter needs."""
-        checks: list[Callable[[RawRow], bool]] = []
         if self.kinds:
             kinds = frozenset(self.kinds)
-            checks.append(lambda r: r[F_KIND] in kinds)
+            rows = [r for r in rows if r[F_KIND] in kinds]
         if self.families:
             fams = frozenset(self.families)
-            checks.append(lambda r: r[F_FAMILY] in fams)
+            rows = [r for r in rows if r[F_FAMILY] in fams]
         if self.states:
             states = frozenset(self.states)
-            checks.append(lambda r: r[F_STATE] in states)
+            rows = [r for r in rows if r[F_STATE] in states]
+        if self.mine:
+            inodes = frozenset(mine)
+            rows = [r for r in rows if r[F_INODE] in inodes]
+        for check in self._slow_checks(owners):
+            rows = list(filter(check, rows))
+        return rows
+
+    def _slow_checks(self, owners: Owners | None) -> list[Callable[[RawRow], bool]]:
+        checks = []
         if self.ports:
             checks.append(_port_check(self.ports))
         if self.nets:
             checks.append(_net_check(self.nets))
         if self.procs or self.pids:
             checks.append(_owner_check(self.procs, self.pids, owners or {}))
-        if self.mine:
-            inodes = frozenset(mine)
-            checks.append(lambda r: r[F_INODE] in inodes)
-        if len(checks) == 1:
-            return checks[0]
-        return lambda r: all(check(r) for check in checks)
+        return checks
+
+    def matches(self, row: RawRow, owners: Owners | None = None,
+                mine: Collection[int] = ()) -> bool:
+        return bool(self.apply([row], owners, mine))
 
 
 def _port_check(ports: list[tuple[str, int, int]]) -> Callable[[RawRow], bool]:
@@ -139,7 +142,7 @@ def _port_check(ports: list[tuple[str, int, int]]) -> Callable[[RawRow], bool]:
 
 
 def _net_check(nets: list[tuple[str, Network]]) -> Callable[[RawRow], bool]:
-    cache: dict[tuple[int, bytes], bool] = {}
+    cache: dict[tuple[int, bytes, str], bool] = {}
 
     def inside(family: int, raw: bytes, net: Network) -> bool:
         addr = (ipaddress.IPv4Address(raw[:4]) if family == AF_INET
@@ -150,10 +153,10 @@ def _net_check(nets: list[tuple[str, Network]]) -> Callable[[RawRow], bool]:
 
     def side_matches(family: int, raw: bytes, side: str) -> bool:
         key = (family, raw, side)
-        hit = cache.get(key)  # type: ignore[arg-type]
+        hit = cache.get(key)
         if hit is None:
             hit = any(s in ("", side) and inside(family, raw, net) for s, net in nets)
-            cache[key] = hit  # type: ignore[index]
+            cache[key] = hit
         return hit
 
     def check(r: RawRow) -> bool:
@@ -195,7 +198,7 @@ def _add_word(f: ConnFilter, word: str) -> None:
         f.states |= STATE_WORDS[low.replace("_", "-")]
     elif low == "mine":
         f.mine = True
-    elif low.startswith((":", "port:", "sport:", "dport:")):
+    elif low.startswith(("port:", "sport:", "dport:")) or (low[:1] == ":" and low[1:2] != ":"):
         side, _, value = low.partition(":")
         f.ports.append((side[:1] if side in ("sport", "dport") else "", *_port_range(value, word)))
     elif low.startswith(("proc:", "pid:")):

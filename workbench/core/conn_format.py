@@ -8,7 +8,7 @@ plus Process; rtt, cwnd, retrans, timer, uid, inode and skmem are optional.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from operator import itemgetter
 
 from workbench.core.conntable import (
     F_COOKIE,
@@ -30,18 +30,23 @@ from workbench.core.conntable import (
     Owners,
     RawRow,
     address,
+    address_column,
     timer_text,
 )
 
 
-@dataclass
 class Context:
     """What cells may need beyond the row."""
 
-    owners: Owners = field(default_factory=dict)
-    extras: Mapping[int, Extras] = field(default_factory=dict)
-    ifnames: Mapping[int, str] = field(default_factory=dict)
-    mine: Collection[int] = frozenset()
+    __slots__ = ("extras", "ifnames", "mine", "owners")
+
+    def __init__(self, owners: Owners | None = None, extras: Mapping[int, Extras] | None = None,
+                 ifnames: Mapping[int, str] | None = None,
+                 mine: Collection[int] = frozenset()) -> None:
+        self.owners: Owners = owners if owners is not None else {}
+        self.extras: Mapping[int, Extras] = extras if extras is not None else {}
+        self.ifnames: Mapping[int, str] = ifnames if ifnames is not None else {}
+        self.mine = mine
 
 
 Cell = Callable[[RawRow, Context], str]
@@ -83,21 +88,34 @@ def _process(row: RawRow, ctx: Context) -> str:
     return text
 
 
-@dataclass(frozen=True)
+Bulk = Callable[[Sequence[RawRow], Context], list[str]]
+
+
 class Column:
-    name: str  # the word to choose it (--columns, the pane's toggles)
-    header: str
-    cell: Cell
-    right: bool = False
+    """A column: the word that names it, its header, a cell function, its alignment, and
+    optionally a function filling the whole column at once (the headless path)."""
+
+    __slots__ = ("bulk", "cell", "header", "name", "right")
+
+    def __init__(self, name: str, header: str, cell: Cell, right: bool = False,
+                 bulk: Bulk | None = None) -> None:
+        self.name, self.header, self.cell, self.right = name, header, cell, right
+        self.bulk = bulk
 
 
 COLUMNS: dict[str, Column] = {c.name: c for c in (
-    Column("netid", "Netid", lambda r, c: NETIDS.get(r[F_KIND], "?")),
-    Column("state", "State", lambda r, c: STATE_NAMES.get(r[F_STATE], "UNKNOWN")),
-    Column("recv-q", "Recv-Q", lambda r, c: str(r[F_RQ])),
-    Column("send-q", "Send-Q", lambda r, c: str(r[F_WQ])),
-    Column("local", "Local Address:Port", lambda r, c: address(r, True, c.ifnames), True),
-    Column("peer", "Peer Address:Port", lambda r, c: address(r, False, c.ifnames)),
+    Column("netid", "Netid", lambda r, c: NETIDS.get(r[F_KIND], "?"),
+           bulk=lambda rows, c: [NETIDS.get(r[F_KIND], "?") for r in rows]),
+    Column("state", "State", lambda r, c: STATE_NAMES.get(r[F_STATE], "UNKNOWN"),
+           bulk=lambda rows, c: [STATE_NAMES.get(r[F_STATE], "UNKNOWN") for r in rows]),
+    Column("recv-q", "Recv-Q", lambda r, c: str(r[F_RQ]),
+           bulk=lambda rows, c: list(map(str, map(itemgetter(F_RQ), rows)))),
+    Column("send-q", "Send-Q", lambda r, c: str(r[F_WQ]),
+           bulk=lambda rows, c: list(map(str, map(itemgetter(F_WQ), rows)))),
+    Column("local", "Local Address:Port", lambda r, c: address(r, True, c.ifnames), True,
+           bulk=lambda rows, c: address_column(rows, True, c.ifnames)),
+    Column("peer", "Peer Address:Port", lambda r, c: address(r, False, c.ifnames),
+           bulk=lambda rows, c: address_column(rows, False, c.ifnames)),
     Column("process", "Process", _process),
     Column("rtt", "rtt/var ms", _rtt, True),
     Column("cwnd", "cwnd", _cwnd, True),
@@ -116,8 +134,12 @@ def cells(rows: Sequence[RawRow], columns: Sequence[str], ctx: Context) -> list[
     """Each column's cells, column by column (a column is filled in one pass)."""
     out = []
     for name in columns:
-        cell = COLUMNS[name].cell
-        out.append([cell(r, ctx) for r in rows])
+        col = COLUMNS[name]
+        if col.bulk is not None:
+            out.append(col.bulk(rows, ctx))
+        else:
+            cell = col.cell
+            out.append([cell(r, ctx) for r in rows])
     return out
 
 
@@ -128,8 +150,16 @@ def render(rows: Sequence[RawRow], columns: Sequence[str], ctx: Context,
     heads = [COLUMNS[n].header for n in columns]
     widths = [max(len(h) if header else 0, max(map(len, c), default=0))
               for h, c in zip(heads, cols, strict=True)]
-    fmt = " ".join(f"{{:{'>' if COLUMNS[n].right else '<'}{w}}}"
-                   for n, w in zip(columns, widths, strict=True))
-    lines = [fmt.format(*heads).rstrip()] if header else []
-    lines.extend(fmt.format(*cells_of).rstrip() for cells_of in zip(*cols, strict=True))
+    padded = []
+    for at, (name, width, col) in enumerate(zip(columns, widths, cols, strict=True)):
+        if at == len(columns) - 1 and not COLUMNS[name].right:
+            padded.append(col)  # the last column is not padded: no trailing blanks
+        elif COLUMNS[name].right:
+            padded.append([c.rjust(width) for c in col])
+        else:
+            padded.append([c.ljust(width) for c in col])
+    lines = [" ".join(h.rjust(w) if COLUMNS[n].right else h.ljust(w)
+                      for n, h, w in zip(columns, heads, widths, strict=True)).rstrip()
+             ] if header else []
+    lines.extend(map(" ".join, zip(*padded, strict=True)))
     return lines

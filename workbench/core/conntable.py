@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 RawRow = tuple[Any, ...]
@@ -116,6 +116,23 @@ def address(row: RawRow, local: bool, ifnames: Mapping[int, str] | None = None) 
     return f"{host}:{swap16(port) if port else '*'}"
 
 
+def address_column(rows: Iterable[RawRow], local: bool,
+                   ifnames: Mapping[int, str] | None = None) -> list[str]:
+    """`address` for many rows at once: the common case (IPv4, no interface) inline."""
+    a, p = (F_SRC, F_SPORT) if local else (F_DST, F_DPORT)
+    v4 = _V4
+    out: list[str] = []
+    append = out.append
+    for r in rows:
+        if r[F_FAMILY] == AF_INET and not r[F_IF] and LITTLE:
+            host = v4.get(r[a]) or host_text(AF_INET, r[a])
+            port = r[p]
+            append(f"{host}:{((port & 0xFF) << 8) | (port >> 8)}" if port else host + ":*")
+        else:
+            append(address(r, local, ifnames))
+    return out
+
+
 def ms_text(ms: int) -> str:
     """A timer's time left as `ss -o` writes it: 53sec, 1min, 5.123ms… (its rounding)."""
     secs, msecs = ms // 1000, ms % 1000
@@ -143,76 +160,28 @@ def timer_text(row: RawRow) -> str:
     return f"timer:({name},{ms_text(row[F_EXPIRES])},{row[F_RETRANS]})"
 
 
-@dataclass(frozen=True, slots=True)
 class Owner:
-    pid: int
-    name: str
+    """A process holding a socket (a plain class: the headless path imports this)."""
+
+    __slots__ = ("name", "pid")
+
+    def __init__(self, pid: int, name: str) -> None:
+        self.pid, self.name = pid, name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Owner) and (self.pid, self.name) == (other.pid, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.pid, self.name))
+
+    def __repr__(self) -> str:
+        return f"Owner(pid={self.pid}, name={self.name!r})"
 
     def __str__(self) -> str:
         return f'("{self.name}",pid={self.pid})'
 
 
-@dataclass(frozen=True, slots=True)
-class ConnRow:
-    """One row made readable: for what is on screen, JSON and explanations."""
-
-    netid: str
-    state: str
-    recv_q: int
-    send_q: int
-    local: str
-    peer: str
-    inode: int
-    uid: int
-    cookie: int
-    timer: str
-    family: int
-    processes: tuple[Owner, ...] = ()
-    mine: bool = False
-    extras: Extras | None = None
-
-    @property
-    def process(self) -> str:
-        return ",".join(str(o) for o in self.processes)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "netid": self.netid, "state": self.state, "recv_q": self.recv_q,
-            "send_q": self.send_q, "local": self.local, "peer": self.peer,
-            "inode": self.inode, "uid": self.uid}
-        if self.timer:
-            out["timer"] = self.timer
-        if self.processes:
-            out["processes"] = [{"pid": o.pid, "name": o.name} for o in self.processes]
-        if self.mine:
-            out["mine"] = True
-        if self.extras is not None:
-            out.update(extras_json(self.extras))
-        return out
-
-
-def extras_json(extras: Extras) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if extras.info is not None:
-        out["tcp_info"] = dict(zip(TCP_INFO, extras.info, strict=False))
-    if extras.skmem is not None:
-        out["skmem"] = dict(zip(SKMEM, extras.skmem, strict=False))
-    return out
-
-
 Owners = Mapping[int, tuple[Owner, ...]]
-
-
-def view(row: RawRow, owners: Owners | None = None, mine: Iterable[int] = (),
-         extras: Mapping[int, Extras] | None = None,
-         ifnames: Mapping[int, str] | None = None) -> ConnRow:
-    inode = row[F_INODE]
-    return ConnRow(
-        netid(row), state_name(row), row[F_RQ], row[F_WQ], address(row, True, ifnames),
-        address(row, False, ifnames), inode, row[F_UID], row[F_COOKIE], timer_text(row),
-        row[F_FAMILY], owners.get(inode, ()) if owners and inode else (),
-        bool(inode) and inode in mine,
-        extras.get(row[F_COOKIE]) if extras else None)
 
 
 # -- sorting and diffing ------------------------------------------------------------------
@@ -255,15 +224,19 @@ def sort_rows(rows: list[RawRow], column: str, reverse: bool = False,
     return sorted(rows, key=SORT_KEYS[column], reverse=reverse)
 
 
-@dataclass(frozen=True)
 class Diff:
-    appeared: frozenset[int]  # cookies
-    vanished: tuple[RawRow, ...]
+    """What changed between two refreshes: cookies that appeared, rows that vanished."""
+
+    __slots__ = ("appeared", "vanished")
+
+    def __init__(self, appeared: frozenset[int], vanished: tuple[RawRow, ...]) -> None:
+        self.appeared, self.vanished = appeared, vanished
 
 
-def diff(before: Iterable[RawRow], after: Iterable[RawRow]) -> Diff:
+def diff(before: list[RawRow], after: list[RawRow]) -> Diff:
     """Sockets that appeared and vanished between two refreshes, by socket cookie."""
-    old = {r[F_COOKIE]: r for r in before}
-    new = {r[F_COOKIE] for r in after}
+    cookie = itemgetter(F_COOKIE)
+    old = dict(zip(map(cookie, before), before, strict=True))
+    new = set(map(cookie, after))
     return Diff(frozenset(new.difference(old)),
-                tuple(r for c, r in old.items() if c not in new))
+                tuple(old[c] for c in old.keys() - new))

@@ -14,6 +14,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterator
+from operator import itemgetter
 
 from workbench.core.conntable import (
     KIND_RAW,
@@ -76,6 +77,7 @@ class Dumper:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.bind((0, 0))
         self._buf = bytearray(RECV_SIZE + SLACK)
+        self._shapes: dict[int, struct.Struct] = {}
 
     def close(self) -> None:
         self.sock.close()
@@ -100,6 +102,8 @@ class Dumper:
                                      family, proto, extras, pad, states))
         unpack, append = INET_MSG.unpack_from, rows.append
         for buf, end in self._replies(kind):
+            if not extras and self._bulk(buf, end, rows):
+                continue
             off = 0
             while off < end:
                 row = unpack(buf, off)
@@ -131,6 +135,24 @@ class Dumper:
                 rows.append(_unix_row(buf, off, length, extra))
                 off += (length + 3) & ~3
         return rows
+
+    def _bulk(self, buf: bytearray, end: int, rows: list[RawRow]) -> bool:
+        """A datagram of equal-length socket messages (the usual case) in one
+        `iter_unpack`; False (nothing added) when it holds anything else."""
+        length = U32.unpack_from(buf, 0)[0]
+        if length < INET_MSG.size or length & 3 or end % length:
+            return False
+        shape = self._shapes.get(length)
+        if shape is None:
+            shape = self._shapes[length] = struct.Struct(
+                INET_MSG.format + f"{length - INET_MSG.size}x")
+        with memoryview(buf) as view, view[:end] as part:
+            batch = list(shape.iter_unpack(part))
+        if set(map(itemgetter(0), batch)) != {length} or \
+                set(map(itemgetter(1), batch)) != {SOCK_DIAG_BY_FAMILY}:
+            return False
+        rows.extend(batch)
+        return True
 
     def _replies(self, seq: int) -> Iterator[tuple[bytearray, int]]:
         """Each datagram of the dump, until DONE (the callers stop iterating there)."""
