@@ -200,15 +200,13 @@ def _step_facts(failed: FailedCall) -> dict[str, Fact]:
 
 def diagnose(failed: FailedCall, facts: Mapping[str, Fact] | Iterable[Fact] = ()) -> Diagnosis:
     """Explain a failed call with the facts gathered for it."""
-    from workbench.core.diagnosis_rules import run_rules
-
     gathered = dict(facts) if isinstance(facts, Mapping) else {f.key: f for f in facts}
     known = {**_step_facts(failed), **gathered}
     info = explain(failed.error, failed.number, failed.message)
     meaning, hint = info.for_call(failed.op, failed.family)
     if failed.cancelled:
         meaning, hint = _CANCELLED_WORDS.get(failed.call, _CANCELLED_ANY)
-    claims = run_rules(failed, known)
+    claims = diagnosis_rules.run_rules(failed, known)
     causes = tuple(c for c in claims if c.kind == "cause") or tuple(
         cause(text) for text in info.causes)
     fixes = (*(c for c in claims if c.kind == "fix"), fix(hint),
@@ -232,3 +230,8 @@ def _ordered(facts: dict[str, Fact], claims: tuple[Claim, ...]) -> tuple[Fact, .
     cited = [k for c in claims for k in c.evidence if k in facts]
     order = list(dict.fromkeys(cited + list(facts)))
     return tuple(facts[k] for k in order)
+
+
+# The rules register themselves against the types above. Imported now, not when first
+# needed: at EMFILE no module file could be opened any more.
+from workbench.core import diagnosis_rules  # noqa: E402

@@ -16,7 +16,6 @@ unix.listener.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import time
@@ -30,6 +29,7 @@ _GATHERERS: list[tuple[frozenset[str], Gatherer]] = []
 BUDGET = 3.0  # seconds for all the gatherers of one failure
 MAX_LINES = 200_000  # of one /proc/net table: a busy server's, read in well under a second
 IP_TIMEOUT = 1.0
+MAX_PROBED_FDS = 1 << 16  # descriptors probed when /proc/self/fd cannot be opened
 SYSCTL = "/proc/sys/"
 CAPS = {"CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13}
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
@@ -50,8 +50,6 @@ def gatherer(*errors: str) -> Callable[[Gatherer], Gatherer]:
 
 def gather(failed: FailedCall, budget: float = BUDGET) -> dict[str, Fact]:
     """Every fact the registered gatherers find for this failure; never raises."""
-    from workbench.io import evidence_net  # noqa: F401 - registers the address gatherers
-
     facts: dict[str, Fact] = {}
     deadline = time.monotonic() + budget
     for errors, fn in _GATHERERS:
@@ -123,15 +121,31 @@ def privileges(failed: FailedCall) -> Iterator[Fact]:
                f"uid {ids['uid']}, gid {ids['gid']}, groups {ids['groups'] or 'none'}")
 
 
+def open_fds(limit: int) -> tuple[int | None, str]:
+    """How many descriptors this process has open. At EMFILE, listing /proc/self/fd
+    needs one more, so then the numbers below the limit are probed one by one."""
+    try:
+        return len(os.listdir("/proc/self/fd")) - 1, "/proc/self/fd"  # less the listing's own
+    except OSError:
+        pass
+    count = 0
+    for fd in range(min(limit, MAX_PROBED_FDS)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        count += 1
+    return count, f"fstat of descriptors 0-{min(limit, MAX_PROBED_FDS) - 1}"
+
+
 @gatherer("EMFILE", "ENFILE")
 def descriptors(failed: FailedCall) -> Iterator[Fact]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     yield Fact("process.nofile", [soft, hard], "getrlimit(RLIMIT_NOFILE)",
                f"RLIMIT_NOFILE soft {soft}, hard {hard}")
-    with contextlib.suppress(OSError):
-        count = len(os.listdir("/proc/self/fd")) - 1  # less the listing's own descriptor
-        yield Fact("process.open_fds", count, "/proc/self/fd",
-                   f"{count} descriptors open in this process")
+    count, source = open_fds(soft)
+    if count is not None:
+        yield Fact("process.open_fds", count, source, f"{count} descriptors open in this process")
     numbers = sysctl("fs.file-nr")
     if numbers and len(numbers) == 3:
         yield Fact("sysctl.file_nr", numbers, "/proc/sys/fs/file-nr",
@@ -155,3 +169,8 @@ def backlog(failed: FailedCall) -> Iterator[Fact]:
     if failed.call == "connect":
         yield from _sysctl_fact("net.core.somaxconn")
         yield from _sysctl_fact("net.ipv4.tcp_max_syn_backlog")
+
+
+# The address, port and Unix path gatherers register themselves here. Imported now,
+# not when first needed: at EMFILE no module file could be opened any more.
+from workbench.io import evidence_net  # noqa: E402, F401

@@ -1,0 +1,299 @@
+"""Evidence from the live system, gathered for errors made with real calls here."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import HAS_IPV6
+
+from workbench.core.diagnosis import Diagnosis, FailedCall, diagnose
+from workbench.io.evidence import capabilities, gather
+from workbench.io.evidence_net import is_local
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60.0
+
+
+@pytest.fixture
+def sock_dir() -> Iterator[str]:
+    """A short directory for Unix socket paths (sun_path is 108 bytes)."""
+    path = tempfile.mkdtemp(prefix="wb-ev-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def fails(fn: Any, *args: Any) -> OSError:
+    with pytest.raises(OSError) as caught:
+        fn(*args)
+    return caught.value
+
+
+def explain(op: str, exc: OSError, address: str, family: str, sock_type: str = "stream",
+            **more: Any) -> Diagnosis:
+    name = errno.errorcode[exc.errno or 0]
+    call = FailedCall(op, name, exc.errno or 0, exc.strerror or "", {"address": address},
+                      family, sock_type, **more)
+    return diagnose(call, gather(call))
+
+
+def cause_of(d: Diagnosis) -> str:
+    assert d.cause is not None and d.cause.evidence, d.causes
+    return d.cause.text
+
+
+# -- TCP ports ---------------------------------------------------------------------------
+
+
+def test_econnrefused_on_a_bound_port_says_nothing_listens() -> None:
+    with socket.socket() as held, socket.socket() as client:
+        held.bind(("127.0.0.1", 0))  # bound, not listening: connecting gets a reset
+        port = held.getsockname()[1]
+        exc = fails(client.connect, ("127.0.0.1", port))
+        assert exc.errno == errno.ECONNREFUSED
+        d = explain("connect", exc, f"127.0.0.1:{port}", "inet")
+    assert d.fact("tcp.listeners").value == {"port": port, "listeners": []}
+    assert d.fact("address.local").value["local"] is True
+    assert f"nothing listens on port {port}" in cause_of(d)
+
+
+@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback")
+def test_econnrefused_with_a_listener_on_the_other_family() -> None:
+    with socket.socket(socket.AF_INET6) as server, socket.socket() as client:
+        server.bind(("::1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        exc = fails(client.connect, ("127.0.0.1", port))
+        d = explain("connect", exc, f"127.0.0.1:{port}", "inet")
+    assert f"[::1]:{port}" in d.fact("tcp.listeners").value["listeners"]
+    assert f"on [::1]:{port}, not on 127.0.0.1" in cause_of(d)
+
+
+def test_eaddrinuse_names_the_listening_holder() -> None:
+    with socket.socket() as holder, socket.socket() as second:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        exc = fails(second.bind, ("127.0.0.1", port))
+        assert exc.errno == errno.EADDRINUSE
+        d = explain("bind", exc, f"127.0.0.1:{port}", "inet")
+    assert f"a socket listens on 127.0.0.1:{port}" in cause_of(d)
+    assert d.cause is not None and d.cause.evidence == ("tcp.listeners",)
+
+
+def test_eaddrinuse_by_a_socket_bound_but_not_listening() -> None:
+    with socket.socket() as holder, socket.socket() as second:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        exc = fails(second.bind, ("127.0.0.1", port))
+        d = explain("bind", exc, f"127.0.0.1:{port}", "inet")
+    assert "bound but not listening" in cause_of(d)
+
+
+def test_eaddrnotavail_on_an_address_not_here() -> None:
+    with socket.socket() as sock:
+        exc = fails(sock.bind, ("203.0.113.77", 0))  # TEST-NET-3: on no interface here
+        assert exc.errno == errno.EADDRNOTAVAIL
+        d = explain("bind", exc, "203.0.113.77:0", "inet")
+    assert "203.0.113.77 is not assigned" in cause_of(d)
+
+
+def test_is_local_knows_loopback_and_wildcards() -> None:
+    assert is_local("127.0.0.1") and is_local("127.5.5.5") and is_local("0.0.0.0")
+    assert is_local("::1") and is_local("::ffff:127.0.0.1")
+    assert is_local("203.0.113.77") is False
+    assert is_local("not an address") is None
+
+
+# -- datagrams ---------------------------------------------------------------------------
+
+
+def test_eacces_on_broadcast_without_so_broadcast() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        exc = fails(sock.sendto, b"x", ("255.255.255.255", 9))
+        assert exc.errno == errno.EACCES
+        d = explain("sendto", exc, "255.255.255.255:9", "inet", "dgram")
+    assert d.fact("address.broadcast").value["broadcast"] is True
+    assert "SO_BROADCAST is not set" in cause_of(d)
+
+
+def test_emsgsize_over_the_udp_limit() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        data = b"x" * 70000
+        exc = fails(sock.sendto, data, ("127.0.0.1", 9))
+        assert exc.errno == errno.EMSGSIZE
+        call = FailedCall("sendto", "EMSGSIZE", exc.errno, "",
+                          {"address": "127.0.0.1:9", "data": data}, "inet", "dgram")
+        d = diagnose(call, gather(call))
+    assert "70000 bytes" in cause_of(d) and "65507" in cause_of(d)
+    assert d.fact("sysctl.wmem_max") is not None
+
+
+# -- Unix paths --------------------------------------------------------------------------
+
+
+def test_unix_path_that_is_a_regular_file(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "plain")
+    Path(path).write_text("not a socket")
+    with socket.socket(socket.AF_UNIX) as client, socket.socket(socket.AF_UNIX) as server:
+        refused = fails(client.connect, path)
+        assert refused.errno == errno.ECONNREFUSED
+        taken = fails(server.bind, path)
+        assert taken.errno == errno.EADDRINUSE
+    for op, exc in (("connect", refused), ("bind", taken)):
+        d = explain(op, exc, f"unix:{path}", "unix")
+        assert d.fact("unix.path").value["kind"] == "regular file"
+        assert "is a regular file, not a socket" in cause_of(d)
+
+
+def test_stale_unix_socket_file(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "stale.sock")
+    with socket.socket(socket.AF_UNIX) as gone:
+        gone.bind(path)  # the file stays after the socket closes
+    with socket.socket(socket.AF_UNIX) as client:
+        exc = fails(client.connect, path)
+    d = explain("connect", exc, f"unix:{path}", "unix")
+    assert d.fact("unix.listener").value["bound"] is False
+    assert "stale socket file" in cause_of(d)
+    assert "stale" in d.meaning
+
+
+def test_live_unix_listener_holds_its_path(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "live.sock")
+    with socket.socket(socket.AF_UNIX) as server, socket.socket(socket.AF_UNIX) as second:
+        server.bind(path)
+        server.listen()
+        exc = fails(second.bind, path)
+        d = explain("bind", exc, f"unix:{path}", "unix")
+    assert d.fact("unix.listener").value["listening"] is True
+    assert "a live socket listens" in cause_of(d)
+
+
+def test_enoent_on_a_missing_unix_path(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "no-dir", "x.sock")
+    with socket.socket(socket.AF_UNIX) as client:
+        exc = fails(client.connect, path)
+    assert exc.errno == errno.ENOENT
+    d = explain("connect", exc, f"unix:{path}", "unix")
+    assert "nothing exists at" in cause_of(d) and "nor its directory" in cause_of(d)
+
+
+# -- privileges and limits, in a child process -------------------------------------------
+
+CHILD = """
+import json, resource, socket, sys
+sys.path.insert(0, sys.argv[1])
+from workbench.core.diagnosis import FailedCall, diagnose
+from workbench.io.evidence import gather
+
+def run(op, fn, args, family, type_, proto=0):
+    try:
+        fn()
+    except OSError as exc:
+        import errno
+        call = FailedCall(op, errno.errorcode[exc.errno], exc.errno, exc.strerror, args,
+                          family, type_, proto)
+        return diagnose(call, gather(call)).to_json()
+    return None
+"""
+
+PRIVILEGES = CHILD + """
+port = int(sys.argv[2]) - 1
+out = {
+    "bind": run("bind", lambda: socket.socket().bind(("0.0.0.0", port)),
+                {"address": f"0.0.0.0:{port}"}, "inet", "stream"),
+    "ping": run("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 1),
+                {}, "inet", "dgram", 1),
+}
+print(json.dumps(out))
+"""
+
+
+def _unprivileged(code: str, start: int) -> dict[str, Any]:
+    """Run code as nobody in a network namespace of its own, where the test sets
+    ip_unprivileged_port_start and closes ping_group_range (never globally)."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"):
+        pytest.skip("needs root, unshare and setpriv to drop privileges")
+    script = (f"echo {start} > /proc/sys/net/ipv4/ip_unprivileged_port_start && "
+              "echo '1 0' > /proc/sys/net/ipv4/ping_group_range && "
+              'exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"')
+    done = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", sys.executable, "-c",
+                           code, str(ROOT), str(start)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no network namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _evidence(d: dict[str, Any], key: str) -> Any:
+    return next(e["value"] for e in d["evidence"] if e["key"] == key)
+
+
+def test_eacces_below_the_unprivileged_port_start_as_nobody() -> None:
+    out = _unprivileged(PRIVILEGES, 1024)
+    bind = out["bind"]
+    assert bind is not None and bind["errno"] == "EACCES"
+    assert _evidence(bind, "sysctl.ip_unprivileged_port_start") == 1024
+    assert _evidence(bind, "process.caps")["CAP_NET_BIND_SERVICE"] is False
+    cause = bind["causes"][0]
+    assert "port 1023 is below net.ipv4.ip_unprivileged_port_start (1024)" in cause["text"]
+    assert "CAP_NET_BIND_SERVICE" in cause["text"]
+    assert "process.caps" in cause["evidence"]
+
+
+def test_eacces_on_a_ping_socket_names_the_group_range() -> None:
+    ping = _unprivileged(PRIVILEGES, 1024)["ping"]
+    assert ping is not None and ping["errno"] == "EACCES"
+    assert _evidence(ping, "sysctl.ping_group_range") == [1, 0]
+    assert _evidence(ping, "process.ids")["gid"] == 65534
+    assert "ping_group_range is 1 0" in ping["causes"][0]["text"]
+    assert "unprivileged_port" not in ping["meaning"]
+
+
+LIMIT = CHILD + """
+import os
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+opened = len(os.listdir("/proc/self/fd")) - 1
+resource.setrlimit(resource.RLIMIT_NOFILE, (opened, hard))
+print(json.dumps(run("socket", socket.socket, {}, "inet", "stream")))
+"""
+
+
+def test_emfile_under_a_lowered_limit_counts_the_descriptors() -> None:
+    done = subprocess.run([sys.executable, "-c", LIMIT, str(ROOT)], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    d = json.loads(done.stdout)
+    assert d["errno"] == "EMFILE"
+    soft, _hard = _evidence(d, "process.nofile")
+    assert _evidence(d, "process.open_fds") == soft  # counted even with no descriptor left
+    assert f"against a limit of {soft}" in d["causes"][0]["text"]
+
+
+def test_capabilities_decode_cap_eff() -> None:
+    bits = (1 << 10) | (1 << 13)
+    caps = capabilities(f"Name:\tx\nCapEff:\t{bits:016x}\n")
+    assert caps == {"CAP_NET_BIND_SERVICE": True, "CAP_NET_ADMIN": False, "CAP_NET_RAW": True}
+    assert capabilities("nothing here") is None
+
+
+def test_gather_never_raises_and_skips_what_does_not_apply() -> None:
+    for call in (FailedCall("connect", "ECONNREFUSED", args={"address": "peer:echo"}),
+                 FailedCall("bind", "EADDRINUSE", args={"address": "bad address"}),
+                 FailedCall("send", "EPIPE"), FailedCall("bind", "EACCES", family="inet",
+                                                         args={"address": "unix:"})):
+        facts = gather(call)
+        assert "tcp.listeners" not in facts and "unix.path" not in facts
