@@ -280,6 +280,11 @@ class WorkbenchApp(SessionActions, App[int]):
     def action_show_tab(self, tab: str) -> None:
         self.main.show_pane(tab)
 
+    def action_tcp_info(self) -> None:
+        """TCP_INFO in the Options pane, or back to the options."""
+        self.main.show_pane("options")
+        self.main.panes["options"].toggle_tcp_info()  # type: ignore[attr-defined]
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(key_groups(self._now())))
 

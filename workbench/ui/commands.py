@@ -45,6 +45,7 @@ SOCKET_ACTIONS = (
     _op("socket.close", "x", "close", "close", footer=True),
     _op("socket.blocking", "k", "toggle_blocking", "set_blocking"),
     _op("socket.auto", "u", "toggle_auto", "set_auto"),
+    _op("socket.cloexec", "E", "toggle_cloexec", "set_inheritable"),
 )
 
 ACTIONS: tuple[Action, ...] = (
@@ -54,6 +55,9 @@ ACTIONS: tuple[Action, ...] = (
            group="socket"),
     _op("option.set", "o", "setsockopt", "setsockopt"),
     _op("option.get", "g", "getsockopt", "getsockopt"),
+    Action("option.tcp_info", "i", "tcp_info", "option: TCP_INFO",
+           "the Options pane shows TCP_INFO of the selected TCP socket, live; i again: "
+           "the options", group="socket"),
     Action("data.send", "s", "focus_send", "data: send",
            "focus the send editor: type a payload, Enter sends", True),
     Action("data.hex", "h", "focus_hex", "data: hex view",

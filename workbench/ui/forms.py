@@ -194,6 +194,16 @@ def toggle_auto(screen: MainScreen, info: SocketInfo | None) -> tuple[None, Make
     return None, lambda _v: screen.submit("set_auto", info.id, auto=not info.auto)
 
 
+def toggle_cloexec(screen: MainScreen, info: SocketInfo | None) -> tuple[None, Make]:
+    assert info is not None
+    cloexec = True  # every socket the workbench makes or accepts starts close-on-exec
+    for step in reversed(screen.ws.steps()):
+        if step.op == "set_inheritable" and step.sock == info.id and step.error is None:
+            cloexec = not step.args["inheritable"]
+            break
+    return None, lambda _v: screen.submit("set_inheritable", info.id, inheritable=cloexec)
+
+
 def _peer_address(text: str) -> str:
     if text.strip():
         parse_endpoint(text)
@@ -236,9 +246,11 @@ FORMS: dict[str, FormBuilder] = {
     "getsockopt": getsockopt,
     "toggle_blocking": toggle_blocking,
     "toggle_auto": toggle_auto,
+    "toggle_cloexec": toggle_cloexec,
     "start_peer": start_peer,
 }
 
 # The op each form runs, where its name is not the op's own.
 FORM_OPS = {"new_socket": "socket", "toggle_blocking": "set_blocking",
-            "toggle_auto": "set_auto", "start_peer": ""}
+            "toggle_auto": "set_auto", "toggle_cloexec": "set_inheritable",
+            "start_peer": ""}

@@ -39,6 +39,9 @@ class PaneController:
     def on_tick(self) -> None:
         """The screen's timer (about 10 times a second)."""
 
+    def on_shown(self) -> None:
+        """The user chose this pane's tab (by its key or the palette)."""
+
 
 @dataclass(frozen=True)
 class Pane:
@@ -52,8 +55,9 @@ class Pane:
 
 def _panes() -> tuple[Pane, ...]:
     from workbench.ui.panes.data import DataPane
-    from workbench.ui.panes.later import ConnsPane, OptionsPane
+    from workbench.ui.panes.later import ConnsPane
     from workbench.ui.panes.log import LogPane
+    from workbench.ui.panes.options import OptionsPane
     from workbench.ui.panes.session import SessionPane
 
     return (
@@ -61,7 +65,8 @@ def _panes() -> tuple[Pane, ...]:
         Pane("log", "Log", "2", "event log", "every step with its result", LogPane),
         Pane("session", "Session", "3", "session",
              "the loaded session's steps, recorded and live", SessionPane),
-        Pane("options", "Options", "4", "options", "socket options", OptionsPane),
+        Pane("options", "Options", "4", "options",
+             "the selected socket's options, live; Enter sets one", OptionsPane),
         Pane("conns", "Conns", "5", "connections", "connection table", ConnsPane),
     )
 

@@ -78,6 +78,7 @@ class MainScreen(Screen[None]):
 
     def show_pane(self, pane_id: str) -> None:
         self.query_one("#tabs", TabbedContent).active = pane_id
+        self.panes[pane_id].on_shown()
 
     def update_title(self) -> None:
         ws = self.workspace
