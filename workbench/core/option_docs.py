@@ -136,12 +136,18 @@ DOCS: dict[str, Doc] = {
     "IP_MULTICAST_LOOP": Doc("loop outgoing multicast back to local listeners",
                              "receive your own group traffic (on by default)",
                              "it is the sender's setting, not the receiver's"),
+    "IP_MULTICAST_ALL": Doc("receive every group any socket on this host joined, not only "
+                            "this socket's own (on by default)",
+                            "turn off so a socket bound to 0.0.0.0 gets only its own groups",
+                            "on, leaving a group changes nothing while another socket on the "
+                            "host is still in it"),
     "IP_ADD_MEMBERSHIP": Doc("join a multicast group on an interface",
                              "receive a group: bind the group's port, then join",
                              "write-only; joining twice is EADDRINUSE; at most "
                              "net.ipv4.igmp_max_memberships groups"),
     "IP_DROP_MEMBERSHIP": Doc("leave a multicast group", "stop receiving a group",
-                              "write-only; leaving a group not joined is EADDRNOTAVAIL"),
+                              "write-only; not joined is EADDRNOTAVAIL; with IP_MULTICAST_ALL "
+                              "on, a wildcard-bound socket still gets groups others joined"),
     "IP_ADD_SOURCE_MEMBERSHIP": Doc("join a group for one source only (SSM)",
                                     "source-specific multicast (232.0.0.0/8)", "write-only"),
     "IP_DROP_SOURCE_MEMBERSHIP": Doc("leave a source-specific membership", "undo the above",
@@ -182,7 +188,8 @@ DOCS: dict[str, Doc] = {
                          "probe the path MTU from user space", "only datagram and raw sockets"),
     "IPV6_MTU": Doc("the path MTU: set to cap it, read on a connected socket",
                     "size datagrams to fit", "reading needs a connected socket (ENOTCONN); "
-                    "at least 1280 to set"),
+                    "at least 1280 to set",
+                    "reads give the route's path MTU, not the cap set"),
     "IPV6_MTU_DISCOVER": Doc("path MTU discovery mode: 0 dont, 1 want, 2 do, 3 probe, "
                              "4 interface, 5 omit", "UDP apps that size datagrams to the path",
                              "2 (do): too-big datagrams fail with EMSGSIZE"),
