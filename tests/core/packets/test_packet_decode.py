@@ -96,7 +96,8 @@ def test_ipv6_extension_headers() -> None:
     dest = bytes([43, 0, 1, 4, 0, 0, 0, 0])  # next: routing; PadN of 4
     routing = bytes([44, 2, 0, 1, 0, 0, 0, 0]) + bytes(range(16))  # type 0, one address
     frag = bytes([17, 0]) + struct.pack("!HI", 0, 0x12345678)  # first fragment, M=0
-    body = udp.build(7, 9, b"x", "::1", "::2")
+    # With segments left, the checksum is summed over the final destination (RFC 8200 8.1).
+    body = udp.build(7, 9, b"x", "::1", bytes(range(16)))
     packet = ipv6.build(ipv6.IPv6Header(src="::1", dst="::2", next_header=0),
                         hbh + dest + routing + frag + body)
     root = decode(packet, "ip")

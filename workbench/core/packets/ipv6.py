@@ -99,13 +99,25 @@ def _routing(r: Reader) -> None:
     r.uint("routing_type", 1, "routing type",
            lambda v: f"{v} ({ROUTING_TYPES.get(v, 'unknown')})")
     r.uint("segments_left", 1, "segments left")
-    if r.data[r.pos - 2] in (0, 4):
+    if r.data[r.pos - 2] in (0, 2, 4):
         r.raw("reserved", 4, "type-specific data")
         i = 0
         while r.left >= 16:
             r.shown(f"address{i}", 16, "address", addr_text)
             i += 1
     r.rest("data", "type-specific data")
+
+
+def final_destination(routing: Field) -> bytes | None:
+    """The address a transport checksum is summed over when a routing header still has
+    segments to visit (RFC 8200 8.1): the last hop of type 0, the home address of type
+    2, the first listed segment of segment routing (type 4)."""
+    kind, left = routing.child("routing_type"), routing.child("segments_left")
+    hops = [c.value for c in routing.children if c.name.startswith("address")]
+    if kind is None or left is None or not left.value or not hops:
+        return None
+    pick = {0: hops[-1], 2: hops[0], 4: hops[0]}.get(kind.value)
+    return ipaddress.IPv6Address(pick).packed if pick else None
 
 
 def _fragment(r: Reader, at: int) -> int:
@@ -174,6 +186,8 @@ def decode(data: bytes, start: int, end: int, ctx: Context) -> Decoded:
         count += 1
         if node.truncated:
             return Decoded(layer("ipv6", title, start, r.pos, r.fields))
+        if nh == ROUTING:
+            ctx.dst = final_destination(node) or ctx.dst
         nh = nh_next
     nxt = None if fragmented else NEXT_BY_PROTO.get(nh)
     if nxt is None and stop > r.pos:
