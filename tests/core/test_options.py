@@ -323,3 +323,11 @@ def test_setsockopt_steps_refuse_values_that_do_not_suit_the_option(option: str,
                                                                     says: str) -> None:
     with pytest.raises(InputError, match=says):
         normalise("setsockopt", {"option": option, "value": value})
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux has every entry")
+def test_the_readme_counts_the_catalog() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"The catalog holds {len(all_options())} options" in readme
