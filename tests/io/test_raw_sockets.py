@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import stop_process
+from support import HAS_IPV6, stop_process
 
 from workbench.core.packets import bpf, icmp, ipv4, udp
 from workbench.core.packets.decode import decode
 from workbench.core.packets.field import Field
+from workbench.core.raw_approval import without_privilege
 
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
@@ -105,6 +106,61 @@ def test_icmp_echo_to_loopback_gets_the_reply() -> None:
     assert m.find("data").value == payload  # type: ignore[union-attr]
     assert "(correct)" in m.find("checksum").text  # type: ignore[union-attr]
     assert root.find("ipv4", "src").value == "127.0.0.1"  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback")
+@pytest.mark.parametrize("filtered", [True, False])
+def test_icmpv6_echo_with_the_icmpv6_filter(filtered: bool) -> None:
+    ident, seq = os.getpid() & 0xFFFF, 606
+    with socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) as s:
+        if filtered:
+            s.setsockopt(socket.IPPROTO_ICMPV6, icmp.ICMP6_FILTER,
+                         icmp.icmp6_filter([icmp.ECHO6_REPLY]))
+        # The checksum is left 0: for raw ICMPv6 sockets the kernel always computes it.
+        s.sendto(icmp.echo6(ident, seq, b"v6 echo"), ("::1", 0))
+
+        def ours(data: bytes) -> Field | None:
+            # No IPv6 header arrives; the addresses let the checksum be verified.
+            root = decode(data, "icmpv6", src="::1", dst="::1")
+            m = root.find("icmpv6")
+            return root if m is not None and m.find("ident").value == ident else None  # type: ignore
+
+        _, root = first(s, ours, "our echo request or reply")
+    m = root.find("icmpv6")
+    assert m is not None and "(correct)" in m.find("checksum").text  # type: ignore[union-attr]
+    assert m.find("seq").value == seq  # type: ignore[union-attr]
+    # The socket sees its own request go by first, unless the filter passes replies only.
+    wanted = icmp.ECHO6_REPLY if filtered else icmp.ECHO6_REQUEST
+    assert m.find("type").value == wanted  # type: ignore[union-attr]
+
+
+WITHOUT_CAP_NET_RAW = r"""
+import errno, socket
+kinds = {"raw": (socket.AF_INET, socket.SOCK_RAW, 1),
+         "packet": (socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))}
+for name, args in kinds.items():
+    try:
+        socket.socket(*args).close()
+        print(name, "created")
+    except OSError as e:
+        print(name, errno.errorcode.get(e.errno))
+"""
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_without_cap_net_raw_the_kernel_says_eperm() -> None:
+    proc = subprocess.Popen(["setpriv", "--bounding-set=-net_raw", sys.executable, "-c",
+                             WITHOUT_CAP_NET_RAW], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        stop_process(proc)
+    assert proc.returncode == 0, err
+    assert out.split("\n")[:2] == ["raw EPERM", "packet EPERM"]
+    # What the person is told for that EPERM: the capability, and the way around it.
+    line = without_privilege("inet", "raw", 1)
+    assert "CAP_NET_RAW" in line and "ping socket" in line
 
 
 def test_packet_socket_on_lo_sees_a_udp_datagram(lo_capture: socket.socket,

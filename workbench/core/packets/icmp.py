@@ -5,6 +5,7 @@ decoded down into the packet they quote."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
 from workbench.core.packets import ipv4, ipv6
 from workbench.core.packets.checksum import Address, checksum, put_checksum, transport_checksum
@@ -14,6 +15,7 @@ from workbench.core.packets.layers import Context, Decoded, checksum_text
 ECHO_REQUEST, ECHO_REPLY = 8, 0
 ECHO6_REQUEST, ECHO6_REPLY = 128, 129
 PROTO_ICMPV6 = 58
+ICMP6_FILTER = 1  # the socket option, at level IPPROTO_ICMPV6 (netinet/icmp6.h)
 
 TYPES = {0: "echo reply", 3: "destination unreachable", 4: "source quench", 5: "redirect",
          8: "echo request", 9: "router advertisement", 10: "router solicitation",
@@ -62,6 +64,15 @@ def echo6(ident: int, seq: int, payload: bytes = b"", reply: bool = False,
     if src is None or dst is None:
         return msg
     return put_checksum(msg, 2, transport_checksum(src, dst, PROTO_ICMPV6, msg))
+
+
+def icmp6_filter(passing: Iterable[int]) -> bytes:
+    """The ICMP6_FILTER value (struct icmp6_filter: 256 bits, a set bit blocks that type)
+    that lets only the `passing` ICMPv6 types reach a raw ICMPv6 socket."""
+    words = [0xFFFFFFFF] * 8
+    for kind in passing:
+        words[kind >> 5] &= ~(1 << (kind & 31)) & 0xFFFFFFFF
+    return struct.pack("=8I", *words)
 
 
 def type_text(kind: int, v6: bool) -> str:
