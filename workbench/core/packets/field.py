@@ -13,7 +13,6 @@ node saying what was missing.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +47,7 @@ class Field:
             node = node.child(name) if node else None
         return node
 
-    def layer(self, name: str) -> Field | None:
+    def search(self, name: str) -> Field | None:
         """The first node anywhere below with this name, depth first."""
         return next((n for n in self.walk() if n.name == name and n is not self), None)
 
@@ -56,6 +55,12 @@ class Field:
         yield self
         for c in self.children:
             yield from c.walk()
+
+    def rows(self, depth: int = 0) -> Iterator[tuple[int, Field]]:
+        """Every node with its depth, in the order a tree view lists them."""
+        yield depth, self
+        for c in self.children:
+            yield from c.rows(depth + 1)
 
     @property
     def truncated(self) -> bool:
@@ -176,6 +181,3 @@ def flag_nodes(value: int, names: tuple[str, ...], offset: int, length: int,
                                offset, length, first_bit + i, 1))
     return nodes
 
-
-def u16(data: bytes, at: int) -> int:
-    return struct.unpack_from("!H", data, at)[0]

@@ -60,7 +60,7 @@ def addr_text(raw: bytes) -> str:
     return str(ipaddress.IPv4Address(raw))
 
 
-def _route(r: Reader, at: int, length: int, kind: int) -> list[Field]:
+def _route(r: Reader, at: int, length: int) -> list[Field]:
     kids = [Field("pointer", r.data[at + 2], f"pointer: {r.data[at + 2]}", at + 2, 1)]
     for i, pos in enumerate(range(at + 3, at + length - 3, 4)):
         hop = addr_text(r.data[pos : pos + 4])
@@ -86,7 +86,7 @@ def option_node(r: Reader, kind: int, at: int, length: int) -> Field:
             bit_field("number", kind & 31, f"number: {kind & 31}", at, 1, 3, 5),
             Field("length", length, f"length: {length}", at + 1, 1)]
     if kind in ROUTES and length >= 3:
-        kids += _route(r, at, length, kind)
+        kids += _route(r, at, length)
     elif kind == 68 and length >= 4:
         kids += _timestamp(r, at, length)
     elif kind == 148 and length == 4:

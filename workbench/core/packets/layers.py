@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from workbench.core.packets.field import Field
 
@@ -30,7 +30,6 @@ class Context:
     src: bytes | None = None
     dst: bytes | None = None
     depth: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def nested(self) -> Context:
         return Context(self.inner, None, None, self.depth + 1)
