@@ -18,6 +18,7 @@ from workbench.core.options import (
     lookup_option,
     options_for,
     parse_option_value,
+    state_note,
 )
 
 LEVELS = {"SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6", "IPPROTO_UDP"}
@@ -331,3 +332,26 @@ def test_the_readme_counts_the_catalog() -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert f"The catalog holds {len(all_options())} options" in readme
+
+
+@pytest.mark.parametrize(("name", "state", "note"), [
+    ("SO_REUSEADDR", "new", None),
+    ("SO_REUSEADDR", "bound", "takes effect only before bind; this socket is bound"),
+    ("TCP_DEFER_ACCEPT", "bound", None),
+    ("TCP_DEFER_ACCEPT", "listening", "takes effect only before listen; this socket is listening"),
+    ("IP_MTU", "new", "reads need a connected socket; this one is new"),
+    ("IP_MTU", "connected", None),
+    ("TCP_NODELAY", "connected", None),
+])
+def test_state_notes(name: str, state: str, note: str | None) -> None:
+    assert state_note(lookup_option(name), state) == note
+
+
+def test_every_states_text_is_understood() -> None:
+    from workbench.core.sockstate import State
+
+    for spec in all_options():
+        assert spec.states in ("any", "connected") or state_note(spec, "new") is None
+        assert state_note(spec, "new") is None or spec.states == "connected"
+        if spec.states != "any":
+            assert any(state_note(spec, str(s)) for s in State), spec.name

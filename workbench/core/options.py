@@ -151,6 +151,28 @@ def applies(spec: OptionSpec, family: str, sock_type: str) -> str | None:
     return None
 
 
+# When an option takes effect, by its `states`: the socket states it still helps in.
+_IN_TIME = {
+    "before bind": ("new",),
+    "before bind or connect": ("new", "bound"),
+    "before listen": ("new", "bound"),
+    "before connect": ("new", "bound"),
+    "before connect or listen": ("new", "bound"),
+}
+_CONNECTED = ("connected", "shut-rd", "shut-wr", "shut", "peer-closed")
+
+
+def state_note(spec: OptionSpec, state: str) -> str | None:
+    """Advice when the socket's state (sockstate's names: "new", "bound", ...) makes
+    setting or reading the option pointless now; None when it does not. The kernel
+    mostly still accepts the call: this is a note, not a refusal."""
+    if spec.states in _IN_TIME and state not in _IN_TIME[spec.states]:
+        return f"takes effect only {spec.states}; this socket is {state}"
+    if spec.states == "connected" and state not in _CONNECTED:
+        return f"reads need a connected socket; this one is {state}"
+    return None
+
+
 def codec_of(spec: OptionSpec) -> Codec:
     return ALL_CODECS[spec.codec]
 
