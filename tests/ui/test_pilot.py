@@ -39,6 +39,7 @@ from ui_helpers import (
     wait_until,
 )
 
+from workbench.core.diagnosis import words_for_step
 from workbench.core.errnos import lookup
 from workbench.core.steps import Step
 from workbench.io.capture import IN, OUT, RING_SIZE
@@ -255,15 +256,16 @@ def test_connect_refused_shows_errno_and_meaning(app: WorkbenchApp) -> None:
         sock = await new_socket(pilot)
         step = await address_step(pilot, "c", "connect", f"127.0.0.1:{port}")
         assert step.error is not None and step.error.name == "ECONNREFUSED"
-        meaning = one_line(lookup("ECONNREFUSED").meaning)
+        meaning = one_line(lookup("ECONNREFUSED").for_call("connect", "inet")[0])
         assert meaning
         log = await log_shows(pilot, "ECONNREFUSED")
         assert f"connect(#{sock}, address=127.0.0.1:{port}) → ECONNREFUSED {meaning}" in log
         await wait_until(pilot, lambda: any("ECONNREFUSED" in m for m in messages(app)),
                          what="the notification")
         note = next(m for m in messages(app) if "ECONNREFUSED" in m)
+        said, hint = words_for_step(step, "inet", brief=True)  # the meaning for connect
         assert note == f"connect(#{sock}, address=127.0.0.1:{port}): ECONNREFUSED — " \
-                       f"{lookup('ECONNREFUSED').meaning}"
+                       f"{said}; try: {hint}"
         assert next(severity for severity, m in app.notices if "ECONNREFUSED" in m) == "error"
 
     with closed:

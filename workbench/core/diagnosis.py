@@ -13,7 +13,7 @@ io/evidence and one more rule there.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workbench.core.endpoints import Endpoint, parse_endpoint
@@ -102,8 +102,12 @@ class FailedCall:
             family = str(args.get("family", family))
             sock_type = str(args.get("type", sock_type))
             proto = int(args.get("proto", proto) or 0)
-        return cls(step.op, error.name if error else "", error.number if error else 0,
+        made = cls(step.op, error.name if error else "", error.number if error else 0,
                    error.message if error else "", args, family, sock_type, proto, **more)
+        if not family:  # a literal address says the family: 127.0.0.1 is inet, unix:… unix
+            ep = made.endpoint()
+            made = replace(made, family=ep.family_name) if ep is not None else made
+        return made
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,31 @@ def explain(name: str, number: int = 0, message: str = "") -> ErrnoInfo:
     text = message or name or "unknown error"
     return ErrnoInfo(name or "EUNKNOWN", number, text, f"the call failed: {text}",
                      FALLBACK_HINT, socket_error=False)
+
+
+def words_for_step(step: Step, family: str = "", brief: bool = False) -> tuple[str, str]:
+    """(meaning, hint) of a failed step for the call it made, with no look at the system:
+    for the event log and notifications (`brief`: the first clause of each, which fits
+    a notification). ("", "") for a step that did not fail; an error that is no errno
+    (INPUT, INTERNAL) gives its own message and no hint."""
+    if step.error is None:
+        return "", ""
+    failed = FailedCall.from_step(step, family)
+    if failed.cancelled:
+        meaning, hint = _CANCELLED_WORDS.get(failed.call, _CANCELLED_ANY)
+    else:
+        try:
+            info = lookup(step.error.name)
+        except KeyError:
+            return step.error.message, ""
+        meaning, hint = info.for_call(step.op, failed.family)
+    return (first_clause(meaning), first_clause(hint)) if brief else (meaning, hint)
+
+
+def first_clause(text: str, least: int = 24) -> str:
+    """Text up to its first ': ' or '; ' that leaves at least `least` characters."""
+    cuts = [i for sep in (": ", "; ") for i in [text.find(sep, least)] if i > 0]
+    return text[:min(cuts)] if cuts else text
 
 
 def _step_facts(failed: FailedCall) -> dict[str, Fact]:

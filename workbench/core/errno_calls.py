@@ -23,11 +23,10 @@ ALIASES = {"sendto": "send", "recvfrom": "recv", "expect": "recv", "socketpair":
 CALLS: dict[str, dict[str, tuple[str, str]]] = {
     "EACCES": {
         "socket": (
-            "creating this socket is not allowed for the process: an ICMP datagram (ping) "
-            "socket, type dgram with protocol 1 or 58, is open only to groups inside "
-            "net.ipv4.ping_group_range; a security module (SELinux, AppArmor) can refuse "
-            "other kinds",
-            "add your group to net.ipv4.ping_group_range (e.g. `sysctl -w "
+            "an ICMP datagram (ping) socket, type dgram with protocol 1 or 58, is open only "
+            "to groups inside net.ipv4.ping_group_range; for other kinds, a security module "
+            "(SELinux, AppArmor) can refuse the socket",
+            "add your group to net.ipv4.ping_group_range (`sysctl -w "
             "net.ipv4.ping_group_range='0 2147483647'`), or use a raw socket with CAP_NET_RAW"),
         "bind": (
             "a port below net.ipv4.ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE; "

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TabbedContent, TabPane, Tree
 
+from workbench.core.diagnosis import words_for_step
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS, created_sockets
 from workbench.core.steps import Step
@@ -26,7 +27,6 @@ from workbench.ui.messages import EngineActivity, EngineBridge
 from workbench.ui.panes import PANES, PaneController
 from workbench.ui.panes.session import SessionPane
 from workbench.ui.text import fit, set_text
-from workbench.ui.widgets.event_log import meaning
 from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import SocketTree
 
@@ -154,7 +154,10 @@ class MainScreen(Screen[None]):
         if step.error is None or (step.auto and step.error.name == "EAGAIN"):
             return
         severity = "warning" if step.error.name in ("EAGAIN", "EINPROGRESS", "EINTR") else "error"
-        self.notify(f"{step.describe()}: {step.error.name} — {meaning(step)}",
+        info = self.ws.socket_info(step.sock) if step.sock is not None else None
+        said, hint = words_for_step(step, info.family if info is not None else "", brief=True)
+        tried = f"; try: {hint}" if hint else ""  # what to do, as `workbench errno` says
+        self.notify(f"{step.describe()}: {step.error.name} — {said}{tried}",
                     severity=severity, timeout=8)
 
     def _refresh_sockets(self, changed: set[int]) -> None:

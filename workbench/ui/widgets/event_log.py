@@ -7,7 +7,7 @@ from collections import deque
 from rich.text import Text
 from textual.widgets import RichLog
 
-from workbench.core.errnos import lookup
+from workbench.core.diagnosis import words_for_step
 from workbench.core.steps import Step
 
 MAX_ENTRIES = 2000  # the session keeps every step; the log shows the recent ones
@@ -15,12 +15,8 @@ MAX_LINES = 3 * MAX_ENTRIES  # wrapped lines: room for entries of a few lines ea
 
 
 def meaning(step: Step) -> str:
-    if step.error is None:
-        return ""
-    try:
-        return lookup(step.error.name).meaning
-    except KeyError:
-        return step.error.message
+    """What the error means for the call the step made (a cancel says so)."""
+    return words_for_step(step)[0]
 
 
 def step_line(step: Step) -> Text:
