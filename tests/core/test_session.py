@@ -28,7 +28,8 @@ from workbench.core.steps import DataRef, NotKept, Step, StepError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "sessions" / "session.schema.json"
-EXAMPLES = sorted(p for p in (ROOT / "sessions").glob("*.json") if p != SCHEMA_PATH)
+EXAMPLES = sorted(p for p in (ROOT / "sessions").glob("*.json")
+                  if not p.name.endswith(".schema.json"))
 
 
 @pytest.fixture(scope="module")
