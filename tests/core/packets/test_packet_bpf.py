@@ -34,7 +34,10 @@ def packets(draw: st.DrawFn) -> tuple[bytes, str]:
         body, proto = (icmp.echo6(1, 2, b"", False, src, dst), 58) if v6 else (icmp.echo(1, 2), 1)
     else:
         body, proto = b"\0" * 8, draw(st.sampled_from((47, 132)))
-    if v6:
+    if v6 and draw(st.booleans()):  # behind a fragment header
+        packet = ipv6.build(ipv6.IPv6Header(src, dst, 44), bytes([proto, 0, 0, 0, 0, 0, 0, 1])
+                            + body)
+    elif v6:
         packet = ipv6.build(ipv6.IPv6Header(src, dst, proto), body)
     else:
         frag = draw(st.sampled_from((0, 0, 0, 1, 100)))
@@ -95,6 +98,14 @@ def test_host_filter_reads_both_directions_and_ip_link() -> None:
     v6 = ipv6.build(ipv6.IPv6Header())
     program = compile_filter(f)
     assert [run(program, p) > 0 for p in (to, back, neither, v6)] == [True, True, False, False]
+
+
+def test_ipv6_protocol_behind_a_fragment_header() -> None:
+    frag = ipv6.build(ipv6.IPv6Header(next_header=44), bytes([17, 0, 0, 0, 0, 0, 0, 1])
+                      + udp.build(1, 53, b"x"))
+    assert run(compile_filter(parse("udp", "ip")), frag) > 0
+    # As in tcpdump, a port is looked for right after the fixed header only.
+    assert run(compile_filter(parse("udp port 53", "ip")), frag) == 0
 
 
 def test_program_bytes_layout() -> None:

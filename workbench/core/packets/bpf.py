@@ -5,8 +5,9 @@ a Python predicate that makes the same decision from the bytes.
 The program follows tcpdump's for the same words: "ethernet" frames are told apart by
 their ethertype (a VLAN-tagged frame matches nothing, as in tcpdump without "vlan"),
 "ip" packets (AF_PACKET SOCK_DGRAM) by their version; a protocol is IPv4's protocol
-field or IPv6's first next header (extension headers are not walked); a port is
-TCP's or UDP's, either direction, never in a later IPv4 fragment.
+field or IPv6's first next header, or the one after a fragment header (no other
+extension header is walked, and with a port not that one either); a port is TCP's or
+UDP's, either direction, never in a later IPv4 fragment.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ LDX_MSH = 0xB1  # ldxb 4*([k]&0xf)
 JEQ, JSET, JA = 0x15, 0x45, 0x05  # JA: jump always, by k
 RSH = 0x74
 RET = 0x06
+FRAGMENT = 44  # the IPv6 fragment header
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,17 @@ def _ports(a: _Asm, base: int, v: int, port: int, fail: str) -> None:
     a.at(ok)
 
 
+def _ipv6_proto(a: _Asm, base: int, proto: int, reject: str) -> None:
+    """The next header is `proto`, or a fragment header whose next header is."""
+    ok = a.label()
+    a.op(LD_B, base + 6)
+    a.op(JEQ, proto, ok, 0)
+    a.op(JEQ, FRAGMENT, 0, reject)
+    a.op(LD_B, base + 40)
+    a.op(JEQ, proto, 0, reject)
+    a.at(ok)
+
+
 def _branch(a: _Asm, f: Filter, v: int, base: int, other: str, reject: str) -> None:
     """One IP version's tests: not this version goes to `other`, a failed test rejects."""
     if f.link == "ethernet":
@@ -174,7 +187,9 @@ def _branch(a: _Asm, f: Filter, v: int, base: int, other: str, reject: str) -> N
         a.op(RSH, 4)
         a.op(JEQ, v, 0, other)
     proto_at = base + (9 if v == 4 else 6)
-    if f.proto is not None:
+    if f.proto is not None and v == 6 and f.port is None:
+        _ipv6_proto(a, base, f.proto, reject)
+    elif f.proto is not None:
         a.op(LD_B, proto_at)
         a.op(JEQ, f.proto, 0, reject)
     elif f.port is not None:
@@ -331,6 +346,8 @@ def matches(f: Filter, packet: bytes) -> bool:
         return False
     if f.proto is not None or f.port is not None:
         proto = _load(packet, base + (9 if v == 4 else 6), 1)
+        if v == 6 and f.port is None and proto == FRAGMENT and f.proto != FRAGMENT:
+            proto = _load(packet, base + 40, 1)
         wanted = (f.proto,) if f.proto is not None else (6, 17)
         if proto not in wanted:
             return False
