@@ -116,6 +116,7 @@ COLUMNS: dict[str, Column] = {c.name: c for c in (
            bulk=lambda rows, c: address_column(rows, True, c.ifnames)),
     Column("peer", "Peer Address:Port", lambda r, c: address(r, False, c.ifnames),
            bulk=lambda rows, c: address_column(rows, False, c.ifnames)),
+    Column("queues", "Rq/Sq", lambda r, c: f"{r[F_RQ]}/{r[F_WQ]}"),
     Column("process", "Process", _process),
     Column("rtt", "rtt/var ms", _rtt, True),
     Column("cwnd", "cwnd", _cwnd, True),

@@ -55,7 +55,19 @@ class ConnSource(Protocol):
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
               owners: bool = False) -> Snapshot: ...
 
+    def counters(self) -> Counters: ...
+
     def close(self) -> None: ...
+
+
+Counters = tuple[dict[str, dict[str, int]], dict[str, int], tuple[int, int] | None]
+
+
+def kernel_counters() -> Counters:
+    """sockstat, netstat and the ephemeral port range, for the summary ({} off Linux)."""
+    from workbench.io.conns import summary
+
+    return summary.sockstat(), summary.netstat(), summary.port_range()
 
 
 def _ifnames() -> dict[int, str]:
@@ -89,6 +101,9 @@ class NetlinkSource:
         found = self._owners.refresh() if owners else {}
         return Snapshot(rows, time.time(), time.perf_counter() - started, extras, found,
                         self._ifnames)
+
+    def counters(self) -> Counters:
+        return kernel_counters()
 
     def close(self) -> None:
         self._dumper.close()
@@ -130,6 +145,9 @@ class PsutilSource:
                 found[row[19]] = (Owner(c.pid, names[c.pid]),)
         return Snapshot(rows, time.time(), time.perf_counter() - started, {}, found, {},
                         self.name)
+
+    def counters(self) -> Counters:
+        return kernel_counters()
 
     def close(self) -> None:
         pass

@@ -54,8 +54,8 @@ class Pane:
 
 
 def _panes() -> tuple[Pane, ...]:
+    from workbench.ui.panes.conns import ConnsPane
     from workbench.ui.panes.data import DataPane
-    from workbench.ui.panes.later import ConnsPane
     from workbench.ui.panes.log import LogPane
     from workbench.ui.panes.options import OptionsPane
     from workbench.ui.panes.session import SessionPane
