@@ -254,3 +254,35 @@ def test_every_example_parses_and_its_display_parses_back(spec: Any) -> None:
 def test_read_only_options_refuse_values(spec: Any) -> None:
     with pytest.raises(InputError, match="read-only"):
         check_option_value(spec, 1)
+
+
+JSON_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["on", "seconds", "group", "interface", "source", "x"]),
+                      inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(spec=st.sampled_from(WRITABLE), value=JSON_LIKE)
+def test_any_json_value_is_a_normal_value_or_a_one_line_refusal(spec: Any, value: Any) -> None:
+    try:
+        normal = check_option_value(spec, value)
+    except InputError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert check_option_value(spec, normal) == normal
+    encode_option(spec, normal)  # never raises for a normal value
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=st.sampled_from(WRITABLE), text=st.text(max_size=30))
+def test_any_typed_text_is_a_value_or_a_one_line_refusal(spec: Any, text: str) -> None:
+    try:
+        normal = parse_option_value(spec, text)
+    except InputError as exc:
+        assert str(exc) and "\n" not in str(exc) and spec.name in str(exc)
+        return
+    assert check_option_value(spec, normal) == normal

@@ -355,3 +355,9 @@ def test_every_states_text_is_understood() -> None:
         assert state_note(spec, "new") is None or spec.states == "connected"
         if spec.states != "any":
             assert any(state_note(spec, str(s)) for s in State), spec.name
+
+
+def test_getsockopt_of_a_request_is_refused_before_the_kernel() -> None:
+    with pytest.raises(InputError, match="IP_ADD_MEMBERSHIP is write-only"):
+        normalise("getsockopt", {"option": "ip_add_membership"})
+    assert normalise("getsockopt", {"option": "so_linger"}) == {"option": "SO_LINGER"}

@@ -182,6 +182,14 @@ def _option_args(args: dict[str, Any]) -> dict[str, Any]:
     return {**args, "value": check_option_value(lookup_option(args["option"]), args["value"])}
 
 
+def _readable_option(args: dict[str, Any]) -> dict[str, Any]:
+    """getsockopt of a request (joining a group) is refused before the kernel is asked."""
+    spec = lookup_option(args["option"])
+    if spec.writeonly:
+        raise InputError(f"{spec.name} is write-only: it can be set with setsockopt, not read")
+    return args
+
+
 def _show(value: Any) -> str:
     """A value in a message, cut short (an integer too long to print says its length)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
@@ -219,7 +227,8 @@ _OPS = (
        check=_option_args),
     Op("getsockopt", "option: get", "getsockopt on the selected socket",
        (Arg("option", _option, help="an option name, e.g. SO_RCVBUF"),),
-       c="getsockopt(fd, level, name, &v, &len)", py="sock.getsockopt(level, name)"),
+       c="getsockopt(fd, level, name, &v, &len)", py="sock.getsockopt(level, name)",
+       check=_readable_option),
     Op("set_blocking", "socket: toggle blocking",
        "switch between blocking and non-blocking (O_NONBLOCK)",
        (Arg("blocking", _bool, True, "blocking mode", always=True),),

@@ -26,7 +26,7 @@ IFNAMSIZ = 16
 NONE_SHOWN = "(none)"  # how an empty name or byte string shows
 _TRUE = ("1", "on", "true", "yes")
 _FALSE = ("0", "off", "false", "no")
-_INT_RE = re.compile(r"([+-]?)(0x[0-9a-f]+|\d+)([km]?)")
+_INT_RE = re.compile(r"([+-]?)(0x[0-9a-f]+|[0-9]+)([km]?)")  # ASCII digits only
 _SUFFIX = {"": 1, "k": 1024, "m": 1024 * 1024}
 _SEP = re.compile(r"[\s,]+")
 _TIMEVAL = struct.Struct("@ll")  # struct timeval: time_t, suseconds_t
@@ -55,6 +55,11 @@ def show_value(value: Any) -> str:
     return text if len(text) <= 44 else text[:41] + "..."
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return bool(re.fullmatch(r"[0-9]+", text))
+
+
 def _range(spec: Bounds) -> tuple[int, int]:
     low = spec.low if spec.low is not None else C_INT[0]
     high = spec.high if spec.high is not None else C_INT[1]
@@ -77,7 +82,7 @@ def parse_int(spec: Bounds, text: str) -> int:
     word = _NOTE.sub("", text.lower()).strip()
     units = () if word.lstrip("+-").startswith("0x") else _UNIT_WORDS.get(spec.unit, ())
     for unit in units:  # never in hex: 0x1b is not 0x1 bytes
-        if word.endswith(unit) and word[:-len(unit)].rstrip()[-1:].isdigit():
+        if word.endswith(unit) and is_digits(word[:-len(unit)].rstrip()[-1:]):
             word = word[:-len(unit)].rstrip()
             break
     match = _INT_RE.fullmatch(word)
@@ -152,7 +157,7 @@ def parse_linger(spec: Bounds, text: str) -> dict[str, Any]:
     seconds = 0
     if len(words) == 2:
         digits = words[1].removesuffix("s")
-        if not digits.isdigit():
+        if not is_digits(digits):
             raise InputError(f"{form}, not {show_value(text)}")
         seconds = int(digits)
     return check_linger(spec, {"on": words[0] in _TRUE, "seconds": seconds})
@@ -185,7 +190,7 @@ def format_linger(spec: Bounds, value: Mapping[str, Any]) -> str:
 
 # -- timeval -------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(s|ms|us)?")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(s|ms|us)?")
 
 
 def parse_timeval(spec: Bounds, text: str) -> float:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from workbench.core.errors import InputError
-from workbench.core.option_codecs import C_INT, Bounds, Codec, refusing, show_value
+from workbench.core.option_codecs import C_INT, Bounds, Codec, is_digits, refusing, show_value
 
 _MREQN = struct.Struct("@4s4si")  # imr_multiaddr, imr_address, imr_ifindex
 _MREQ_SOURCE = struct.Struct("@4s4s4s")  # imr_multiaddr, imr_interface, imr_sourceaddr
@@ -82,7 +82,7 @@ def parse_mreqn(spec: Bounds, text: str) -> dict[str, Any]:
                          f"index, e.g. '239.255.0.1 127.0.0.1', not {show_value(text)}")
     value: dict[str, Any] = {"group": words[0]}
     if len(words) == 2:
-        value["interface"] = int(words[1]) if words[1].isdigit() else words[1]
+        value["interface"] = int(words[1]) if is_digits(words[1]) else words[1]
     return check_mreqn(spec, value)
 
 
@@ -165,7 +165,7 @@ def check_ipv6_mreq(spec: Bounds, value: Any) -> dict[str, Any]:
 
 def parse_ipv6_mreq(spec: Bounds, text: str) -> dict[str, Any]:
     words = _words(text)
-    if not 1 <= len(words) <= 2 or (len(words) == 2 and not words[1].isdigit()):
+    if not 1 <= len(words) <= 2 or (len(words) == 2 and not is_digits(words[1])):
         raise InputError(f"{spec.name} takes a group and an interface index, e.g. "
                          f"'ff02::1:3 1' or 'ff02::1:3%1', not {show_value(text)}")
     value: dict[str, Any] = {"group": words[0]}
