@@ -32,6 +32,7 @@ from workbench.ui.session_actions import SessionActions
 from workbench.ui.stable import PEER_PORT, SOCKET_PORT, FakePorts
 from workbench.ui.stepping import StepThrough
 from workbench.ui.widgets.hex_view import HexView
+from workbench.ui.widgets.option_table import OptionTable
 from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import SocketTree, kind_label
 
@@ -299,6 +300,7 @@ class WorkbenchApp(SessionActions, App[int]):
                    why_not=lambda op: main.ws.why_not(sock, op),
                    pending=bool(info and info.pending), session=self.stepper is not None,
                    hex_focused=focused is main.query_one(HexView),
+                   options_focused=isinstance(focused, OptionTable),
                    send_focused=focused is not None and (
                        focused is editor or editor in focused.ancestors),
                    keymap=self.keymap)

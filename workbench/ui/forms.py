@@ -135,9 +135,15 @@ def _option_name(text: str) -> str:
     return lookup_option(text.strip()).name
 
 
+# The options people reach for first; the form names those that apply to the socket.
+COMMON_OPTIONS = ("SO_REUSEADDR", "SO_RCVBUF", "SO_SNDBUF", "SO_KEEPALIVE", "TCP_NODELAY",
+                  "SO_LINGER", "SO_BROADCAST", "IP_MULTICAST_LOOP", "SO_PASSCRED")
+
+
 def _option_names(info: SocketInfo) -> str:
-    names = [o.name for o in options_for(info.family, info.type)][:6]
-    return ", ".join(names) + ", …"
+    applies = {o.name for o in options_for(info.family, info.type)}
+    names = [n for n in COMMON_OPTIONS if n in applies][:5]
+    return ", ".join(names) + ", …; 4 lists them all"
 
 
 def setsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
@@ -145,7 +151,8 @@ def setsockopt(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen,
     form = FormScreen(f"setsockopt on socket #{info.id}", [
         Field("option", f"option ({_option_names(info)})", "SO_REUSEADDR",
               check=_option_name),
-        Field("value", "value (1/0, on/off, or a number like 64k)", "1", check=str.strip),
+        Field("value", "value (on/off, a number like 64k, on 5 for SO_LINGER, 2.5 s)", "1",
+              check=str.strip),
     ], submit="Set")
 
     def make(v: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 
 from workbench.ui.commands import ACTIONS, key_label
 from workbench.ui.widgets.hex_view import HexView
+from workbench.ui.widgets.option_table import OptionTable
 from workbench.ui.widgets.send_editor import SendEditor
 
 
@@ -43,6 +44,7 @@ class Now:
     pending: bool = False  # a call is in progress on it (esc cancels)
     session: bool = False  # a session is loaded to step through
     hex_focused: bool = False
+    options_focused: bool = False
     send_focused: bool = False
     keymap: dict[str, str] = field(default_factory=dict)
 
@@ -88,4 +90,7 @@ def key_groups(now: Now) -> list[KeyGroup]:
         KeyGroup("send editor", "while the send editor has the focus (s, or tab to it)",
                  widget_rows(now, SendEditor.BINDINGS),
                  "" if now.send_focused else "press s to focus the send editor"),
+        KeyGroup("options pane", "while the options table has the focus (4, or tab to it)",
+                 widget_rows(now, OptionTable.BINDINGS),
+                 "" if now.options_focused else "press 4 to show and focus the options"),
     ]

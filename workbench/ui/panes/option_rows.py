@@ -69,7 +69,9 @@ def _note(spec: OptionSpec, done: SetResult | None) -> tuple[str, bool]:
         return done.error, False
     if done.effective is None or done.effective == done.requested:
         return "set", False
-    return f"asked {_shown(spec, done.requested)}", True
+    asked = done.requested
+    plain = isinstance(asked, int) and spec.codec == "int"  # the number, as it was typed
+    return f"asked {asked if plain else _shown(spec, asked)}", True
 
 
 def option_rows(family: str, sock_type: str, readings: dict[str, Any],

@@ -18,6 +18,7 @@ from workbench.ui.text import fit
 
 MIN_NAME, MAX_NAME = 12, 24
 FIELD, VALUE, MIN_MEANING = 14, 17, 20  # TCP_INFO columns
+MAX_VALUE = 28  # wider goes to the note: "asked 8192 (8 KiB)" rather than blank cells
 NOTE = 12  # "asked 1000", "read-only", an errno: the rest goes to the value
 
 
@@ -25,10 +26,20 @@ def _cell(text: str, width: int, style: str = "") -> Text:
     return Text(fit(text, width) if width > 1 else text, style=style, no_wrap=True)
 
 
+def _value(text: str, width: int) -> str:
+    """A value with its gloss ("16384 (16 KiB)") loses the gloss before it is cut."""
+    return text.split(" (")[0] if len(text) > width and not text.startswith("(") else text
+
+
 class OptionTable(DataTable):
     """One row per option; Enter edits the one under the cursor (on/off flips)."""
 
-    BINDINGS = [Binding("space", "flip", "flip on/off", show=False, id="options.flip")]
+    BINDINGS = [
+        Binding("enter", "select_cursor", "set", show=False, id="options.set",
+                tooltip="set the option under the cursor: on/off flips, others ask a value"),
+        Binding("space", "select_cursor", "flip", show=False, id="options.flip",
+                tooltip="the same as enter: flips an on/off option"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="options-table", cursor_type="row", zebra_stripes=True)
@@ -40,8 +51,8 @@ class OptionTable(DataTable):
         room = max(30, self.scrollable_content_region.width - 3 * padding - 1)
         longest = max((len(r.spec.name) for r in self._rows), default=MIN_NAME)
         name = max(MIN_NAME, min(longest, MAX_NAME, room * 40 // 100))
-        note = min(NOTE, max(6, room - name - 10))
-        return name, max(6, room - name - note), note
+        value = max(6, min(MAX_VALUE, room - name - NOTE))
+        return name, value, max(6, room - name - value)
 
     def _fill(self) -> None:
         keep = self.cursor_row
@@ -58,7 +69,7 @@ class OptionTable(DataTable):
     def _cells(self, row: OptionRow) -> tuple[Text, Text, Text]:
         name, value, note = self._widths
         dim = "" if row.usable else "dim"
-        return (_cell(row.spec.name, name, dim), _cell(row.value, value, dim),
+        return (_cell(row.spec.name, name, dim), _cell(_value(row.value, value), value, dim),
                 _cell(row.note, note, "bold" if row.changed else dim))
 
     def show(self, rows: list[OptionRow]) -> None:
@@ -83,9 +94,6 @@ class OptionTable(DataTable):
     def on_resize(self, event: Resize) -> None:
         if self._rows and self._column_widths() != self._widths:
             self._fill()
-
-    def action_flip(self) -> None:
-        self.action_select_cursor()
 
 
 class TcpInfoTable(DataTable):
