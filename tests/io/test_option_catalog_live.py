@@ -253,3 +253,18 @@ def test_linger_on_zero_then_close_resets_the_peer(engine: Engine,
         with pytest.raises(ConnectionResetError) as caught:
             peer.recv(16)
         assert caught.value.errno == errno.ECONNRESET
+
+
+def test_limits_read_from_a_sysctl_tree(tmp_path: Any) -> None:
+    from workbench.io.option_limits import congestion_choices, read_limits, read_sysctl
+
+    (tmp_path / "net/core").mkdir(parents=True)
+    (tmp_path / "net/ipv4").mkdir(parents=True)
+    (tmp_path / "net/core/rmem_max").write_text("212992\n")
+    (tmp_path / "net/core/wmem_max").write_text("garbage\n")
+    (tmp_path / "net/ipv4/tcp_fin_timeout").write_text("")
+    (tmp_path / "net/ipv4/tcp_allowed_congestion_control").write_text("reno cubic\n")
+    assert read_limits(tmp_path) == {"net.core.rmem_max": 212992}
+    assert read_sysctl("net.core.nothing", tmp_path) is None
+    assert congestion_choices(tmp_path) == ["reno", "cubic"]
+    assert congestion_choices(tmp_path / "absent") == []
