@@ -155,3 +155,13 @@ def test_vlan_frame_byte_for_byte() -> None:
     assert ours == theirs
     vlan = decode(theirs).find("ethernet", "vlan")
     assert vlan is not None and (vlan.value, get(vlan, "pcp")) == (42, 5)
+
+
+def test_arp_reply_from_scapy() -> None:
+    l2 = scapy_l2
+    frame = bytes(l2.Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01")
+                  / l2.ARP(op=2, hwsrc="02:00:00:00:00:02", psrc="10.0.0.2",
+                           hwdst="02:00:00:00:00:01", pdst="10.0.0.1"))
+    a = decode(frame).find("arp")
+    assert a is not None and a.text == "ARP 10.0.0.2 is at 02:00:00:00:00:02"
+    assert (get(a, "tpa"), get(a, "tha")) == ("10.0.0.1", "02:00:00:00:00:01")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.core.packets import ethernet, icmp, ipv4, ipv6, tcp, udp
-from workbench.core.packets.decode import LINKS, decode, summary
+from workbench.core.packets.decode import LINKS, decode, receive_link, send_link, summary
 from workbench.core.packets.field import TRUNCATED, Field, path_at
 
 V4 = st.builds(lambda b: ".".join(map(str, b)), st.lists(st.integers(0, 255), min_size=4,
@@ -223,3 +223,41 @@ def test_unknown_link_is_a_one_line_error() -> None:
 def test_too_many_tcp_options_are_refused() -> None:
     with pytest.raises(ValueError, match="at most 40 fit"):
         tcp.build(1, 2, options=[(5, ((0, 0),) * 5)])
+
+
+def test_arp_request_decoded() -> None:
+    body = bytes.fromhex("0001080006040001") + bytes.fromhex("020000000001") \
+        + bytes([10, 0, 0, 1]) + bytes(6) + bytes([10, 0, 0, 2])
+    root = decode(ethernet.build("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:01", 0x0806, body))
+    a = root.find("arp")
+    assert a is not None and a.text == "ARP who has 10.0.0.2? tell 10.0.0.1"
+    assert value(a, "sha") == "02:00:00:00:00:01"
+    assert decode(body[:11], "arp").truncated
+
+
+@pytest.mark.parametrize(("args", "received", "sent"), [
+    (("inet", "raw", 1), "ipv4", "icmp"),
+    (("inet", "raw", 17), "ipv4", "udp"),
+    (("inet", "raw", 255), "ipv4", "ipv4"),
+    (("inet6", "raw", 58), "icmpv6", "icmpv6"),
+    (("inet6", "raw", 255), "data", "ipv6"),
+    (("inet", "dgram", 1), "icmp", "icmp"),
+    (("inet6", "dgram", 58), "icmpv6", "icmpv6"),
+    (("inet", "dgram", 17), "data", "data"),
+    (("inet", "stream", 6), "data", "data"),
+    (("packet", "raw", 3), "ethernet", "ethernet"),
+    (("packet", "dgram", 3), "ip", "data"),
+])
+def test_links_of_each_socket_kind(args: tuple[str, str, int], received: str,
+                                   sent: str) -> None:
+    assert receive_link(*args) == received
+    assert send_link(*args) == sent
+
+
+def test_links_by_ethertype_and_hdrincl() -> None:
+    assert receive_link("packet", "dgram", 3, 0x86DD) == "ipv6"
+    assert receive_link("packet", "dgram", 3, 0x0806) == "arp"
+    assert receive_link("packet", "dgram", 3, 0x88CC) == "data"
+    assert send_link("inet", "raw", 17, hdrincl=True) == "ipv4"
+    assert send_link("inet6", "raw", 17, hdrincl=True) == "udp"
+    assert decode(b"abc", "data").find("data", "data").value == b"abc"  # type: ignore

@@ -6,7 +6,9 @@
   raw IPv4 socket, which receives the IP header);
 - "ipv4", "ipv6": that header, whatever the version says;
 - "icmp", "icmpv6", "udp", "tcp": the message alone (a ping socket, or a raw IPv6
-  socket, which receives no IPv6 header).
+  socket, which receives no IPv6 header);
+- "arp": an ARP message; "data": bytes not decoded.
+`receive_link` and `send_link` say which link a socket's packets start with.
 
 The root is a "packet" node spanning all the bytes; its children are the layers in
 order, then a "trailer" for bytes past the last layer (Ethernet padding). Nothing
@@ -17,15 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workbench.core.packets import ethernet, icmp, ipv4, ipv6, tcp, udp
+from workbench.core.packets import arp, ethernet, icmp, ipv4, ipv6, tcp, udp
 from workbench.core.packets.checksum import Address, address_bytes
-from workbench.core.packets.field import TRUNCATED, Field
-from workbench.core.packets.layers import MAX_DEPTH, Context, Decoded
+from workbench.core.packets.field import TRUNCATED, Field, layer
+from workbench.core.packets.layers import MAX_DEPTH, NEXT_BY_PROTO, Context, Decoded
+
+
+def _data(data: bytes, start: int, end: int, ctx: Context) -> Decoded:
+    node = Field("data", data[start:end], f"data: {end - start} bytes", start, end - start)
+    return Decoded(layer("data", f"{end - start} bytes not decoded", start, end, [node]))
+
 
 Decoder = Callable[[bytes, int, int, Context], Decoded]
 DECODERS: dict[str, Decoder] = {
     "ethernet": ethernet.decode, "ipv4": ipv4.decode, "ipv6": ipv6.decode,
     "icmp": icmp.decode, "icmpv6": icmp.decode6, "udp": udp.decode, "tcp": tcp.decode,
+    "arp": arp.decode, "data": _data,
 }
 LINKS = ("ethernet", "ip", *[k for k in DECODERS if k != "ethernet"])
 
@@ -82,3 +91,38 @@ def summary(root: Field) -> str:
     """One line for a packet: the innermost layer's title, e.g. "UDP 5000 → 6000, …"."""
     titled = [n for n in root.children if n.name not in (TRUNCATED, "trailer", "data")]
     return titled[-1].text if titled else root.text
+
+
+def _ping_or_raw(family: str, sock_type: str, proto: int) -> str:
+    """The message a raw IP socket's payload or a ping socket's datagram holds."""
+    if sock_type == "raw":
+        return NEXT_BY_PROTO.get(proto, "data")
+    ping = {"inet": 1, "inet6": 58}.get(family)
+    return NEXT_BY_PROTO[proto] if sock_type == "dgram" and proto == ping else "data"
+
+
+def receive_link(family: str, sock_type: str, proto: int, ethertype: int | None = None) -> str:
+    """What a received packet starts with, for a socket of the session's family and type
+    names; `ethertype` is the packet's protocol from an AF_PACKET SOCK_DGRAM address.
+    Raw IPv4 sockets receive the IP header; raw IPv6 and ping sockets do not."""
+    if family == "packet":
+        if sock_type == "raw":
+            return "ethernet"
+        if ethertype is None:
+            return "ip"
+        return ethernet.NEXT_BY_ETHERTYPE.get(ethertype, "data")
+    if family == "inet" and sock_type == "raw":
+        return "ipv4"
+    return _ping_or_raw(family, sock_type, proto) if family in ("inet", "inet6") else "data"
+
+
+def send_link(family: str, sock_type: str, proto: int, hdrincl: bool = False) -> str:
+    """What a sent buffer starts with: the IP header only with IP_HDRINCL, which raw
+    protocol-255 sockets always have (IPv6 too, as IPV6_HDRINCL)."""
+    if family == "packet":
+        return "ethernet" if sock_type == "raw" else "data"
+    if family not in ("inet", "inet6"):
+        return "data"
+    if sock_type == "raw" and (proto == 255 or (hdrincl and family == "inet")):
+        return "ipv6" if family == "inet6" else "ipv4"
+    return _ping_or_raw(family, sock_type, proto)

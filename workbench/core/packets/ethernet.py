@@ -11,7 +11,7 @@ from workbench.core.packets.layers import Context, Decoded
 ETHERTYPES = {0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "802.1Q",
               0x88A8: "802.1ad", 0x8847: "MPLS", 0x88CC: "LLDP", 0x9100: "802.1Q (old QinQ)"}
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
-NEXT_BY_ETHERTYPE = {0x0800: "ipv4", 0x86DD: "ipv6"}
+NEXT_BY_ETHERTYPE = {0x0800: "ipv4", 0x86DD: "ipv6", 0x0806: "arp"}
 HEADER = 14
 
 
