@@ -31,6 +31,8 @@ def mac_text(mac: bytes) -> str:
 
 
 def ethertype_text(value: int) -> str:
+    if value <= 1500:  # IEEE 802.3: a length, and an LLC header follows
+        return f"{value} (802.3 length)"
     return f"0x{value:04x} ({ETHERTYPES.get(value, 'unknown')})"
 
 
@@ -44,7 +46,7 @@ def build(dst: str | bytes, src: str | bytes, ethertype: int, payload: bytes = b
 def _vlan(r: Reader, index: int) -> None:
     at = r.pos
     tpid = r.peek(2)
-    tci = r.peek(2, at + 2)
+    tci = r.peek(2, at + 2, "VLAN tag")
     r.take("VLAN tag", 4)
     pcp, dei, vid = tci >> 13, tci >> 12 & 1, tci & 0xFFF
     kids = [bit_field("tpid", tpid, f"TPID: {ethertype_text(tpid)}", at, 2, 0, 16),
@@ -63,7 +65,7 @@ def decode(data: bytes, start: int, end: int, ctx: Context) -> Decoded:
         src = r.shown("src", 6, "source", mac_text)
         text = f"Ethernet {src} → {dst}"
         tags = 0
-        while r.peek(2) in VLAN_TPIDS and tags < 4:
+        while r.peek(2, what="type") in VLAN_TPIDS and tags < 4:
             tags += 1
             _vlan(r, tags)
         etype = r.uint("ethertype", 2, "type", ethertype_text)

@@ -129,11 +129,11 @@ class Reader:
         self.add(name, chunk, text or f"{label}: {chunk.hex()}", at, size)
         return chunk
 
-    def peek(self, size: int, at: int | None = None) -> int:
+    def peek(self, size: int, at: int | None = None, what: str = "header") -> int:
         """A big-endian value at `at` (default: here) without moving; Short past the end."""
         start = self.pos if at is None else at
         if start + size > self.end:
-            raise Short("field", size, max(0, self.end - start))
+            raise Short(what, size, max(0, self.end - start))
         return int.from_bytes(self.data[start : start + size], "big")
 
     def shown(self, name: str, size: int, label: str, show: Callable[[bytes], str]) -> str:
