@@ -165,3 +165,50 @@ def test_arp_reply_from_scapy() -> None:
     a = decode(frame).find("arp")
     assert a is not None and a.text == "ARP 10.0.0.2 is at 02:00:00:00:00:02"
     assert (get(a, "tpa"), get(a, "tha")) == ("10.0.0.1", "02:00:00:00:00:01")
+
+
+@st.composite
+def extension_chains(draw: st.DrawFn) -> tuple[list[object], list[str]]:
+    """scapy extension headers in a random order, and the names the decoder gives them."""
+    s6 = scapy_inet6
+    kinds = draw(st.lists(st.sampled_from(("hbh", "dest", "routing", "fragment")),
+                          max_size=4))
+    headers, names = [], []
+    for kind in kinds:
+        if kind == "routing":
+            hops = draw(st.lists(st.sampled_from(("2001:db8::a", "2001:db8::b", "::1")),
+                                 min_size=1, max_size=3))
+            headers.append(s6.IPv6ExtHdrRouting(addresses=hops,
+                                                segleft=draw(st.integers(0, len(hops)))))
+            names.append("routing")
+        elif kind == "fragment":
+            headers.append(s6.IPv6ExtHdrFragment(id=draw(st.integers(0, 2**32 - 1))))
+            names.append("fragment")
+        else:
+            pad = s6.PadN(optdata=b"\0" * draw(st.integers(0, 9)))
+            options = [s6.RouterAlert(), pad] if draw(st.booleans()) else [pad]
+            make = s6.IPv6ExtHdrHopByHop if kind == "hbh" else s6.IPv6ExtHdrDestOpt
+            headers.append(make(options=options))
+            names.append("hop_by_hop_options" if kind == "hbh" else "destination_options")
+    return headers, names
+
+
+@settings(max_examples=80, deadline=None)
+@given(extension_chains(), st.sampled_from(("udp", "tcp", "icmpv6")), st.binary(max_size=20))
+def test_random_ipv6_chains_from_scapy(chain: tuple[list[object], list[str]], upper: str,
+                                       payload: bytes) -> None:
+    headers, names = chain
+    packet = IPv6(src="2001:db8::1", dst="2001:db8::2")
+    for header in headers:
+        packet = packet / header
+    packet = packet / {"udp": lambda: UDP(sport=7, dport=9),
+                       "tcp": lambda: TCP(sport=7, dport=9, options=[("MSS", 1200)]),
+                       "icmpv6": lambda: scapy_inet6.ICMPv6EchoRequest(id=7, seq=9)}[upper]()
+    root = decode(bytes(packet / payload), "ip")
+    ip = root.find("ipv6")
+    assert ip is not None and not root.truncated
+    assert [c.name for c in ip.children if c.name in names] == names
+    last = root.children[-1]
+    assert last.name == upper
+    # Checksums are summed over a routing header's final destination (RFC 8200 8.1).
+    assert correct(last), last.find("checksum").text  # type: ignore[union-attr]
