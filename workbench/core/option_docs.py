@@ -240,7 +240,7 @@ DOCS: dict[str, Doc] = {
                       "fail connect faster than ~2 minutes", "1-127; set before connect"),
     "TCP_LINGER2": Doc("seconds an orphaned socket stays in FIN_WAIT2",
                        "busy servers with many half-closed peers",
-                       "capped at net.ipv4.tcp_fin_timeout's limit; -1 skips FIN_WAIT2",
+                       "capped at 120 s; 0 uses net.ipv4.tcp_fin_timeout; -1 skips FIN_WAIT2",
                        "0 means the system default (net.ipv4.tcp_fin_timeout)"),
     "TCP_INFO": Doc("connection statistics: state, rtt, cwnd, retransmits, ...",
                     "watch a connection live", "read-only; fields grow with the kernel"),
@@ -248,5 +248,6 @@ DOCS: dict[str, Doc] = {
     "UDP_CORK": Doc("gather sends into one datagram until uncorked",
                     "build a datagram from several writes", "forgetting to uncork sends nothing"),
     "UDP_SEGMENT": Doc("GSO: one big send goes out as datagrams of this size",
-                       "high-rate UDP senders (QUIC)", "each send at most 64 segments"),
+                       "high-rate UDP senders (QUIC)",
+                       "a send may carry at most 64 segments (128 on newer kernels)"),
 }
