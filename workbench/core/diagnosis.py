@@ -20,7 +20,7 @@ from workbench.core.endpoints import Endpoint, parse_endpoint
 from workbench.core.errno_calls import call_of
 from workbench.core.errnos import FALLBACK_HINT, ErrnoInfo, lookup
 from workbench.core.errors import InputError
-from workbench.core.steps import CANCELLED, Step
+from workbench.core.steps import CANCELLED, DataRef, Step
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def _step_facts(failed: FailedCall) -> dict[str, Fact]:
         facts["step.address"] = Fact("step.address", failed.address, "the recorded step",
                                      f"{failed.call} to {failed.address}")
     data = failed.args.get("data")
-    if isinstance(data, bytes | bytearray):
+    if isinstance(data, bytes | bytearray | DataRef):  # a big payload is kept as a DataRef
         facts["step.size"] = Fact("step.size", len(data), "the recorded step",
                                   f"the payload is {len(data)} bytes")
     if failed.blocking is not None:
@@ -235,7 +235,8 @@ def diagnose(failed: FailedCall, facts: Mapping[str, Fact] | Iterable[Fact] = ()
     meaning, hint = info.for_call(failed.op, failed.family)
     if failed.cancelled:
         meaning, hint = _CANCELLED_WORDS.get(failed.call, _CANCELLED_ANY)
-    claims = diagnosis_rules.run_rules(failed, known)
+    claims = [replace(c, evidence=tuple(k for k in c.evidence if k in known))  # only facts had
+              for c in diagnosis_rules.run_rules(failed, known)]
     causes = tuple(c for c in claims if c.kind == "cause") or tuple(
         cause(text) for text in info.causes)
     fixes = (*(c for c in claims if c.kind == "fix"), fix(hint),

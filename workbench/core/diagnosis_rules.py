@@ -182,9 +182,11 @@ def fd_limit(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     if not limit:
         return
     soft, hard = limit
-    seen = f"{count} descriptors are open" if isinstance(count, int) else "descriptors are open"
-    yield cause(f"{seen} against a limit of {soft} (RLIMIT_NOFILE)", "process.nofile",
-                "process.open_fds")
+    if isinstance(count, int):
+        yield cause(f"{count} descriptors are open against a limit of {soft} (RLIMIT_NOFILE)",
+                    "process.nofile", "process.open_fds")
+    else:
+        yield cause(f"the process may hold {soft} descriptors (RLIMIT_NOFILE)", "process.nofile")
     if hard > soft:
         yield fix(f"raise the soft limit up to the hard one ({hard}): `ulimit -n {hard}`",
                   "process.nofile")

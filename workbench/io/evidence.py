@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from workbench.core.diagnosis import Fact, FailedCall
+from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, diagnose
+from workbench.core.steps import Step
 
 Gatherer = Callable[[FailedCall], Iterable[Fact]]
 _GATHERERS: list[tuple[frozenset[str], Gatherer]] = []
@@ -63,6 +64,17 @@ def gather(failed: FailedCall, budget: float = BUDGET) -> dict[str, Fact]:
         except Exception:
             continue
     return facts
+
+
+def diagnose_step(step: Step, family: str = "", sock_type: str = "", *, resolved: str = "",
+                  options: Mapping[str, int] | None = None, blocking: bool | None = None,
+                  budget: float = BUDGET) -> Diagnosis:
+    """A failed step explained with evidence gathered now. It may read /proc and run
+    `ip` (at most a second), so call it off the interface's loop; gather it in the
+    process that made the call, since capabilities and limits are per process."""
+    failed = FailedCall.from_step(step, family, sock_type, resolved=resolved,
+                                  options=dict(options or {}), blocking=blocking)
+    return diagnose(failed, gather(failed, budget))
 
 
 # -- small readers ----------------------------------------------------------------------

@@ -1,0 +1,281 @@
+"""Errors made for real through the engine: the workbench records the right errno name,
+and the diagnosis gives the meaning for the call that failed and, where the live
+system shows it, the cause."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import ok, wait_until
+
+from workbench.core.diagnosis import Diagnosis
+from workbench.core.errnos import lookup
+from workbench.core.steps import Step
+from workbench.io.engine import Engine
+from workbench.io.evidence import diagnose_step
+
+TIMEOUT = 10.0
+
+
+@pytest.fixture
+def sock_dir() -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix="wb-live-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A TCP port bound and kept but never listening: connecting to it is refused."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+def new(engine: Engine, family: str = "inet", type_: str = "stream", **extra: object) -> int:
+    step = ok(engine.call("socket", family=family, type=type_, auto=False, **extra))
+    return int(step.result["sock"])  # type: ignore[index]
+
+
+def failed(step: Step, name: str) -> Step:
+    assert step.error is not None and step.error.name == name, f"{step.describe()}: {step.error}"
+    return step
+
+
+def explain(engine: Engine, step: Step) -> Diagnosis:
+    """The diagnosis as the workbench makes it: the socket's snapshot, evidence now."""
+    info = engine.socket_info(step.sock) if step.sock is not None else None
+    d = diagnose_step(step, info.family if info else "", info.type if info else "",
+                      blocking=info.blocking if info else None)
+    assert d.name == step.error.name  # type: ignore[union-attr]
+    family = info.family if info else str(step.args.get("family", ""))
+    assert (d.meaning, d.hint) == lookup(d.name).for_call(step.op, family) or d.cancelled
+    return d
+
+
+def cause(d: Diagnosis) -> str:
+    assert d.cause is not None and d.cause.evidence, d.causes
+    return d.cause.text
+
+
+# -- connecting ---------------------------------------------------------------------------
+
+
+def test_econnrefused(engine: Engine, held_port: int) -> None:
+    sid = new(engine)
+    d = explain(engine, failed(engine.call("connect", sid, address=f"127.0.0.1:{held_port}"),
+                               "ECONNREFUSED"))
+    assert "reset" in d.meaning and "stale" not in d.meaning
+    assert f"nothing listens on port {held_port}" in cause(d)
+
+
+def test_einprogress_and_ealready(engine: Engine) -> None:
+    with socket.socket() as server, socket.socket() as first:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)  # one connection fills the queue; later SYNs wait unanswered
+        port = server.getsockname()[1]
+        first.connect(("127.0.0.1", port))
+        wait_until(lambda: _queued(port) >= 1, "the first connection queued")
+        sid = new(engine)
+        ok(engine.call("set_blocking", sid, blocking=False))
+        d = explain(engine, failed(engine.call("connect", sid, address=f"127.0.0.1:{port}"),
+                                   "EINPROGRESS"))
+        assert "SO_ERROR" in d.meaning and d.soft
+        d = explain(engine, failed(engine.call("connect", sid, address=f"127.0.0.1:{port}"),
+                                   "EALREADY"))
+        assert "already in progress" in d.meaning
+
+
+def _queued(port: int) -> int:
+    from support import accept_queue
+
+    return accept_queue(port) or 0
+
+
+def test_eisconn(engine: Engine, listener: socket.socket) -> None:
+    sid = new(engine)
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
+    ok(engine.call("connect", sid, address=address))
+    d = explain(engine, failed(engine.call("connect", sid, address=address), "EISCONN"))
+    assert "connects once" in d.meaning
+
+
+def test_enotconn_on_getpeername_and_shutdown(engine: Engine) -> None:
+    sid = new(engine)
+    d = explain(engine, failed(engine.call("getpeername", sid), "ENOTCONN"))
+    assert "no peer" in d.meaning
+    d = explain(engine, failed(engine.call("shutdown", sid, how="wr"), "ENOTCONN"))
+    assert "shutdown" in d.meaning
+
+
+def test_econnreset_on_recv(engine: Engine, listener: socket.socket) -> None:
+    sid = new(engine)
+    ok(engine.call("connect", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"))
+    peer, _ = listener.accept()
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    peer.close()  # an abortive close: the other side gets a reset
+    d = explain(engine, failed(engine.call("recv", sid), "ECONNRESET"))
+    assert "reset the connection" in d.meaning
+
+
+def test_epipe_after_shutdown(engine: Engine, listener: socket.socket) -> None:
+    sid = new(engine)
+    ok(engine.call("connect", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"))
+    ok(engine.call("shutdown", sid, how="wr"))
+    d = explain(engine, failed(engine.call("send", sid, data=b"late"), "EPIPE"))
+    assert "shutdown" in d.meaning
+
+
+# -- binding and listening ----------------------------------------------------------------
+
+
+def test_eaddrinuse_names_the_holder(engine: Engine, listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    sid = new(engine)
+    d = explain(engine, failed(engine.call("bind", sid, address=f"127.0.0.1:{port}"),
+                               "EADDRINUSE"))
+    assert f"a socket listens on 127.0.0.1:{port}" in cause(d)
+    assert "TIME_WAIT" in d.meaning  # the bind meaning, not the connect one
+
+
+def test_einval_on_a_second_bind(engine: Engine) -> None:
+    sid = new(engine)
+    ok(engine.call("bind", sid, address="127.0.0.1:0"))
+    d = explain(engine, failed(engine.call("bind", sid, address="127.0.0.1:0"), "EINVAL"))
+    assert "already bound" in d.meaning
+
+
+def test_eaddrnotavail(engine: Engine) -> None:
+    sid = new(engine)
+    d = explain(engine, failed(engine.call("bind", sid, address="203.0.113.77:0"),
+                               "EADDRNOTAVAIL"))
+    assert "203.0.113.77 is not assigned" in cause(d)
+
+
+def test_eopnotsupp_listen_on_udp(engine: Engine) -> None:
+    sid = new(engine, type_="dgram")
+    d = explain(engine, failed(engine.call("listen", sid, backlog=1), "EOPNOTSUPP"))
+    assert "cannot listen" in d.meaning
+
+
+# -- creating and options -----------------------------------------------------------------
+
+
+def test_eprotonosupport(engine: Engine) -> None:
+    step = failed(engine.call("socket", family="inet", type="stream", proto=17),
+                  "EPROTONOSUPPORT")
+    assert "protocol" in explain(engine, step).meaning
+
+
+def test_esocktnosupport(engine: Engine) -> None:
+    step = engine.call("socket", family="inet", type="seqpacket")
+    if step.ok:
+        pytest.skip("SCTP is loaded here: inet seqpacket sockets exist")
+    assert "type is not supported" in explain(engine, failed(step, "ESOCKTNOSUPPORT")).meaning
+
+
+def test_enoprotoopt_tcp_option_on_udp(engine: Engine) -> None:
+    sid = new(engine, type_="dgram")
+    step = failed(engine.call("setsockopt", sid, option="TCP_NODELAY", value=1), "ENOPROTOOPT")
+    assert "another protocol" in explain(engine, step).meaning
+
+
+def test_einval_option_out_of_range(engine: Engine) -> None:
+    sid = new(engine)
+    step = failed(engine.call("setsockopt", sid, option="TCP_MAXSEG", value=1), "EINVAL")
+    assert "out of range" in explain(engine, step).meaning
+
+
+# -- datagrams ----------------------------------------------------------------------------
+
+
+def test_edestaddrreq(engine: Engine) -> None:
+    sid = new(engine, type_="dgram")
+    d = explain(engine, failed(engine.call("send", sid, data=b"x"), "EDESTADDRREQ"))
+    assert "no default peer" in d.meaning
+
+
+def test_emsgsize(engine: Engine, held_port: int) -> None:
+    sid = new(engine, type_="dgram")
+    step = failed(engine.call("sendto", sid, data=b"x" * 70000,
+                              address=f"127.0.0.1:{held_port}"), "EMSGSIZE")
+    assert "65507" in cause(explain(engine, step))
+
+
+def test_eacces_on_broadcast(engine: Engine) -> None:
+    sid = new(engine, type_="dgram")
+    step = failed(engine.call("sendto", sid, data=b"x", address="255.255.255.255:9"), "EACCES")
+    d = explain(engine, step)
+    assert "SO_BROADCAST" in d.meaning and "SO_BROADCAST is not set" in cause(d)
+
+
+def test_eagain_on_a_non_blocking_recv(engine: Engine, held_port: int) -> None:
+    sid = new(engine, type_="dgram")
+    ok(engine.call("bind", sid, address="127.0.0.1:0"))
+    ok(engine.call("set_blocking", sid, blocking=False))
+    d = explain(engine, failed(engine.call("recvfrom", sid), "EAGAIN"))
+    assert "non-blocking and nothing was queued" in cause(d)
+
+
+# -- Unix paths ---------------------------------------------------------------------------
+
+
+def test_enoent_on_a_missing_path(engine: Engine, sock_dir: str) -> None:
+    sid = new(engine, family="unix")
+    path = os.path.join(sock_dir, "none.sock")
+    d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"), "ENOENT"))
+    assert f"nothing exists at {path}" in cause(d)
+
+
+def test_econnrefused_on_a_stale_path(engine: Engine, sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "stale.sock")
+    with socket.socket(socket.AF_UNIX) as gone:
+        gone.bind(path)
+    sid = new(engine, family="unix")
+    d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"),
+                               "ECONNREFUSED"))
+    assert "stale" in d.meaning and "stale socket file" in cause(d)
+
+
+def test_eaddrinuse_on_a_path_that_is_a_file(engine: Engine, sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "file")
+    Path(path).write_text("x")
+    sid = new(engine, family="unix")
+    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{path}"), "EADDRINUSE"))
+    assert "regular file, not a socket" in cause(d)
+
+
+def test_eprototype_stream_to_a_datagram_path(engine: Engine, sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "dgram.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(path)
+        sid = new(engine, family="unix")
+        d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"),
+                                   "EPROTOTYPE"))
+    assert "another type" in d.meaning
+
+
+# -- a cancelled call ---------------------------------------------------------------------
+
+
+def test_eintr_after_cancel_is_explained_as_a_cancel(engine: Engine) -> None:
+    sid = new(engine)
+    ok(engine.call("bind", sid, address="127.0.0.1:0"))
+    ok(engine.call("listen", sid, backlog=1))
+    call = engine.submit("accept", sid)
+    wait_until(lambda: engine.socket_info(sid).pending == "accept", "accept in progress")
+    engine.cancel(call)
+    step = call.wait(TIMEOUT)
+    assert step is not None
+    d = explain(engine, failed(step, "EINTR"))
+    assert d.cancelled and d.meaning.startswith("you cancelled the call")
+    assert "signal" not in d.cause.text.replace("no signal", "")  # type: ignore[union-attr]
