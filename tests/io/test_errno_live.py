@@ -279,3 +279,54 @@ def test_eintr_after_cancel_is_explained_as_a_cancel(engine: Engine) -> None:
     d = explain(engine, failed(step, "EINTR"))
     assert d.cancelled and d.meaning.startswith("you cancelled the call")
     assert "signal" not in d.cause.text.replace("no signal", "")  # type: ignore[union-attr]
+
+
+# -- calls the engine never makes this way, made directly ---------------------------------
+
+
+def _raised(fn: object) -> OSError:
+    with pytest.raises(OSError) as caught:
+        fn()  # type: ignore[operator]
+    return caught.value
+
+
+def _explained_raw(exc: OSError, op: str, family: str = "") -> Diagnosis:
+    from workbench.core.diagnosis import FailedCall, diagnose
+    from workbench.core.errnos import from_oserror
+
+    info = from_oserror(exc)
+    return diagnose(FailedCall(op, info.name, info.number, info.message, family=family))
+
+
+def test_eafnosupport_for_a_family_the_kernel_lacks() -> None:
+    exc = _raised(lambda: socket.socket(4, socket.SOCK_DGRAM))  # AF_IPX, long gone from Linux
+    d = _explained_raw(exc, "socket")
+    assert d.name == "EAFNOSUPPORT" and "no support for this address family" in d.meaning
+
+
+def test_ebadf_after_the_descriptor_is_closed() -> None:
+    sock = socket.socket()
+    os.close(sock.fileno())  # closed under the socket object, as another thread might
+    try:
+        d = _explained_raw(_raised(lambda: sock.send(b"x")), "send")
+    finally:
+        sock.detach()
+    assert d.name == "EBADF" and "not open" in d.meaning
+
+
+def test_enotsock_on_a_pipe() -> None:
+    read, write = os.pipe()
+    try:
+        d = _explained_raw(_raised(lambda: socket.socket(fileno=read)), "getsockopt")
+    finally:
+        os.close(read)
+        os.close(write)
+    assert d.name == "ENOTSOCK" and "not a socket" in d.meaning
+
+
+def test_enametoolong_from_pythons_own_check(sock_dir: str) -> None:
+    with socket.socket(socket.AF_UNIX) as sock:
+        exc = _raised(lambda: sock.bind(os.path.join(sock_dir, "x" * 200)))
+    assert exc.errno is None  # Python refuses it before the kernel sees it
+    d = _explained_raw(exc, "bind", "unix")
+    assert d.name == "ENAMETOOLONG" and "sun_path" in d.meaning
