@@ -183,6 +183,18 @@ def test_kernel_adjustments_come_with_the_reason(engine: Engine, name: str, type
         assert "reads as 4294967295 unsigned; clamped to net.core.rmem_max" in step.result["why"]
 
 
+@pytest.mark.parametrize(("name", "typed", "says"), [
+    ("SO_RCVTIMEO", "0.0001", "clock tick"), ("TCP_DEFER_ACCEPT", "5", "SYN-ACK"),
+    ("TCP_WINDOW_CLAMP", "10", "minimum window"), ("TCP_LINGER2", "100000", "capped at"),
+    ("SO_RCVBUF", "1", "raised to the minimum"), ("IP_TOS", "0x13", "ECN bits"),
+])
+def test_other_adjustments_are_said(engine: Engine, name: str, typed: str, says: str) -> None:
+    sid = ok(engine.call("socket", None, WITHIN, family="inet", type="stream")).result["sock"]
+    step = ok(engine.call("setsockopt", sid, WITHIN, option=name, value=typed))
+    assert step.result is not None and step.result["effective"] != step.args["value"]
+    assert says in step.result["why"]
+
+
 def test_a_refused_value_is_the_steps_errno(engine: Engine) -> None:
     sid = ok(engine.call("socket", None, WITHIN, family="inet", type="stream")).result["sock"]
     step = engine.call("setsockopt", sid, WITHIN, option="TCP_MAXSEG", value=87)
