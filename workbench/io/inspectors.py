@@ -4,6 +4,8 @@ and the option reads and writes the setsockopt and getsockopt steps make."""
 from __future__ import annotations
 
 import errno
+import fcntl
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -140,7 +142,10 @@ def _tcp_info(sock: socket.socket) -> dict[str, int]:
 
 
 def _flags(sock: socket.socket) -> dict[str, bool]:
-    return {"blocking": sock.getblocking(), "cloexec": not sock.get_inheritable()}
+    """The descriptor's flags as the kernel holds them (O_NONBLOCK, FD_CLOEXEC)."""
+    status = fcntl.fcntl(sock.fileno(), fcntl.F_GETFL)
+    fd_flags = fcntl.fcntl(sock.fileno(), fcntl.F_GETFD)
+    return {"blocking": not status & os.O_NONBLOCK, "cloexec": bool(fd_flags & fcntl.FD_CLOEXEC)}
 
 
 def looker(what: str) -> Look:
