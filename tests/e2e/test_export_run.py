@@ -272,12 +272,14 @@ PAYLOADS = st.one_of(
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
-@example(data=bytes(range(256)) * 273 + bytes(range(112)), model="poll")  # 70,000 bytes
-@example(data=b"", model="blocking")
-@given(data=PAYLOADS, model=st.sampled_from(["blocking", "poll"]))
-def test_random_payloads_are_sent_exactly(data: bytes, model: str, tmp_path: Path) -> None:
+@example(data=bytes(range(256)) * 273 + bytes(range(112)), model="poll",
+         py_model="asyncio")  # every byte value, 70,000 bytes
+@example(data=b"", model="blocking", py_model="blocking")
+@given(data=PAYLOADS, model=st.sampled_from(["blocking", "poll"]),
+       py_model=st.sampled_from(["blocking", "selectors", "asyncio"]))
+def test_random_payloads_are_sent_exactly(data: bytes, model: str, py_model: str,
+                                          tmp_path: Path) -> None:
     session = sending(data)
-    py_model = "blocking" if model == "blocking" else "selectors"
     for lang, io in (("c", model), ("python", py_model)):
         sink = Sink()
         try:

@@ -157,8 +157,8 @@ class Base:
 
     def socketpair(self, seq, what, expect, sids, family, kind, proto):
         pair = self.call(seq, what, expect, socket.socketpair, family, kind, proto)
-        for sid, sock in zip(sids, pair or ()):
-            self.add(sid, sock)
+        for i, sock in enumerate(pair or ()):
+            self.add(sids[i], sock)
 
     def got_bytes(self, seq, sid, data):
         self.rx.setdefault(sid, bytearray()).extend(data)

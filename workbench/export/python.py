@@ -19,8 +19,9 @@ from workbench.export.plan import Call, ExportError, Plan, Sock, make_plan
 from workbench.export.py_runtime import runtime
 
 MODELS = ("blocking", "selectors", "asyncio")
-INLINE = 48  # payloads up to this many bytes are written in the step itself
-PER_LINE = 32  # bytes per line of a longer literal
+INLINE = 60  # payloads whose literal is this short are written in the step itself
+PER_LINE = 96  # the longest line of a longer literal
+WIDTH = 92  # the longest step line (indented by 4, under 100 columns)
 AWAITED = {"connect", "accept", "send", "sendto", "recv", "recv_datagram", "expect",
            "so_error", "pause"}
 FAMILY = {"inet": "socket.AF_INET", "inet6": "socket.AF_INET6", "unix": "socket.AF_UNIX"}
@@ -149,7 +150,24 @@ def _step(plan: Plan, call: Call, model: str, consts: list[str]) -> str:
     head = "# the engine made this call on its own: here it is explicit\n" if call.auto else ""
     common = [str(call.seq), repr(call.title), repr(call.error)]
     await_ = "await " if model == "asyncio" and method in AWAITED else ""
-    return f"{head}{await_}run.{method}({', '.join(common + args)})"
+    return head + _wrapped(f"{await_}run.{method}(", common + args)
+
+
+def _wrapped(start: str, args: list[str]) -> str:
+    """A call on one line if it fits the body's width, else its arguments filled into
+    lines under it (so the program reads, and passes a 100-column linter)."""
+    line = start + ", ".join(args) + ")"
+    if len(line) <= WIDTH:
+        return line
+    lines, current = [start], ""
+    for arg in args:
+        piece = f"{current} {arg}," if current else f"{arg},"
+        if current and len(piece) > WIDTH - 4:
+            lines.append("    " + current)
+            piece = f"{arg},"
+        current = piece
+    lines.append("    " + current.rstrip(",") + ")")
+    return "\n".join(lines)
 
 
 def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
@@ -266,7 +284,7 @@ def _flags(args: dict[str, Any], table: dict[str, int]) -> str:
 
 
 def _data(call: Call, consts: list[str]) -> str:
-    if len(call.data) <= INLINE:
+    if len(repr(call.data)) <= INLINE:
         return repr(call.data)
     name = f"DATA_{call.seq}"
     consts.append(f"{name} = {_bytes(call.data, 4)}\n")
@@ -274,9 +292,27 @@ def _data(call: Call, consts: list[str]) -> str:
 
 
 def _bytes(data: bytes, indent: int) -> str:
-    """A bytes literal, cut into lines of PER_LINE bytes when long."""
-    if len(data) <= INLINE:
+    """A bytes literal, cut into lines of at most PER_LINE characters when long."""
+    if len(repr(data)) <= INLINE:
         return repr(data)
     pad = " " * indent
-    lines = [repr(data[i:i + PER_LINE]) for i in range(0, len(data), PER_LINE)]
+    lines = [repr(piece) for piece in _pieces(data, PER_LINE - indent - 3)]
     return "(\n" + "\n".join(pad + line for line in lines) + "\n" + pad[:-4] + ")"
+
+
+def _pieces(data: bytes, width: int) -> list[bytes]:
+    """The bytes cut where each piece's literal stays within `width` characters."""
+    out, start, used = [], 0, 0
+    for i, byte in enumerate(data):
+        size = _LITERAL_SIZE[byte]
+        if used + size > width:
+            out.append(data[start:i])
+            start, used = i, 0
+        used += size
+    out.append(data[start:])
+    return out
+
+
+# How many characters each byte takes in a bytes literal (at most: a quote may need none).
+_LITERAL_SIZE = [len(repr(bytes([b]))) - 3 for b in range(256)]
+_LITERAL_SIZE[ord("'")] = 2

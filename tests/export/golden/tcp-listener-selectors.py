@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""a listener, a client, auto-accept and a ping-pong
+
+Exported from a Socket Workbench session: the same calls in the same order with the
+same bytes. It checks that each call ends as it did in the recording and that every
+socket receives the recorded bytes.
+
+usage: python3 PROGRAM [--peer NAME=ADDRESS] [--target N=ADDRESS] [--timeout SECONDS]
+ADDRESS: host:port, [v6]:port, unix:/path or unix:@name
+exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line
+I/O model: selectors
+"""
+
+import argparse
+import contextlib
+import errno
+import os
+import selectors
+import socket
+import sys
+import time
+
+PEERS = {}  # where each peer listened when recorded (None: not recorded)
+TARGETS = {2: 'sock:1'}  # where each socket connected or sent to
+RECEIVED = {  # what each socket received in the recording
+    1: b'',
+    2: b'pong\n',
+    3: b'ping\n',
+}
+NOT_KEPT = {}  # (offset, size) received but not kept: not compared
+DATAGRAMS = {}  # sizes of the datagrams each socket received
+
+
+class Differs(Exception):
+    """This run differs from the recording: the message says where and how."""
+
+
+class Usage(Exception):
+    """A bad command line: the message says what to give instead."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", action="append", default=[], metavar="NAME=ADDRESS",
+                        help="where a peer of the session listens: " + ", ".join(PEERS or ["none"]))
+    parser.add_argument("--target", action="append", default=[], metavar="N=ADDRESS",
+                        help="where socket N connects or sends: " +
+                             ", ".join(f"{n} ({a})" for n, a in TARGETS.items()))
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="the longest any wait for a socket lasts (default 10)")
+    args = parser.parse_args(argv)
+    args.peers = dict(PEERS)
+    for item in args.peer:
+        name, _, address = item.partition("=")
+        if name not in PEERS or not address:
+            raise Usage(f"--peer {item!r}: write NAME=ADDRESS with NAME one of "
+                        f"{', '.join(PEERS) or 'none'}")
+        args.peers[name] = address
+    args.targets = {}
+    for item in args.target:
+        number, _, address = item.partition("=")
+        if not number.isdigit() or int(number) not in TARGETS or not address:
+            raise Usage(f"--target {item!r}: write N=ADDRESS with N one of "
+                        f"{', '.join(map(str, TARGETS)) or 'none'}")
+        args.targets[int(number)] = address
+    for name, address in args.peers.items():
+        if address is None:
+            raise Usage(f"peer {name}: the session did not record where it listens; "
+                        f"give --peer {name}=HOST:PORT (or unix:/path)")
+    return args
+
+
+def sockaddr(text, family, kind):
+    """A socket address from host:port, [v6]:port, unix:/path, unix:@name or unix:."""
+    if text.startswith("unix:") or text.startswith("/"):
+        path = text[5:] if text.startswith("unix:") else text
+        return "\0" + path[1:] if path.startswith("@") else path
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise Usage(f"address {text!r}: write host:port, [v6]:port, unix:/path or unix:@name")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return socket.getaddrinfo(host, int(port), family, kind)[0][4]
+
+
+def show(result):
+    """A call's result for the log: sockets say ok, addresses and numbers as they are."""
+    if isinstance(result, tuple) and result and isinstance(result[0], socket.socket):
+        return "ok" if isinstance(result[-1], socket.socket) else f"ok, from {result[-1]!r}"
+    return "ok" if result is None or isinstance(result, socket.socket) else repr(result)
+
+
+def show_address(address):
+    """An address as the workbench writes it: host:port, [v6]:port, unix:/path, unix:@name."""
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(address, bytes):
+        address = address.decode("utf-8", "backslashreplace")
+    return "unix:@" + address[1:] if address.startswith("\0") else "unix:" + address
+
+
+def errno_name(number):
+    return errno.errorcode.get(number, f"E{number}") if number else "no error"
+
+
+class Base:
+    def __init__(self, args, stack):
+        self.args, self.stack = args, stack
+        self.socks = {}
+        self.rx = {sid: bytearray() for sid in RECEIVED}
+        self.datagrams = {sid: 0 for sid in RECEIVED}
+
+    def say(self, seq, text):
+        print(f"step {seq}: {text}", flush=True)
+
+    def address(self, sid, recorded, family, kind):
+        """Where socket `sid` connects or sends: --target, --peer, own socket, as recorded."""
+        text = self.args.targets.get(sid, recorded)
+        if text.startswith("peer:"):
+            text = self.args.peers[text[5:]]
+        elif text.startswith("sock:"):
+            return self.socks[int(text[5:])].getsockname()
+        return sockaddr(text, family, kind)
+
+    def local(self, text, family, kind):
+        return sockaddr(text, family, kind)
+
+    def outcome(self, seq, what, expect, exc):
+        """None when the call ended as recorded; Differs when it did not."""
+        got = errno_name(exc.errno) if exc is not None else None
+        if exc is not None and exc.errno is None:
+            got = type(exc).__name__
+        if expect is not None and exc is not None and exc.errno == getattr(errno, expect, -1):
+            self.say(seq, f"{what}: {expect}, as recorded")
+            return None
+        if exc is None and expect is None:
+            return None
+        why = f"failed: {got} ({exc.strerror or exc})" if exc is not None else "succeeded"
+        return Differs(f"step {seq}: {what} {why}; the recording: {expect or 'success'}")
+
+    def call(self, seq, what, expect, fn, *args):
+        try:
+            result = fn(*args)
+        except OSError as exc:
+            differs = self.outcome(seq, what, expect, exc)
+            if differs:
+                raise differs from None
+            return None
+        differs = self.outcome(seq, what, expect, None)
+        if differs:
+            raise differs
+        self.say(seq, f"{what}: {show(result)}")
+        return result
+
+    def bind(self, seq, what, expect, sid, address):
+        """bind, and say where: a port 0 or an autobound name is chosen now."""
+        sock = self.socks[sid]
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            differs = self.outcome(seq, what, expect, exc)
+            if differs:
+                raise differs from None
+            return
+        differs = self.outcome(seq, what, expect, None)
+        if differs:
+            raise differs
+        self.say(seq, f"{what}: ok, bound to {show_address(sock.getsockname())}")
+
+    def add(self, sid, sock):
+        if sock is not None:
+            self.stack.callback(sock.close)
+            self.socks[sid] = sock
+            self.prepare(sock)
+        return sock
+
+    def socket(self, seq, what, expect, sid, family, kind, proto):
+        self.add(sid, self.call(seq, what, expect, socket.socket, family, kind, proto))
+
+    def socketpair(self, seq, what, expect, sids, family, kind, proto):
+        pair = self.call(seq, what, expect, socket.socketpair, family, kind, proto)
+        for i, sock in enumerate(pair or ()):
+            self.add(sids[i], sock)
+
+    def got_bytes(self, seq, sid, data):
+        self.rx.setdefault(sid, bytearray()).extend(data)
+
+    def got_datagram(self, seq, sid, data):
+        sizes = DATAGRAMS.get(sid, [])
+        count = self.datagrams.get(sid, 0)
+        if count >= len(sizes) or len(data) != sizes[count]:
+            want = sizes[count] if count < len(sizes) else "none"
+            raise Differs(f"step {seq}: socket {sid} received a datagram of {len(data)} "
+                          f"bytes; the recording: {want}")
+        self.datagrams[sid] = count + 1
+        self.got_bytes(seq, sid, data)
+
+    def failed(self, seq, what, exc):
+        return Differs(f"step {seq}: {what} failed: {errno_name(exc.errno)} "
+                       f"({exc.strerror or exc}); the recording: success")
+
+    def close(self, seq, what, expect, sid):
+        sock = self.socks.get(sid)
+        if sock is not None:
+            sock.close()
+        self.say(seq, f"{what}: ok")
+
+    def check_expect(self, seq, what, sid, at, data):
+        if bytes(self.rx[sid][at:at + len(data)]) != data:
+            raise Differs(f"step {seq}: {what}: socket {sid} did not receive the expected "
+                          f"{len(data)} bytes at offset {at}")
+        self.say(seq, f"{what}: found at {at}")
+
+    def compare(self):
+        """0 when every socket received the recorded bytes, else 1 with what differs."""
+        code = 0
+        for sid, want in RECEIVED.items():
+            got = bytes(self.rx.get(sid, b""))
+            skip = NOT_KEPT.get(sid, [])
+            if len(got) != len(want) or _differs(got, want, skip) is not None:
+                at = _differs(got, want, skip)
+                where = f"; first difference at offset {at}" if at is not None else ""
+                print(f"socket {sid}: received {len(got)} bytes, the recording "
+                      f"{len(want)}{where}", file=sys.stderr)
+                code = 1
+        return code
+
+
+def _differs(got, want, skip):
+    """The first offset where got and want differ outside the not-kept stretches."""
+    for at in range(min(len(got), len(want))):
+        if got[at] != want[at] and not any(a <= at < a + n for a, n in skip):
+            return at
+    return None if len(got) == len(want) else min(len(got), len(want))
+
+class Blocking(Base):
+    """Blocking sockets, as the session had them; a socket the session made
+    non-blocking is waited for with select when a call would block."""
+
+    def prepare(self, sock):
+        pass
+
+    def wait(self, seq, sock, events, sid):
+        with selectors.DefaultSelector() as sel:
+            sel.register(sock, events)
+            if not sel.select(self.args.timeout):
+                what = "readable" if events == selectors.EVENT_READ else "writable"
+                raise Differs(f"step {seq}: socket {sid} was not {what} within "
+                              f"{self.args.timeout:g} s")
+
+    def connect(self, seq, what, expect, sid, address, blocking):
+        self.call(seq, what, expect, self.socks[sid].connect, address)
+
+    def accept(self, seq, what, expect, sid, new, blocking):
+        made = self.call(seq, what, expect, self.socks[sid].accept)
+        if made is not None:
+            self.add(new, made[0])
+
+    def send(self, seq, what, expect, sid, data, flags):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].send, data, flags)
+            return
+        sock, view, sent = self.socks[sid], memoryview(data), 0
+        while sent < len(data):
+            try:
+                sent += sock.send(view[sent:], flags)
+            except BlockingIOError:
+                self.wait(seq, sock, selectors.EVENT_WRITE, sid)
+            except OSError as exc:
+                raise self.failed(seq, what, exc) from None
+        self.say(seq, f"{what}: {sent} bytes sent")
+
+    def sendto(self, seq, what, expect, sid, data, flags, address):
+        sent = self.call(seq, what, expect, self.socks[sid].sendto, data, flags, address)
+        if sent is not None and sent != len(data):
+            raise Differs(f"step {seq}: {what} sent {sent} of {len(data)} bytes")
+
+    def take(self, seq, what, sid, size, flags, datagram):
+        sock = self.socks[sid]
+        while True:
+            try:
+                return sock.recvfrom(size, flags)[0] if datagram else sock.recv(size, flags)
+            except BlockingIOError:
+                self.wait(seq, sock, selectors.EVENT_READ, sid)
+            except OSError as exc:
+                raise self.failed(seq, what, exc) from None
+
+    def recv(self, seq, what, expect, sid, total, eof=False, size=65536, flags=0):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].recv, size, flags)
+            return
+        got = self.rx[sid]
+        while len(got) < total:
+            chunk = self.take(seq, what, sid, min(size, total - len(got)), flags, False)
+            if not chunk:
+                raise Differs(f"step {seq}: {what}: socket {sid} reached end of stream "
+                              f"after {len(got)} bytes; the recording had {total}")
+            self.got_bytes(seq, sid, chunk)
+        if eof:
+            chunk = self.take(seq, what, sid, size, flags, False)
+            if chunk:
+                self.got_bytes(seq, sid, chunk)
+                raise Differs(f"step {seq}: {what}: socket {sid} received {len(chunk)} "
+                              "more bytes where the recording read end of stream")
+        self.say(seq, f"{what}: {'end of stream' if eof else f'{len(got)} bytes in all'}")
+
+    def recv_datagram(self, seq, what, expect, sid, count, size=65536, flags=0):
+        if expect is not None:
+            self.call(seq, what, expect, self.socks[sid].recvfrom, size, flags)
+            return
+        while self.datagrams[sid] < count:
+            self.got_datagram(seq, sid, self.take(seq, what, sid, size, flags, True))
+        self.say(seq, f"{what}: datagram {count} received")
+
+    def expect(self, seq, what, error, sid, at, data, count=None):
+        if count is None:
+            self.recv(seq, what, None, sid, at + len(data))
+        else:
+            self.recv_datagram(seq, what, None, sid, count)
+        self.check_expect(seq, what, sid, at, data)
+
+    def so_error(self, seq, what, error, sid, expect, settle):
+        sock = self.socks[sid]
+        if settle:  # the recording read it once the connect completed
+            self.wait(seq, sock, selectors.EVENT_WRITE, sid)
+        got = errno_name(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+        if got != (expect or "no error"):
+            raise Differs(f"step {seq}: {what}: {got}; the recording: {expect or 'no error'}")
+        self.say(seq, f"{what}: {got}, as recorded")
+
+    def pause(self, seq, what, expect, seconds):
+        time.sleep(seconds)
+        self.say(seq, f"waited {seconds:g} s")
+
+class Run(Blocking):
+    """Every socket non-blocking; a call the session made in blocking mode waits for
+    readiness in a selector (at most --timeout) and then runs."""
+
+    def prepare(self, sock):
+        sock.setblocking(False)
+
+    def connect(self, seq, what, expect, sid, address, blocking):
+        sock = self.socks[sid]
+        if not blocking:  # the session's own non-blocking connect: as it was
+            self.call(seq, what, expect, sock.connect, address)
+            return
+        err = sock.connect_ex(address)
+        if err == errno.EINPROGRESS:
+            self.wait(seq, sock, selectors.EVENT_WRITE, sid)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        exc = OSError(err, os.strerror(err)) if err else None
+        differs = self.outcome(seq, what, expect, exc)
+        if differs:
+            raise differs
+        if not err:
+            self.say(seq, f"{what}: ok")
+
+    def accept(self, seq, what, expect, sid, new, blocking):
+        sock = self.socks[sid]
+        if blocking:
+            self.wait(seq, sock, selectors.EVENT_READ, sid)
+        made = self.call(seq, what, expect, sock.accept)
+        if made is not None:
+            self.add(new, made[0])
+
+
+def steps(run):
+    """The session's steps, in the order they started."""
+    s = run.socks
+    run.socket(
+        0, 'socket(family=inet, type=stream)', None, 1, socket.AF_INET, socket.SOCK_STREAM, 0)
+    run.call(
+        1, 'setsockopt(#1, option=SO_REUSEADDR, value=1)', None, s[1].setsockopt,
+        socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    run.bind(
+        2, 'bind(#1, address=127.0.0.1:0)', None, 1,
+        run.local('127.0.0.1:0', socket.AF_INET, socket.SOCK_STREAM))
+    run.call(3, 'listen(#1, backlog=16)', None, s[1].listen, 16)
+    run.socket(
+        4, 'socket(family=inet, type=stream)', None, 2, socket.AF_INET, socket.SOCK_STREAM, 0)
+    run.connect(
+        5, 'connect(#2, address=sock:1)', None, 2,
+        run.address(2, 'sock:1', socket.AF_INET, socket.SOCK_STREAM), True)
+    run.pause(6, 'wait(seconds=0.1)', None, 0.1)
+    # the engine made this call on its own: here it is explicit
+    run.accept(7, 'accept(#1)', None, 1, 3, True)
+    run.send(8, 'send(#2, <5 bytes>)', None, 2, b'ping\n', 0)
+    # the engine made this call on its own: here it is explicit
+    run.recv(9, 'recv(#3)', None, 3, 5)
+    run.expect(10, 'expect(#3, <5 bytes>, timeout=5)', None, 3, 0, b'ping\n')
+    run.send(11, 'send(#3, <5 bytes>)', None, 3, b'pong\n', 0)
+    # the engine made this call on its own: here it is explicit
+    run.recv(12, 'recv(#2)', None, 2, 5)
+    run.expect(13, 'expect(#2, <5 bytes>, timeout=5)', None, 2, 0, b'pong\n')
+    run.close(14, 'close(#2)', None, 2)
+    run.pause(15, 'wait(seconds=0.1)', None, 0.1)
+    # the engine made this call on its own: here it is explicit
+    run.recv(16, 'recv(#3)', None, 3, 5, eof=True)
+    run.close(17, 'close(#3)', None, 3)
+    run.close(18, 'close(#1)', None, 1)
+
+
+def main(argv=None):
+    try:
+        args = parse_args(argv)
+    except Usage as exc:
+        print(f"{sys.argv[0]}: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.ExitStack() as stack:  # every socket is closed on every path
+        run = Run(args, stack)
+        try:
+            steps(run)
+        except Usage as exc:
+            print(f"{sys.argv[0]}: {exc}", file=sys.stderr)
+            return 2
+        except Differs as exc:
+            print(f"differs: {exc}", file=sys.stderr)
+            return 1
+        code = run.compare()
+    if code == 0:
+        print("as recorded: every call ended as it did and each socket received its bytes")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
