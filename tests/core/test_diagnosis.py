@@ -264,3 +264,35 @@ def test_odd_facts_never_break_the_diagnosis(op: str, error: str, address: str,
     d = diagnose(f, [fact(k, v) for k, v in values.items()])
     assert d.meaning and d.hint
     assert_cites_known_facts(d)
+
+
+# -- routes ------------------------------------------------------------------------------
+
+
+def test_enetunreach_without_a_route() -> None:
+    route = fact("route", {"address": "2001:db8::1", "error": "Network is unreachable"})
+    d = diagnose(failed("connect", "ENETUNREACH", "[2001:db8::1]:80", "inet6"), [route])
+    assert d.cause is not None and "no route to 2001:db8::1" in d.cause.text
+    assert d.cause.evidence == ("route",)
+
+
+def test_ehostunreach_on_the_local_link() -> None:
+    route = fact("route", {"address": "192.0.2.9", "dev": "eth0", "prefsrc": "192.0.2.2"})
+    d = diagnose(failed("connect", "EHOSTUNREACH", "192.0.2.9:80"), [route])
+    assert d.cause is not None and "did not answer ARP" in d.cause.text
+    routed = fact("route", {"address": "198.51.100.9", "dev": "eth0", "gateway": "192.0.2.1"})
+    d = diagnose(failed("connect", "EHOSTUNREACH", "198.51.100.9:80"), [routed])
+    assert d.cause is not None and "via 192.0.2.1" in d.cause.text
+
+
+def test_etimedout_names_the_path() -> None:
+    routed = fact("route", {"address": "198.51.100.9", "dev": "eth0", "gateway": "192.0.2.1"})
+    d = diagnose(failed("connect", "ETIMEDOUT", "198.51.100.9:80"), [routed])
+    assert d.cause is not None and "via 192.0.2.1 on eth0" in d.cause.text
+
+
+def test_emsgsize_over_the_link_mtu() -> None:
+    f = FailedCall("sendto", "EMSGSIZE", errno.EMSGSIZE, "",
+                   {"data": b"x" * 2000, "address": "192.0.2.9:9"}, "inet", "dgram")
+    d = diagnose(f, [fact("link", {"dev": "eth0", "mtu": 1500, "operstate": "up"})])
+    assert d.cause is not None and "1472 bytes at MTU 1500" in d.cause.text

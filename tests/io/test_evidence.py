@@ -297,3 +297,13 @@ def test_gather_never_raises_and_skips_what_does_not_apply() -> None:
                                                          args={"address": "unix:"})):
         facts = gather(call)
         assert "tcp.listeners" not in facts and "unix.path" not in facts
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="no ip command")
+def test_route_and_link_of_a_loopback_destination() -> None:
+    call = FailedCall("connect", "ETIMEDOUT", errno.ETIMEDOUT, "",
+                      {"address": "127.0.0.1:9"}, "inet", "stream")
+    facts = gather(call)
+    assert facts["route"].value["dev"] == "lo"
+    assert facts["link"].value["mtu"] == int(Path("/sys/class/net/lo/mtu").read_text())
+    assert "on lo" in diagnose(call, facts).cause.text  # type: ignore[union-attr]

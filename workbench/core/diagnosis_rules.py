@@ -356,3 +356,60 @@ def not_local(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
             yield cause(f"the ephemeral ports {span[0]}-{span[1]} "
                         f"({span[1] - span[0] + 1} ports) may be used up for this "
                         "destination", "sysctl.ip_local_port_range")
+
+
+# -- routes -------------------------------------------------------------------------------
+
+
+def _route(facts: Facts) -> dict[str, Any] | None:
+    found = _value(facts, "route")
+    return found if isinstance(found, dict) else None
+
+
+@rule("ENETUNREACH", "EHOSTUNREACH")
+def no_route(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    found = _route(facts)
+    if found is None:
+        return
+    host = found.get("address")
+    if "error" in found:
+        yield cause(f"the routing table has no route to {host} ({found['error']})", "route")
+        yield fix(f"add a route (`ip route add … via GATEWAY`) or a default route; "
+                  f"`ip route get {host}` shows when it works", "route")
+    elif failed.error == "EHOSTUNREACH" and "gateway" not in found:
+        yield cause(f"{host} is on the local link of {found.get('dev')} and did not answer "
+                    "ARP/neighbour discovery: no host with that address is up there", "route")
+    else:
+        yield cause(f"a route to {host} exists (via {found.get('gateway', 'the link')} on "
+                    f"{found.get('dev')}), so a router on the way or a firewall answered "
+                    "unreachable", "route")
+
+
+@rule("ETIMEDOUT")
+def silent_path(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    found = _route(facts)
+    if found is None or "error" in found or failed.call != "connect":
+        return
+    yield cause(f"packets to {found.get('address')} leave via "
+                f"{found.get('gateway', 'the local link')} on {found.get('dev')} and no answer "
+                "came back: the host is down or a firewall drops them silently", "route")
+
+
+@rule("ENETDOWN")
+def link_down(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    state = _value(facts, "link", "operstate")
+    if state and state not in ("up", "unknown"):
+        yield cause(f"{_value(facts, 'link', 'dev')} is {state}", "link")
+
+
+@rule("EMSGSIZE")
+def over_mtu(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    size, mtu = _value(facts, "step.size"), _value(facts, "link", "mtu")
+    limit = UDP_MAX.get(failed.family)
+    if not (isinstance(size, int) and isinstance(mtu, int) and limit) or size > limit:
+        return
+    room = mtu - (28 if failed.family == "inet" else 48)  # IP and UDP headers
+    if size > room:
+        yield cause(f"the datagram is {size} bytes, more than one packet on "
+                    f"{_value(facts, 'link', 'dev')} carries ({room} bytes at MTU {mtu}), and "
+                    "fragments are not allowed (IP_MTU_DISCOVER set to do)", "step.size", "link")

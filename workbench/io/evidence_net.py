@@ -5,7 +5,7 @@ Whether an address is this machine's: loopback and wildcards are; IPv6 from
 EADDRNOTAVAIL when no interface has it), or from `ip -j addr` when
 net.ipv4.ip_nonlocal_bind makes that bind succeed for any address. Listeners and
 ports from /proc/net/tcp, tcp6, udp and udp6 (this network namespace); Unix sockets
-from /proc/net/unix.
+from /proc/net/unix. Routes from `ip -j route get`, links from /sys/class/net.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from workbench.io.evidence import (
     TCP_STATES,
     UNIX_TYPES,
     gatherer,
+    read_text,
     sysctl,
 )
 
@@ -249,3 +250,54 @@ def _path_text(info: dict[str, Any]) -> str:
     access = "writable" if info.get("writable") else "not writable"
     return (f"{info['path']} is a {info['kind']}, mode {info.get('mode')}, owner uid "
             f"{info.get('uid')}, {access} by this process")
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+def route_to(host: str) -> dict[str, Any] | None:
+    """What `ip -j route get HOST` says: the route's fields, or {"error": …} when the
+    kernel has no route; None when `ip` is missing or does not answer in time."""
+    ip = shutil.which("ip")
+    if ip is None:
+        return None
+    try:
+        done = subprocess.run([ip, "-j", "route", "get", host], capture_output=True,
+                              timeout=IP_TIMEOUT, text=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return {"error": " ".join(done.stderr.split())[:200] or "no route"}
+    try:
+        first = json.loads(done.stdout[: 1 << 16])[0]
+    except (ValueError, IndexError, KeyError):
+        return None
+    keep = ("dst", "type", "gateway", "dev", "prefsrc")
+    return {k: first[k] for k in keep if k in first and isinstance(first[k], str)}
+
+
+def _link(dev: str, what: str) -> str | None:
+    if not dev or "/" in dev or dev in (".", ".."):
+        return None
+    text = read_text(f"/sys/class/net/{dev}/{what}", 64)
+    return text.strip() if text else None
+
+
+@gatherer("ENETUNREACH", "EHOSTUNREACH", "ETIMEDOUT", "EMSGSIZE", "ENETDOWN", "EHOSTDOWN")
+def route(failed: FailedCall) -> Iterator[Fact]:
+    ep = _inet(failed)
+    found = route_to(ep.host) if ep is not None else None
+    if ep is None or found is None:
+        return
+    if "error" in found:
+        yield Fact("route", {"address": ep.host, **found}, "`ip -j route get`",
+                   f"no route to {ep.host}: {found['error']}")
+        return
+    via = f"via {found['gateway']} " if "gateway" in found else "directly "
+    yield Fact("route", {"address": ep.host, **found}, "`ip -j route get`",
+               f"{ep.host} is reached {via}on {found.get('dev', '?')}")
+    dev = found.get("dev", "")
+    mtu, state = _link(dev, "mtu"), _link(dev, "operstate")
+    if mtu is not None and mtu.isdigit():
+        yield Fact("link", {"dev": dev, "mtu": int(mtu), "operstate": state},
+                   f"/sys/class/net/{dev}", f"{dev}: MTU {mtu}, {state or 'state unknown'}")
