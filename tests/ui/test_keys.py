@@ -19,6 +19,7 @@ from workbench.ui.commands import ACTIONS, key_label
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.widgets.hex_prompt import HexPrompt
 from workbench.ui.widgets.hex_view import HexView
+from workbench.ui.widgets.option_table import OptionTable
 from workbench.ui.widgets.send_editor import SendEditor
 from workbench.ui.widgets.socket_tree import SocketTree
 
@@ -47,10 +48,13 @@ def test_help_lists_every_key_grouped_and_marks_what_does_not_apply(app: Workben
     async def scenario(pilot: Pilot[Any]) -> None:
         screen = await open_help(pilot)
         groups = {g.title: g for g in screen.groups}
-        assert list(groups) == ["app", "socket", "data pane: hex view", "send editor"]
+        assert list(groups) == ["app", "socket", "data pane: hex view", "send editor",
+                                "options pane"]
         ids = {title: [r.id for r in g.rows] for title, g in groups.items()}
         assert ids["data pane: hex view"] == widget_ids(HexView.BINDINGS)
         assert ids["send editor"] == widget_ids(SendEditor.BINDINGS)
+        assert ids["options pane"] == widget_ids(OptionTable.BINDINGS)
+        assert groups["options pane"].off == "press 4 to show and focus the options"
         assert sorted(ids["app"] + ids["socket"]) == sorted(a.id for a in ACTIONS if a.key)
         keys = {r.key for r in groups["data pane: hex view"].rows}
         assert set("mLtf:/vyYCPwWDe") <= keys and "f3" in keys
@@ -142,7 +146,7 @@ def test_the_focused_pane_has_a_bar_on_its_left(monkeypatch: pytest.MonkeyPatch,
 def test_h_collides_with_no_other_key() -> None:
     app_keys = [key_label(a.key) for a in ACTIONS if a.key]
     assert len(app_keys) == len(set(app_keys)), "two app actions share a key"
-    for bindings in (HexView.BINDINGS, SendEditor.BINDINGS):
+    for bindings in (HexView.BINDINGS, SendEditor.BINDINGS, OptionTable.BINDINGS):
         keys = {key_label(k) for b in bindings if isinstance(b, Binding)
                 for k in b.key.split(",")}
         # A widget's key shadows the app's while it has the focus: only esc (and f2 in the

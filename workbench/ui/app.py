@@ -26,6 +26,7 @@ from workbench.io.demo import GREETING
 from workbench.io.workspace import Workspace
 from workbench.ui.commands import ACTIONS, PALETTE_ONLY, bindings
 from workbench.ui.key_help import Now, key_groups
+from workbench.ui.screens.export import ExportScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
 from workbench.ui.session_actions import SessionActions
@@ -280,6 +281,14 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def action_show_tab(self, tab: str) -> None:
         self.main.show_pane(tab)
+
+    def action_export(self, lang: str) -> None:
+        ws = self.main.ws
+        if not ws.session.steps:
+            self.notify("nothing to export yet: the session has no steps", severity="warning")
+            return
+        name = ws.path.stem if ws.path else "session"
+        self.push_screen(ExportScreen(ws.session, lang, name))
 
     def action_tcp_info(self) -> None:
         """TCP_INFO in the Options pane, or back to the options."""

@@ -73,6 +73,8 @@ ACTIONS: tuple[Action, ...] = (
            "run the next step of the loaded session"),
     Action("session.run", "f8", "run_all", "session: run all", "run the rest of the session"),
     Action("session.stop", "f9", "stop_run", "session: stop", "stop running the session"),
+    Action("export.c", "X", "export('C')", "export: C",
+           "the session as a C program: preview, copy (y), save (w)"),
     Action("capture.lossless", "K", "toggle_lossless", "capture: lossless on/off",
            "keep every byte (a flood slows) or keep up (gaps marked)"),
     *(Action(f"view.{p.id}", p.key, f"show_tab('{p.id}')", f"view: {p.name}", p.help)
@@ -82,8 +84,13 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.quit", "q", "quit", "app: quit", "quit (the journal keeps every step)", True),
 )
 
-# Reached from the palette only (no key yet): reads whose result shows in the log.
+# Reached from the palette only (no key yet): reads whose result shows in the log, and
+# the other export languages (X opens C; the screen switches language).
 PALETTE_ONLY: tuple[Action, ...] = (
+    Action("export.python", "", "export('Python')", "export: Python",
+           "the session as a Python program (blocking, selectors or asyncio)"),
+    Action("export.findings", "", "export('findings (JSON)')", "export: findings",
+           "what the session shows, as JSON findings with the evidence for each"),
     _op("socket.getsockname", "", "getsockname", "getsockname"),
     _op("socket.getpeername", "", "getpeername", "getpeername"),
 )

@@ -81,11 +81,11 @@ def copy_work(capture: CaptureStore, sel: tuple[int, int, int], fmt: str) -> str
     # it reads back the same bytes in the send editor's escapes mode.
     text = escape(data) if fmt == "text" else copy_text(data, fmt)
     stop_if_cancelled()
-    _local_clipboard(text)
+    local_clipboard(text)
     return text
 
 
-def _local_clipboard(text: str) -> None:
+def local_clipboard(text: str) -> None:
     """Also the local clipboard, when pyperclip is there and works (not over SSH)."""
     try:
         import pyperclip  # type: ignore[import-not-found]
