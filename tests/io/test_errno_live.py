@@ -4,6 +4,7 @@ system shows it, the cause."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 from support import ok, wait_until
 
@@ -22,6 +24,8 @@ from workbench.io.engine import Engine
 from workbench.io.evidence import diagnose_step
 
 TIMEOUT = 10.0
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "sessions" /
+                     "diagnosis.schema.json").read_text())
 
 
 @pytest.fixture
@@ -59,6 +63,7 @@ def explain(engine: Engine, step: Step) -> Diagnosis:
     assert d.name == step.error.name  # type: ignore[union-attr]
     family = info.family if info else str(step.args.get("family", ""))
     assert (d.meaning, d.hint) == lookup(d.name).for_call(step.op, family) or d.cancelled
+    jsonschema.validate(json.loads(json.dumps(d.to_json())), SCHEMA)
     return d
 
 
