@@ -360,6 +360,7 @@ def step_of(name: str, sock: int | None = 1, **args: Any) -> Step:
     (step_of("listen"), "listen(#1, backlog=128)"),
     (step_of("shutdown"), "shutdown(#1, how=rdwr)"),
     (step_of("set_blocking", blocking=False), "set_blocking(#1, blocking=False)"),
+    (step_of("set_inheritable", inheritable=False), "set_inheritable(#1, inheritable=False)"),
     (step_of("close"), "close(#1)"),
     (step_of("accept", 3), "accept(#3)"),
     (step_of("wait", None, seconds=0.5), "wait(seconds=0.5)"),

@@ -301,3 +301,11 @@ def test_random_events_stay_in_state_and_close_ends_in_closed(
         assert (state is S.CLOSED) is closed, (event, outcome, state)
     state = next_state(kind, state, "close", Outcome.OK)
     assert state is S.CLOSED
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("state", OPEN_STATES)
+def test_close_on_exec_works_in_every_open_state(kind: Kind, state: State) -> None:
+    assert predict(kind, state, "set_inheritable") == ""
+    assert why_not(kind, state, "set_inheritable") is None
+    assert next_state(kind, state, "set_inheritable", Outcome.OK) is state

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,39 @@ def test_the_command_imports_no_textual() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=TIMEOUT)
     assert done.returncode == 0 and done.stderr.endswith("[]"), done.stderr[-300:]
+
+
+def test_a_session_with_typed_option_values_replays(tmp_path: Path) -> None:
+    """Values as a person types them load as the normal values, and the calls run."""
+    steps = [
+        {"op": "socket", "args": {"family": "inet", "type": "stream"}, "result": {"sock": 1}},
+        {"op": "setsockopt", "sock": 1, "args": {"option": "SO_LINGER", "value": "on 0"}},
+        {"op": "setsockopt", "sock": 1, "args": {"option": "SO_RCVBUF", "value": "64k"}},
+        {"op": "setsockopt", "sock": 1, "args": {"option": "TCP_NODELAY", "value": 1}},
+        {"op": "set_inheritable", "sock": 1, "args": {"inheritable": True}},
+        {"op": "socket", "args": {"family": "inet", "type": "dgram"}, "result": {"sock": 2}},
+        {"op": "setsockopt", "sock": 2,
+         "args": {"option": "IP_ADD_MEMBERSHIP", "value": "239.255.0.1 127.0.0.1"}},
+        {"op": "getsockopt", "sock": 1, "args": {"option": "SO_LINGER"},
+         "result": {"value": {"on": True, "seconds": 0}}},
+    ]
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps({"format": "socket-workbench-session", "version": 1,
+                                "steps": steps}))
+    done = workbench("replay", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "match (8 steps" in done.stdout
+
+
+def test_a_session_with_a_value_unfit_for_its_option_is_one_line_exit_2(
+        tmp_path: Path) -> None:
+    steps = [
+        {"op": "socket", "args": {"family": "inet", "type": "stream"}, "result": {"sock": 1}},
+        {"op": "setsockopt", "sock": 1, "args": {"option": "SO_LINGER", "value": 5}},
+    ]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": "socket-workbench-session", "version": 1,
+                                "steps": steps}))
+    done = workbench("replay", str(path))
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+    assert "steps[1]" in done.stderr and "SO_LINGER takes" in done.stderr
