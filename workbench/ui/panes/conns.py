@@ -272,7 +272,7 @@ class ConnsPane(PaneController):
         parts = [f"{shown} of {total}" if not s.flt.empty else f"{total} sockets"]
         parts.append("paused" if self.paused else f"every {self.interval:g}s")
         sort = s.sort or "kernel order"
-        parts.append(f"sort {sort}{' ↓' if s.reverse else ''}")
+        parts.append(f"sort {sort}{' descending' if s.reverse else ''}")
         if result is not None and result.snap.source != "netlink":
             parts.append(f"via {result.snap.source}")
         if self.filter_error:
