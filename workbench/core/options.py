@@ -191,7 +191,7 @@ def check_option_value(spec: OptionSpec, value: Any) -> Any:
     """A value from a step or file: the normal value, or text parsed as typed."""
     if spec.readonly:
         raise InputError(f"{spec.name} is read-only: it can be read with getsockopt, not set")
-    if isinstance(value, str) and spec.codec not in ("string", "in_addr", "bytes"):
+    if isinstance(value, str):  # text as typed (for names and addresses, also the normal form)
         return parse_option_value(spec, value)
     return codec_of(spec).check(spec, value)
 
