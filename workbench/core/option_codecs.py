@@ -31,7 +31,6 @@ _SUFFIX = {"": 1, "k": 1024, "m": 1024 * 1024}
 _SEP = re.compile(r"[\s,]+")
 _TIMEVAL = struct.Struct("@ll")  # struct timeval: time_t, suseconds_t
 _LINGER = struct.Struct("@ii")
-_UCRED = struct.Struct("@iII")
 _INT = struct.Struct("@i")
 
 
