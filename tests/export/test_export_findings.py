@@ -118,3 +118,17 @@ def test_nodelay_and_keepalive_consequences() -> None:
                    step("recv", 1, {"data": b"ok"}, auto=True))
     (advice,) = [r for r in analyse(chatty)[0]["recommendations"] if r["kind"] == "tcp-nodelay"]
     assert advice["steps"] == [2, 3]
+
+
+def test_bandwidth_delay_product_from_tcp_info_rtt() -> None:
+    session = built(step("socket", result={"sock": 1}),
+                    step("setsockopt", 1, {"effective": 131072}, option="SO_RCVBUF",
+                         value=65536),
+                    step("connect", 1, address="127.0.0.1:9"),
+                    step("getsockopt", 1, {"value": {"state": 1, "rtt": 20000}},
+                         option="TCP_INFO"))
+    report = analyse(session)[0]
+    VALIDATOR.validate([report])
+    (bdp,) = kinds(report)["bdp"]
+    assert (bdp["rtt_us"], bdp["bdp_bytes"], bdp["steps"]) == (20000, 2_500_000, [1, 3])
+    assert "SO_RCVBUF 131072 allows about 52 Mbit/s" in bdp["message"]

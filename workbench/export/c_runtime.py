@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from workbench.export.c_calls import CALLS
+
 INCLUDES = """\
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -249,251 +251,9 @@ static int destination(int sid, const char *recorded, int family, int type, stru
     return to_addr(text, family, type, out);
 }
 
-/*@ do_bind */
-/* bind, and say where: a port 0 or an autobound name is chosen now. */
-static int do_bind(int seq, const char *what, int expect, int sid, const struct addr *a)
-{
-    struct addr got;
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    const struct sockaddr_un *un = (const struct sockaddr_un *)&got.ss;
-    int rc = bind(fds[sid], (const struct sockaddr *)&a->ss, a->len);
-    if (outcome(seq, what, rc, expect) < 0)
-        return -1;
-    got.len = sizeof got.ss;
-    if (rc < 0 || getsockname(fds[sid], (struct sockaddr *)&got.ss, &got.len) < 0)
-        return 0;
-    if (got.ss.ss_family == AF_UNIX) {
-        size_t n = got.len - offsetof(struct sockaddr_un, sun_path);
-        if (n > 0 && un->sun_path[0] == '\0')
-            printf("step %d: bound to unix:@%.*s\n", seq, (int)(n - 1), un->sun_path + 1);
-        else
-            printf("step %d: bound to unix:%.*s\n", seq, (int)strnlen(un->sun_path, n),
-                   un->sun_path);
-    } else if (getnameinfo((struct sockaddr *)&got.ss, got.len, host, sizeof host, port,
-                           sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-        printf(got.ss.ss_family == AF_INET6 ? "step %d: bound to [%s]:%s\n"
-                                             : "step %d: bound to %s:%s\n", seq, host, port);
-    }
-    return 0;
-}
+"""
 
-/*@ do_connect */
-static int do_connect(int seq, const char *what, int expect, int sid, const struct addr *a,
-                      int blocking)
-{
-    int rc = connect(fds[sid], (const struct sockaddr *)&a->ss, a->len);
-    if (IO_POLL && blocking && rc < 0 && errno == EINPROGRESS) {
-        int err = 0;
-        socklen_t n = sizeof err;
-        if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
-            return -1;
-        if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
-            return failed(seq, what, "getsockopt(SO_ERROR)");
-        errno = err;
-        rc = err ? -1 : 0;
-    }
-    return outcome(seq, what, rc, expect);
-}
-
-/*@ do_accept */
-static int do_accept(int seq, const char *what, int expect, int sid, int new_sid, int blocking)
-{
-    int fd;
-    if (IO_POLL && blocking && wait_fd(seq, what, fds[sid], POLLIN) < 0)
-        return -1;
-    fd = accept(fds[sid], NULL, NULL);
-    if (outcome(seq, what, fd, expect) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd >= 0 && new_sid > 0 ? adopt(seq, what, new_sid, fd) : 0;
-}
-
-/*@ send_all */
-/* Send all of data, however many calls it takes (partial writes, EAGAIN). */
-static int send_all(int seq, const char *what, int expect, int sid, const unsigned char *data,
-                    size_t len, int flags)
-{
-    size_t sent = 0;
-    if (expect != 0)
-        return outcome(seq, what, (int)send(fds[sid], data, len, flags), expect);
-    while (sent < len) {
-        ssize_t n = send(fds[sid], data + sent, len - sent, flags);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
-                return -1;
-        } else if (n < 0 && errno != EINTR) {
-            return failed(seq, what, "send");
-        } else if (n > 0) {
-            sent += (size_t)n;
-        }
-    }
-    printf("step %d: %s: %zu bytes sent\n", seq, what, sent);
-    return 0;
-}
-
-/*@ send_to */
-static int send_to(int seq, const char *what, int expect, int sid, const unsigned char *data,
-                   size_t len, int flags, const struct addr *a)
-{
-    ssize_t n;
-    for (;;) {
-        n = sendto(fds[sid], data, len, flags, (const struct sockaddr *)&a->ss, a->len);
-        if (n >= 0 || expect != 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-            break;
-        if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
-            return -1;
-    }
-    if (outcome(seq, what, (int)n, expect) < 0)
-        return -1;
-    if (n >= 0 && (size_t)n != len) {
-        differs(seq, what, "sent only part of the datagram");
-        return -1;
-    }
-    return 0;
-}
-
-/*@ take */
-/* One recv or recvfrom into the socket's received bytes; waits when it would block. */
-static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, int datagram)
-{
-    struct rx *r = &rx[sid];
-    ssize_t n;
-    if (r->cap - r->len < size) {
-        size_t cap = r->len + size;
-        unsigned char *buf = realloc(r->buf, cap ? cap : 1);
-        if (buf == NULL)
-            return failed(seq, what, "realloc");
-        r->buf = buf;
-        r->cap = cap;
-    }
-    for (;;) {
-        n = datagram ? recvfrom(fds[sid], r->buf + r->len, size, flags, NULL, NULL)
-                     : recv(fds[sid], r->buf + r->len, size, flags);
-        if (n >= 0)
-            break;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_fd(seq, what, fds[sid], POLLIN) < 0)
-                return -1;
-        } else if (errno != EINTR) {
-            return failed(seq, what, datagram ? "recvfrom" : "recv");
-        }
-    }
-    r->len += (size_t)n;
-    return n;
-}
-
-/*@ recv_until */
-/* Read until the socket has total bytes, as in the recording; then, if the recording
-   read end of stream here, one more recv must return 0. */
-static int recv_until(int seq, const char *what, int expect, int sid, size_t total, int eof,
-                      size_t size, int flags)
-{
-    unsigned char peek[1];
-    ssize_t n;
-    if (expect != 0)
-        return outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags), expect);
-    while (rx[sid].len < total) {
-        size_t want = total - rx[sid].len;
-        n = take(seq, what, sid, want < size ? want : size, flags, 0);
-        if (n < 0)
-            return -1;
-        if (n == 0) {
-            fprintf(stderr, "differs: step %d: %s: end of stream after %zu bytes; the "
-                    "recording had %zu\n", seq, what, rx[sid].len, total);
-            return -1;
-        }
-    }
-    if (eof) {
-        n = take(seq, what, sid, size ? size : 1, flags, 0);
-        if (n != 0) {
-            if (n > 0)
-                differs(seq, what, "bytes where the recording read end of stream");
-            return -1;
-        }
-        printf("step %d: %s: end of stream\n", seq, what);
-        return 0;
-    }
-    printf("step %d: %s: %zu bytes in all\n", seq, what, rx[sid].len);
-    return 0;
-}
-
-/*@ recv_datagrams */
-/* Receive datagrams until the socket has count of them, each its recorded size. */
-static int recv_datagrams(int seq, const char *what, int expect, int sid, size_t count,
-                          const size_t *sizes, size_t size, int flags)
-{
-    unsigned char peek[1];
-    ssize_t n;
-    if (expect != 0)
-        return outcome(seq, what, (int)recvfrom(fds[sid], peek, sizeof peek, flags, NULL, NULL),
-                       expect);
-    while (rx[sid].count < count) {
-        n = take(seq, what, sid, size, flags, 1);
-        if (n < 0)
-            return -1;
-        if ((size_t)n != sizes[rx[sid].count]) {
-            fprintf(stderr, "differs: step %d: %s: a datagram of %zd bytes; the recording: "
-                    "%zu\n", seq, what, n, sizes[rx[sid].count]);
-            return -1;
-        }
-        rx[sid].count++;
-    }
-    printf("step %d: %s: datagram %zu received\n", seq, what, count);
-    return 0;
-}
-
-/*@ check_expect */
-static int check_expect(int seq, const char *what, int sid, size_t at,
-                        const unsigned char *data, size_t len)
-{
-    if (rx[sid].len < at + len || memcmp(rx[sid].buf + at, data, len) != 0) {
-        differs(seq, what, "the expected bytes were not received there");
-        return -1;
-    }
-    printf("step %d: %s: found at %zu\n", seq, what, at);
-    return 0;
-}
-
-/*@ so_error */
-static int so_error(int seq, const char *what, int sid, int expect, int settle)
-{
-    int err = 0;
-    socklen_t n = sizeof err;
-    if (settle && wait_fd(seq, what, fds[sid], POLLOUT) < 0)
-        return -1;
-    if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
-        return failed(seq, what, "getsockopt(SO_ERROR)");
-    if (err != expect) {
-        fprintf(stderr, "differs: step %d: %s: %s; the recording: %s\n", seq, what,
-                err ? errno_name(err) : "no error", expect ? errno_name(expect) : "no error");
-        return -1;
-    }
-    printf("step %d: %s: %s, as recorded\n", seq, what, err ? errno_name(err) : "no error");
-    return 0;
-}
-
-/*@ pause_for */
-static void pause_for(int seq, double seconds)
-{
-    struct timespec t;
-    t.tv_sec = (time_t)seconds;
-    t.tv_nsec = (long)((seconds - (double)t.tv_sec) * 1e9);
-    while (nanosleep(&t, &t) < 0 && errno == EINTR)
-        ;
-    printf("step %d: waited %g s\n", seq, seconds);
-}
-
-/*@ do_close */
-static void do_close(int seq, const char *what, int sid)
-{
-    if (fds[sid] >= 0)
-        close(fds[sid]);
-    fds[sid] = -1;
-    printf("step %d: %s: ok\n", seq, what);
-}
-
+TAIL = r"""
 /*@ first_difference */
 /* The first offset where the socket's bytes differ from the recording, outside the
    stretches the recording did not keep; -1 when they match. */
@@ -620,7 +380,8 @@ int main(int argc, char **argv)
 def helpers(body: str) -> str:
     """The shared declarations, then the helpers the steps in `body` use and the ones
     those use (an unused static function would fail -Werror)."""
-    head, *parts = re.split(r"^/\*@ (\w+) \*/\n", HELPERS, flags=re.M)
+    head, *parts = re.split(r"^/\*@ (\w+) \*/\n", HELPERS + CALLS.lstrip("\n") + TAIL.lstrip("\n"),
+                               flags=re.M)
     chunks = dict(zip(parts[::2], parts[1::2], strict=True))
     wanted, seen = {"main"}, body + chunks["main"]
     grew = True

@@ -20,6 +20,7 @@ from workbench.core.steps import Step
 
 WAITING = ("connect", "accept", "recv", "recvfrom", "send", "sendto")
 NOT_FAILURES = {"EINPROGRESS", "EAGAIN", "EWOULDBLOCK"}  # states of non-blocking calls
+GIGABIT = 1_000_000_000
 SMALL_SEND = 1448  # about one TCP segment on a 1500-byte path
 TIMEOUTS = {"recv": "SO_RCVTIMEO", "recvfrom": "SO_RCVTIMEO", "accept": "SO_RCVTIMEO",
             "send": "SO_SNDTIMEO", "sendto": "SO_SNDTIMEO", "connect": "SO_SNDTIMEO"}
@@ -266,5 +267,40 @@ def _after_shutdown(sock: _Socket) -> None:
                           [shut.seq, step.seq])
 
 
-RULES = (_buffer_sizes, _nodelay, _keepalive, _linger, _errors, _reuseaddr, _timeouts,
-         _after_shutdown)
+def _bandwidth_delay(sock: _Socket) -> None:
+    """From a TCP_INFO read's rtt: the bytes in flight a fast path needs, and the rate
+    the receive buffer allows (a window of B bytes per rtt)."""
+    for step in sock.steps:
+        info = (step.result or {}).get("value") if step.op == "getsockopt" else None
+        if step.args.get("option") != "TCP_INFO" or not isinstance(info, dict):
+            continue
+        rtt = info.get("rtt")
+        if not isinstance(rtt, int) or rtt <= 0:
+            continue
+        bdp = GIGABIT // 8 * rtt // 1_000_000
+        buffer, based = _rcvbuf(sock, step.seq)
+        cap = f"; SO_RCVBUF {buffer} allows about {buffer * 8 / rtt:.0f} Mbit/s at this rtt" \
+            if buffer else ""
+        sock.find("bdp", "info", f"rtt {rtt / 1000:g} ms (TCP_INFO, step {step.seq}): 1 Gbit/s "
+                  f"needs {bdp} bytes in flight (bandwidth x rtt){cap}", [step.seq, *based],
+                  rtt_us=rtt, bdp_bytes=bdp)
+        sock.recommend("bdp", f"size SO_RCVBUF/SO_SNDBUF to at least the bandwidth-delay "
+                       f"product: {bdp} bytes for 1 Gbit/s at {rtt / 1000:g} ms",
+                       [step.seq, *based])
+        return
+
+
+def _rcvbuf(sock: _Socket, before: int) -> tuple[int, list[int]]:
+    """The receive buffer known to be in effect before a step, and where it was seen."""
+    size, based = 0, []
+    for step in sock.steps:
+        if step.seq >= before or step.args.get("option") != "SO_RCVBUF" or not step.ok:
+            continue
+        value = (step.result or {}).get("effective" if step.op == "setsockopt" else "value")
+        if isinstance(value, int) and value > 0:
+            size, based = value, [step.seq]
+    return size, based
+
+
+RULES = (_buffer_sizes, _bandwidth_delay, _nodelay, _keepalive, _linger, _errors, _reuseaddr,
+         _timeouts, _after_shutdown)
