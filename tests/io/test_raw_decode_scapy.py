@@ -212,3 +212,11 @@ def test_random_ipv6_chains_from_scapy(chain: tuple[list[object], list[str]], up
     assert last.name == upper
     # Checksums are summed over a routing header's final destination (RFC 8200 8.1).
     assert correct(last), last.find("checksum").text  # type: ignore[union-attr]
+
+
+def test_icmp_timestamp_from_scapy() -> None:
+    packet = bytes(ICMP(type=13, id=5, seq=6, ts_ori=1000, ts_rx=2000, ts_tx=3000))
+    m = decode(packet, "icmp").find("icmp")
+    assert m is not None and correct(m) and not m.truncated
+    assert (get(m, "ident"), get(m, "seq")) == (5, 6)
+    assert (get(m, "originate"), get(m, "receive"), get(m, "transmit")) == (1000, 2000, 3000)

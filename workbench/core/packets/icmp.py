@@ -162,9 +162,11 @@ def _v4_body(r: Reader, kind: int) -> None:
         r.raw("unused", 3, "unused")
     else:
         r.raw("unused", 4, "rest of header")
-    if kind in (13, 14):
-        for name in ("originate", "receive", "transmit"):
-            r.uint(name, 4, f"{name} timestamp", lambda v: f"{v} ms")
+
+
+def _timestamps(r: Reader) -> None:
+    for name in ("originate", "receive", "transmit"):
+        r.uint(name, 4, f"{name} timestamp", lambda v: f"{v} ms since midnight UT")
 
 
 def _body(r: Reader, kind: int, v6: bool, ctx: Context) -> str:
@@ -175,7 +177,7 @@ def _body(r: Reader, kind: int, v6: bool, ctx: Context) -> str:
         if kind in (17, 18):
             r.raw("mask", 4, "address mask")
         elif kind in (13, 14):
-            _v4_body(r, kind)
+            _timestamps(r)
         r.rest("data", "data")
         return f", id {ident}, seq {seq}"
     if v6:
