@@ -31,7 +31,7 @@ from support import stop_process, wait_until
 
 from workbench.core.ops import normalise
 from workbench.core.session import PeerSpec, Session
-from workbench.core.steps import Step
+from workbench.core.steps import Step, StepError
 from workbench.export.c import export_c
 from workbench.export.plan import Plan, make_plan
 from workbench.export.python import export_python
@@ -291,3 +291,36 @@ def test_random_payloads_are_sent_exactly(data: bytes, model: str, py_model: str
         finally:
             sink.close()
         assert bytes(sink.got) == data, f"{lang}: {len(sink.got)} bytes of {len(data)}"
+
+
+def socketpair_session() -> Session:
+    """A socketpair talking to itself: peek, a receive in pieces, a half-close, end of
+    stream, an address read, a non-blocking receive that finds nothing (EAGAIN)."""
+    steps = [
+        Step("socketpair", None, normalise("socketpair", {}), result={"socks": [1, 2]}),
+        Step("send", 1, normalise("send", {"data": b"abc\x00def"}), result={"sent": 7}),
+        Step("recv", 2, normalise("recv", {"size": 3, "flags": ["MSG_PEEK"]}),
+             result={"data": b"abc", "peek": True}),
+        Step("recv", 2, normalise("recv", {"size": 4}), result={"data": b"abc\x00", "at": 0}),
+        Step("recv", 2, {}, auto=True, result={"data": b"def", "at": 4}),
+        Step("getsockname", 2, {}, result={"address": "unix:"}),
+        Step("set_blocking", 2, normalise("set_blocking", {"blocking": False})),
+        Step("recv", 2, normalise("recv", {}), error=StepError("EAGAIN", 11, "again")),
+        Step("shutdown", 1, normalise("shutdown", {"how": "wr"})),
+        Step("recv", 2, {}, auto=True, result={"data": b"", "at": 7, "eof": True}),
+        Step("close", 1, {}), Step("close", 2, {})]
+    session = Session(title="a socketpair")
+    for i, one in enumerate(steps):
+        one.t = i / 1000
+        session.add(one)
+    return session
+
+
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
+def test_a_socketpair_session_with_peek_eagain_and_eof(lang: str, model: str,
+                                                       tmp_path: Path) -> None:
+    argv = build(socketpair_session(), lang, model, tmp_path)
+    code, out, err = Program(argv).finish()
+    assert code == 0, f"{out}\n{err}"
+    assert re.search(r"^step 7: recv\(#2.*\): EAGAIN, as recorded$", out, re.M), out
+    assert re.search(r"^step 9: (recv\(#2\): )?end of stream$", out, re.M), out

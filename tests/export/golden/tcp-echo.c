@@ -601,7 +601,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a send to a closed peer fails with EPIPE instead */
     setvbuf(stdout, NULL, _IOLBF, 0); /* each step's line as it happens, even into a pipe */
     code = run();
-    for (sid = 1; sid <= NSOCKS; sid++) /* every socket is closed on every path */
+    for (sid = 0; sid <= NSOCKS; sid++) /* every socket is closed on every path */
         if (fds[sid] >= 0)
             close(fds[sid]);
     if (code == 0)
