@@ -220,3 +220,11 @@ def test_icmp_timestamp_from_scapy() -> None:
     assert m is not None and correct(m) and not m.truncated
     assert (get(m, "ident"), get(m, "seq")) == (5, 6)
     assert (get(m, "originate"), get(m, "receive"), get(m, "transmit")) == (1000, 2000, 3000)
+
+
+def test_mld_query_from_scapy() -> None:
+    packet = bytes(IPv6(src="fe80::1", dst="ff02::1", hlim=1)
+                   / scapy_inet6.ICMPv6MLQuery(mladdr="ff02::db8", mrd=1000))
+    m = decode(packet, "ip").find("icmpv6")
+    assert m is not None and correct(m) and not m.truncated
+    assert (get(m, "max_delay"), get(m, "group")) == (1000, "ff02::db8")

@@ -126,7 +126,8 @@ def test_icmp_error_quotes_the_packet() -> None:
     error = struct.pack("!BBHHH", 3, 3, 0, 0, 0) + original[:28]
     error = error[:2] + struct.pack("!H", ipv4.checksum(error)) + error[4:]
     root = decode(error, "icmp")
-    assert root.find("icmp").text == "ICMP 3 (destination unreachable)"  # type: ignore
+    assert root.find("icmp").text == \
+        "ICMP 3 (destination unreachable): port unreachable"  # type: ignore[union-attr]
     assert value(root, "icmp", "code") == 3
     assert "port unreachable" in root.find("icmp", "code").text  # type: ignore[union-attr]
     quoted = root.find("icmp", "quoted")

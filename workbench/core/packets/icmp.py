@@ -128,6 +128,10 @@ def _nd_options(r: Reader) -> None:
 def _v6_body(r: Reader, kind: int) -> None:
     if kind == 2:
         r.uint("mtu", 4, "MTU")
+    elif kind in (130, 131, 132):
+        r.uint("max_delay", 2, "maximum response delay", lambda v: f"{v} ms")
+        r.raw("reserved", 2, "reserved")
+        r.shown("group", 16, "multicast address", ipv6.addr_text)
     elif kind == 4:
         r.uint("pointer", 4, "pointer")
     elif kind == 134:
@@ -204,6 +208,9 @@ def decode_any(data: bytes, start: int, end: int, ctx: Context, v6: bool) -> Dec
         r.add("checksum", value, checksum_text("checksum", value, _expected(r, start, ctx, v6)),
               start + 2, 2)
         title = f"{title} {type_text(kind, v6)}"
+        names = (CODES6 if v6 else CODES).get(kind, ())
+        if data[start + 1] < len(names):
+            title += f": {names[data[start + 1]]}"
         title += _body(r, kind, v6, ctx)
     except Short as short:
         r.truncated(f"{title} {short.what}", short.need, short.have)
