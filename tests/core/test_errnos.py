@@ -254,3 +254,11 @@ def test_every_errno_number_has_an_entry_or_says_it_is_not_a_socket_error(
 def test_from_oserror_never_raises_on_any_number(number: int, text: str) -> None:
     info = from_oserror(OSError(number, text))
     assert info.name and info.meaning and info.hint
+
+
+def test_resolver_errors_are_written_for_calls_that_take_an_address() -> None:
+    info = lookup("EAI_NONAME")
+    for call in ("bind", "connect", "sendto"):
+        meaning, _hint = info.for_call(call)
+        assert meaning.startswith("resolving the host name")
+    assert info.for_call("listen") == (info.meaning, info.hint)

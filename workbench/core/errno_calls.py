@@ -10,6 +10,7 @@ and expect are recv, socketpair is socket).
 
 from __future__ import annotations
 
+from workbench.core.errno_calls_gai import GAI_CALLS
 from workbench.core.errno_calls_unix import FAMILY_CALLS, PATH_CALLS
 
 CALL_NAMES = ("socket", "bind", "listen", "accept", "connect", "send", "recv",
@@ -455,7 +456,7 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-for _table in (FAMILY_CALLS, PATH_CALLS):
+for _table in (FAMILY_CALLS, PATH_CALLS, GAI_CALLS):
     for _name, _calls in _table.items():
         CALLS.setdefault(_name, {}).update(_calls)
 
