@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from conn_samples import inet, unix
 
 from workbench.core.conn_filter import parse_filter
 from workbench.core.conn_format import BASE, Context, render
 from workbench.core.conn_rows import view
 from workbench.core.conn_summary import parse_netstat, parse_sockstat, summarize
 from workbench.core.conntable import (
-    AF_INET,
-    AF_INET6,
-    AF_UNIX,
     CLOSE,
     ESTABLISHED,
     KIND_TCP,
@@ -23,34 +19,12 @@ from workbench.core.conntable import (
     LISTEN,
     TIME_WAIT,
     Owner,
-    RawRow,
     address,
     diff,
     ms_text,
     sort_rows,
-    swap16,
 )
 from workbench.core.errors import InputError
-
-
-def inet(kind: int, state: int, src: str, sport: int, dst: str = "", dport: int = 0,
-         rq: int = 0, wq: int = 0, inode: int = 0, cookie: int = 0, ifindex: int = 0,
-         timer: int = 0, expires: int = 0) -> RawRow:
-    family = AF_INET6 if ":" in src else AF_INET
-    af = socket.AF_INET6 if family == AF_INET6 else socket.AF_INET
-
-    def raw(host: str) -> bytes:
-        return socket.inet_pton(af, host or ("::" if family == AF_INET6 else "0.0.0.0")
-                                ).ljust(16, b"\0")
-
-    return (88, 20, 2, kind, 0, family, state, timer, 0, swap16(sport), swap16(dport),
-            raw(src), raw(dst), ifindex, cookie or inode or sport, expires, rq, wq, 1000, inode)
-
-
-def unix(kind: int, state: int, name: bytes, inode: int, peer: int = 0) -> RawRow:
-    return (40, 20, 2, kind, 0, AF_UNIX, state, 0, 0, 0, 0, name, b"", peer, inode, 0, 0, 0,
-            1000, inode)
-
 
 ROWS = [
     inet(KIND_TCP, LISTEN, "127.0.0.1", 8080, wq=128, inode=11),

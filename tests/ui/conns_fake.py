@@ -3,13 +3,12 @@ netlink source is tested against `ss` in tests/io)."""
 
 from __future__ import annotations
 
-import socket
 import time
 
+from conn_samples import inet
+from conn_samples import unix as unix_row
+
 from workbench.core.conntable import (
-    AF_INET,
-    AF_INET6,
-    AF_UNIX,
     CLOSE,
     CLOSE_WAIT,
     ESTABLISHED,
@@ -20,28 +19,12 @@ from workbench.core.conntable import (
     TIME_WAIT,
     Owner,
     RawRow,
-    swap16,
 )
 from workbench.io.conns.source import Counters, Snapshot
 
 
-def inet(kind: int, state: int, src: str, sport: int, dst: str = "", dport: int = 0,
-         rq: int = 0, wq: int = 0, inode: int = 0, cookie: int = 0, timer: int = 0,
-         expires: int = 0) -> RawRow:
-    family = AF_INET6 if ":" in src else AF_INET
-    af = socket.AF_INET6 if family == AF_INET6 else socket.AF_INET
-
-    def raw(host: str) -> bytes:
-        return socket.inet_pton(af, host or ("::" if family == AF_INET6 else "0.0.0.0")
-                                ).ljust(16, b"\0")
-
-    return (88, 20, 2, kind, 0, family, state, timer, 0, swap16(sport), swap16(dport),
-            raw(src), raw(dst), 0, cookie or inode, expires, rq, wq, 1000, inode)
-
-
 def unix(state: int, name: bytes, inode: int, peer: int = 0) -> RawRow:
-    return (40, 20, 2, KIND_UNIX, 0, AF_UNIX, state, 0, 0, 0, 0, name, b"", peer, inode, 0,
-            0, 0, 1000, inode)
+    return unix_row(KIND_UNIX, state, name, inode, peer)
 
 
 ROWS: list[RawRow] = [

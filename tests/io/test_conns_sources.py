@@ -1,0 +1,108 @@
+"""The sources behind the table, on real loopback sockets: TCP_INFO and skmem when asked,
+owners from /proc, the psutil fallback, the kernel counters for the summary."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from workbench.core.conn_rows import view
+from workbench.core.conntable import F_INODE, KIND_TCP, KIND_UNIX, TI_CWND, TI_RTT
+from workbench.io.conns import summary
+from workbench.io.conns.owners import OwnerCache, scan_owners
+from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, NetlinkSource, PsutilSource
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(4)
+    client = socket.create_connection(lst.getsockname(), timeout=5)
+    server, _ = lst.accept()
+    client.sendall(b"x" * 100)
+    assert server.recv(100, socket.MSG_PEEK | socket.MSG_WAITALL)  # it has arrived
+    try:
+        yield lst, client, server
+    finally:
+        for s in (lst, client, server):
+            s.close()
+
+
+def inode(s: socket.socket) -> int:
+    return os.fstat(s.fileno()).st_ino
+
+
+def test_tcp_info_and_skmem_only_when_asked(pair: tuple[socket.socket, ...]) -> None:
+    _, client, server = pair
+    source = NetlinkSource()
+    try:
+        plain = source.fetch((KIND_TCP,))
+        assert plain.extras == {}
+        rich = source.fetch((KIND_TCP,), WANT_INFO | WANT_SKMEM)
+    finally:
+        source.close()
+    rows = {r[F_INODE]: r for r in rich.rows}
+    row = view(rows[inode(client)], extras=rich.extras)
+    assert row.extras is not None and row.extras.info is not None
+    assert row.extras.info[TI_CWND] >= 1 and row.extras.info[TI_RTT] > 0
+    srv = view(rows[inode(server)], extras=rich.extras)
+    assert srv.recv_q == 100 and srv.extras is not None and srv.extras.skmem is not None
+    assert srv.extras.skmem[0] > 0  # rmem_alloc: the 100 unread bytes use memory
+
+
+def test_owners_name_this_process(pair: tuple[socket.socket, ...]) -> None:
+    lst, client, _ = pair
+    owners = scan_owners()
+    for s in (lst, client):
+        assert os.getpid() in [o.pid for o in owners[inode(s)]]
+    cache = OwnerCache(max_age=3600)
+    first = cache.refresh()
+    assert cache.refresh() is first  # not rescanned while fresh
+    assert cache.refresh(force=True) is not first
+
+
+def test_psutil_fallback_sees_the_same_sockets(pair: tuple[socket.socket, ...]) -> None:
+    lst, client, server = pair
+    netlink = NetlinkSource()
+    try:
+        ours = {(view(r).local, view(r).peer, view(r).state)
+                for r in netlink.fetch((KIND_TCP,)).rows}
+    finally:
+        netlink.close()
+    snap = PsutilSource().fetch((KIND_TCP,), owners=True)
+    theirs = {(view(r).local, view(r).peer, view(r).state): r for r in snap.rows}
+    for s in (lst, client, server):
+        peer = s.getpeername() if s is not lst else None
+        key = (f"127.0.0.1:{s.getsockname()[1]}",
+               f"127.0.0.1:{peer[1]}" if peer else "0.0.0.0:*",
+               "ESTAB" if peer else "LISTEN")
+        assert key in ours and key in theirs
+        owners = snap.owners[theirs[key][F_INODE]]
+        assert owners[0].pid == os.getpid()
+
+
+def test_unix_rows_name_their_peer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    a, b = socket.socketpair()
+    try:
+        source = NetlinkSource()
+        try:
+            rows = {r[F_INODE]: view(r) for r in source.fetch((KIND_UNIX,)).rows}
+        finally:
+            source.close()
+        assert rows[inode(a)].peer == f"* {inode(b)}"
+        assert rows[inode(a)].netid == "u_str" and rows[inode(a)].state == "ESTAB"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_kernel_counters_for_the_summary() -> None:
+    stat = summary.sockstat()
+    assert "TCP" in stat and "inuse" in stat["TCP"]
+    assert "ListenOverflows" in summary.netstat()
+    low, high = summary.port_range() or (0, 0)
+    assert 0 < low <= high <= 65535
