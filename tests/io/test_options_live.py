@@ -49,7 +49,7 @@ def _check(family: str, sock_type: str, needs_privilege: list[str]) -> list[str]
             try:
                 problem = _round_trip(sock, spec)
             except OSError as exc:
-                if exc.errno != errno.EPERM:
+                if exc.errno not in (errno.EPERM, errno.EACCES):
                     problems.append(f"{family}/{sock_type} {spec.name}: {exc}")
                     continue
                 needs_privilege.append(f"{family}/{sock_type} {spec.name}")

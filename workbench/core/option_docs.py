@@ -27,7 +27,7 @@ DOCS: dict[str, Doc] = {
                         "UDP discovery on a LAN (255.255.255.255 or the subnet's)",
                         "without it sendto a broadcast address fails with EACCES"),
     "SO_DEBUG": Doc("turn on protocol debugging (TCP keeps traces)", "rarely: kernel debugging",
-                    _ADMIN),
+                    "needs CAP_NET_ADMIN (EACCES otherwise)"),
     "SO_DOMAIN": Doc("address family (AF_INET, ...)", "check a socket you were handed",
                      "read-only"),
     "SO_DONTROUTE": Doc("send only to hosts on directly connected networks, bypassing routes",
