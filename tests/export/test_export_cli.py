@@ -80,3 +80,29 @@ def test_export_does_not_import_textual() -> None:
                           text=True, timeout=60, cwd=ROOT, env={**os.environ})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[0, 0, 0] []"
+
+
+def test_a_payload_in_a_sidecar_is_exported_whole(tmp_path: Path) -> None:
+    """A send over 64 KiB lives in NAME.data beside the session: the program holds it all."""
+    import ast
+    import random
+
+    from export_sessions import built, step
+
+    from workbench.io.sessionfile import save_session
+
+    data = random.Random(7).randbytes(70_000)
+    session = built(step("socket", result={"sock": 1}),
+                    step("connect", 1, {"peer": "127.0.0.1:9"}, address="peer:echo"),
+                    step("send", 1, {"sent": len(data)}, data=data), peers=("echo",))
+    path = save_session(session, tmp_path / "big.json")
+    assert (tmp_path / "big.data").stat().st_size == len(data)
+    run = run_cli("export", str(path), "--lang", "python")
+    check_contract(run, codes=(0,))
+    tree = ast.parse(run.out)
+    (value,) = [ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                and getattr(node.targets[0], "id", "") == "DATA_2"]
+    assert value == data
+    c = run_cli("export", str(path), "--lang", "c")
+    check_contract(c, codes=(0,))
+    assert f"data_2, {len(data)}, 0)" in c.out
