@@ -25,11 +25,10 @@ from workbench.core.options import (
     options_for,
 )
 from workbench.core.steps import FAMILIES, TYPES, family_name, type_name
-from workbench.core.tcp_info import decode_tcp_info
+from workbench.core.tcp_info import BUFFER, decode_tcp_info
 from workbench.io.option_limits import read_limits
 
 Look = Callable[[socket.socket], Any]
-TCP_INFO_BUFFER = 512
 
 
 def get_option(sock: socket.socket, spec: OptionSpec) -> Any:
@@ -138,7 +137,7 @@ def _knows(sock: socket.socket, spec: OptionSpec) -> bool:
 
 def _tcp_info(sock: socket.socket) -> dict[str, int]:
     spec = lookup_option("TCP_INFO")
-    return decode_tcp_info(sock.getsockopt(spec.level, spec.optname, TCP_INFO_BUFFER))
+    return decode_tcp_info(sock.getsockopt(spec.level, spec.optname, BUFFER))
 
 
 def _flags(sock: socket.socket) -> dict[str, bool]:
