@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.core.raw_approval import describe, needs_approval, without_privilege
+from workbench.core.raw_approval import (
+    describe,
+    needs_approval,
+    raw_steps,
+    replay_refusal,
+    without_privilege,
+)
+from workbench.core.steps import Step
 
 
 def test_raw_icmp_says_it_sees_other_programs_traffic() -> None:
@@ -82,3 +89,28 @@ def test_without_privilege_offers_ping_sockets_for_icmp() -> None:
     assert "ping socket" in without_privilege("inet", "raw", 1)
     assert "ping socket" not in without_privilege("inet", "raw", 17)
     assert without_privilege("inet", "dgram", 1).startswith("ping sockets are off")
+
+
+def _socket(seq: int, family: str, kind: str, proto: int = 0) -> Step:
+    return Step("socket", args={"family": family, "type": kind, "proto": proto}, seq=seq)
+
+
+def test_replay_refuses_raw_steps_in_one_line() -> None:
+    steps = [_socket(0, "inet", "dgram"), Step("bind", sock=1, seq=1),
+             _socket(2, "inet", "raw", 1), _socket(3, "packet", "raw", 3),
+             _socket(4, "inet", "dgram", 1)]
+    assert [(s.seq, a.title) for s, a in raw_steps(steps)] == [
+        (2, "Raw IPv4 socket for ICMP (1)"),
+        (3, "Packet socket, raw (with the Ethernet header), for every protocol")]
+    assert replay_refusal(steps) == (
+        "step 2 creates a raw IPv4 socket for ICMP (1), which sees every ICMP packet this "
+        "host receives, other programs' included (2 raw or packet sockets in all): pass "
+        "--allow-raw to replay it")
+    assert replay_refusal(steps[:2] + steps[4:]) is None  # a ping socket needs no approval
+
+
+@given(st.sampled_from(("inet", "inet6", "packet")), st.integers(0, 300))
+def test_every_refusal_is_one_line_with_a_summary(family: str, proto: int) -> None:
+    line = replay_refusal([_socket(7, family, "raw", proto)])
+    assert line is not None and "\n" not in line and "which  " not in line
+    assert line.startswith("step 7 creates a ") and line.endswith("--allow-raw to replay it")

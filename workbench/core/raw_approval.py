@@ -10,10 +10,12 @@ Families and types are the session file's names ("inet", "inet6", "packet"; "raw
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from workbench.core.packets.ethernet import ETHERTYPES
 from workbench.core.packets.layers import IP_PROTOCOLS
+from workbench.core.steps import Step
 
 ETH_P_ALL = 3
 IPPROTO_RAW = 255
@@ -36,6 +38,7 @@ class Approval:
     privilege: str
     needs_approval: bool = True
     problem: str | None = None  # the kernel refuses this combination: why, and what instead
+    summary: str = ""  # one clause: what it can do that an ordinary socket cannot
 
     def text(self) -> str:
         lines = [self.title, "", "It can see:"]
@@ -87,7 +90,8 @@ def _inet_raw(family: str, proto: int) -> Approval:
     version = "IPv6" if v6 else "IPv4"
     title = f"Raw {version} socket for {_ip_name(proto)}"
     if proto == 0:
-        return Approval(family, "raw", proto, title, (), (), CAP, problem=(
+        return Approval(family, "raw", proto, title, (), (), CAP,
+                        summary="the kernel refuses (EPROTONOSUPPORT)", problem=(
             f"The kernel refuses a raw {version} socket for protocol 0 (EPROTONOSUPPORT): "
             "choose a protocol, such as 1 (ICMP), 58 (ICMPv6), 17 (UDP) or 255 (raw)."))
     if proto == IPPROTO_RAW:
@@ -97,7 +101,8 @@ def _inet_raw(family: str, proto: int) -> Approval:
             f"any {version} packet whose header it writes itself ({hdr} is always on): "
             "any protocol, any source address, to any address the routes reach",)
         return Approval(family, "raw", proto, f"Raw {version} socket for sending whole packets",
-                        sees, sends, CAP)
+                        sees, sends, CAP, summary=f"sends any {version} packet, any source "
+                                                  "address")
     table = _IP6_SEES if v6 else _IP_SEES
     header = "without the IPv6 header" if v6 else "with its IPv4 header"
     seen = table.get(proto, f"every {version} packet of {_ip_name(proto)} that reaches this "
@@ -113,7 +118,10 @@ def _inet_raw(family: str, proto: int) -> Approval:
     if proto == 58:
         sends += ("neighbor discovery and router messages that change how other hosts on the "
                   "link route traffic",)
-    return Approval(family, "raw", proto, title, (seen, _ANY_INTERFACE), sends, CAP)
+    what = IP_PROTOCOLS.get(proto, f"protocol {proto}")
+    return Approval(family, "raw", proto, title, (seen, _ANY_INTERFACE), sends, CAP,
+                    summary=f"sees every {what} packet this host receives, other programs' "
+                            "included")
 
 
 def _packet(sock_type: str, proto: int) -> Approval:
@@ -133,7 +141,9 @@ def _packet(sock_type: str, proto: int) -> Approval:
                                   "the kernel writes the link header",)
     else:
         sends = ("any frame on that interface, with any source MAC and IP addresses",)
-    return Approval("packet", sock_type, proto, title, sees, sends, CAP)
+    return Approval("packet", sock_type, proto, title, sees, sends, CAP,
+                    summary="sees every frame on its interface, other programs' traffic "
+                            "included, and sends any frame")
 
 
 def _ping(family: str, proto: int) -> Approval:
@@ -143,7 +153,7 @@ def _ping(family: str, proto: int) -> Approval:
         (f"{version} echo replies to its own requests only: the kernel sets the identifier "
          "from the socket's port and hands it only the replies that carry it",),
         (f"{version} echo requests only; the kernel sets the identifier and checksum",),
-        PING_PRIVILEGE, needs_approval=False)
+        PING_PRIVILEGE, needs_approval=False, summary=f"sends {version} echo requests")
 
 
 def describe(family: str, sock_type: str, proto: int) -> Approval | None:
@@ -172,3 +182,30 @@ def without_privilege(family: str, sock_type: str, proto: int) -> str:
     if family in ("inet", "inet6") and proto in (1, 58):
         alternatives += ", or use a ping socket (type dgram, same protocol) for echo requests"
     return f"a {sock_type} {family} socket needs CAP_NET_RAW: {alternatives}"
+
+
+def raw_steps(steps: Iterable[Step]) -> list[tuple[Step, Approval]]:
+    """The steps of a session that create a socket needing approval, with the words."""
+    found = []
+    for step in steps:
+        if step.op != "socket" or step.auto:
+            continue
+        args = step.args
+        words = describe(str(args.get("family", "")), str(args.get("type", "")),
+                         int(args.get("proto", 0) or 0))
+        if words is not None and words.needs_approval:
+            found.append((step, words))
+    return found
+
+
+def replay_refusal(steps: Iterable[Step]) -> str | None:
+    """One line for `workbench replay` without --allow-raw when a session creates raw or
+    packet sockets (None when it creates none)."""
+    found = raw_steps(steps)
+    if not found:
+        return None
+    step, words = found[0]
+    title = words.title[0].lower() + words.title[1:]
+    more = f" ({len(found)} raw or packet sockets in all)" if len(found) > 1 else ""
+    return (f"step {step.seq} creates a {title}, which {words.summary}{more}: pass "
+            "--allow-raw to replay it")
