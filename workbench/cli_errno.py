@@ -2,20 +2,26 @@
 means for a socket call, its likely causes and what to try. Imports only the core (no
 textual, no sockets opened): it answers at once.
 
+`--address` adds what this machine shows now about that address (listeners, the
+path, privileges, routes: see io/evidence) and the likely cause it points to.
+
 `--json` prints the findings shape every headless command shares: {"operation",
 "target", "address", "status", "findings", "recommendations", "artifacts"}; each finding
-is one errno entry (see entry_json).
+is one errno entry (see entry_json), with "diagnosis" when --address is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.errno_calls import ALIASES, ANY, CALL_NAMES, call_of
 from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
 from workbench.core.errors import InputError
+
+if TYPE_CHECKING:
+    from workbench.core.diagnosis import Diagnosis
 
 OK = 0
 FAMILIES = ("inet", "inet6", "unix")
@@ -43,6 +49,11 @@ def add_errno_parser(sub: Any) -> None:
                           "and socketpair too)")
     err.add_argument("--family", choices=FAMILIES,
                      help="the socket's family, where the meaning differs (e.g. unix paths)")
+    err.add_argument("--address", metavar="ADDRESS",
+                     help="the address the call used (127.0.0.1:80, [::1]:80, unix:/path): "
+                          "adds what this machine shows about it now and the likely cause")
+    err.add_argument("--type", choices=("stream", "dgram", "seqpacket"), default="stream",
+                     help="the socket's type, with --address (default stream)")
     err.add_argument("--json", action="store_true", help="print findings as JSON")
     err.set_defaults(run=cmd_errno, buffered=True)
 
@@ -67,11 +78,55 @@ def cmd_errno(args: argparse.Namespace) -> int:
                 print(f"{info.name} ({info.number}): {info.message}")
         return OK
     info = _find(args.key)
+    diagnosis = _diagnose(info, args) if args.address is not None else None
+    if diagnosis is not None:
+        family = family or _family_of(args.address)
     if args.json:
-        _print_json([info], info.name, call, family, "explained")
+        _print_json([info], info.name, call, family, "explained", diagnosis, args.address)
     else:
         print("\n".join(render(info, call, family)))
+        if diagnosis is not None:
+            print("\n".join(render_diagnosis(diagnosis)))
     return OK
+
+
+def _family_of(address: str) -> str:
+    from workbench.core.endpoints import parse_endpoint
+
+    return parse_endpoint(address).family_name
+
+
+def _diagnose(info: ErrnoInfo, args: argparse.Namespace) -> Diagnosis:
+    """The errno for the call and address given, with evidence gathered now."""
+    from workbench.core.diagnosis import FailedCall, diagnose
+    from workbench.core.endpoints import parse_endpoint
+    from workbench.io.evidence import gather
+
+    if args.call is None:
+        raise InputError("--address needs --call: say which call failed, e.g. --call connect")
+    try:
+        endpoint = parse_endpoint(args.address)
+    except InputError as exc:
+        raise InputError(f"--address: {exc}") from None
+    if not endpoint.family_name:
+        raise InputError(f"--address {args.address[:60]!r} must be an IP literal or a unix: "
+                         "path, e.g. 127.0.0.1:8080 (names are not resolved here)")
+    failed = FailedCall(args.call, info.name, info.number, info.message,
+                        {"address": args.address}, args.family or endpoint.family_name,
+                        args.type)
+    return diagnose(failed, gather(failed))
+
+
+def render_diagnosis(d: Diagnosis) -> list[str]:
+    """What this machine shows now: the causes with their evidence, then the facts."""
+    lines = ["  on this machine now:"]
+    found = [c for c in d.causes if c.evidence]
+    lines += [f"    cause: {c.text} [{', '.join(c.evidence)}]" for c in found] or [
+        "    no cause found in the evidence; the usual causes are above"]
+    lines += [f"    fix: {f.text}" for f in d.fixes if f.evidence]
+    lines += [f"    seen: {fact.text} ({fact.source})" for fact in d.facts
+              if not fact.key.startswith("step.")]
+    return lines
 
 
 def _written_for(info: ErrnoInfo, call: str) -> bool:
@@ -144,12 +199,16 @@ def entry_json(info: ErrnoInfo, call: str | None = None, family: str = "") -> di
 
 
 def _print_json(infos: list[ErrnoInfo], target: str, call: str | None, family: str,
-                status: str) -> None:
+                status: str, diagnosis: Diagnosis | None = None, address: str | None = None
+                ) -> None:
     findings = [entry_json(info, call, family) for info in infos]
     single = findings[0] if len(findings) == 1 else None
     recommendations = [single["hint"], *single["fixes"]] if single else []
+    if single is not None and diagnosis is not None:
+        single["diagnosis"] = diagnosis.to_json()
+        recommendations = [f.text for f in diagnosis.fixes if f.evidence] + recommendations
     print(json.dumps({
-        "operation": "errno", "target": target, "address": "", "status": status,
+        "operation": "errno", "target": target, "address": address or "", "status": status,
         "findings": findings, "recommendations": list(dict.fromkeys(recommendations)),
         "artifacts": [],
     }, indent=2))

@@ -4,6 +4,7 @@ findings JSON against its schema, bad input in one line, no textual imported."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,46 @@ def test_as_a_user_runs_it() -> None:
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("EINVAL (22): Invalid argument\n  meaning: the socket is "
                                   "not listening")
+
+
+# -- --address: what this machine shows now ---------------------------------------------
+
+DIAGNOSIS = json.loads((ROOT / "sessions" / "diagnosis.schema.json").read_text())
+
+
+def test_address_adds_the_cause_seen_here() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # bound, never listening
+        port = held.getsockname()[1]
+        out = run_cli("errno", "ECONNREFUSED", "--call", "connect", "--address",
+                      f"127.0.0.1:{port}").out
+        report = findings("ECONNREFUSED", "--call", "connect", "--address", f"127.0.0.1:{port}")
+    assert f"    cause: nothing listens on port {port} on this machine" in out
+    assert "    seen: listening on port" in out
+    assert report["address"] == f"127.0.0.1:{port}"
+    diagnosis = report["findings"][0]["diagnosis"]
+    jsonschema.validate(diagnosis, DIAGNOSIS)
+    assert diagnosis["causes"][0]["evidence"] == ["tcp.listeners"]
+    first = report["recommendations"][0]
+    assert first == f"start a listener: `workbench peer echo 127.0.0.1:{port}`"
+
+
+def test_address_of_a_stale_unix_socket(tmp_path: Path) -> None:
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as gone:
+        gone.bind(str(path))
+    out = run_cli("errno", "ECONNREFUSED", "--call", "connect", "--address", f"unix:{path}").out
+    assert "stale socket file" in out and "  meaning: the socket file exists" in out
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("ECONNREFUSED", "--address", "127.0.0.1:1"), "--address needs --call"),
+    (("ECONNREFUSED", "--call", "connect", "--address", "peer:echo"), "IP literal"),
+    (("ECONNREFUSED", "--call", "connect", "--address", "example.com:80"), "not resolved"),
+    (("ECONNREFUSED", "--call", "connect", "--address", "300.1.1.1:5"), "bad IPv4 address"),
+    (("ECONNREFUSED", "--call", "connect", "--address", ""), "--address: empty"),
+])
+def test_bad_addresses_are_one_line_exit_2(args: tuple[str, ...], words: str) -> None:
+    run = run_cli("errno", *args)
+    assert run.code == 2, run
+    assert words in run.err and len(run.err.strip().splitlines()) == 1

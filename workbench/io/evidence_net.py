@@ -73,10 +73,11 @@ def _inet6_local(ip: ipaddress.IPv6Address) -> bool | None:
     return any(line.split()[0] == ip.exploded.replace(":", "") for line in lines if line.strip())
 
 
-def _inet4_local(ip: ipaddress.IPv4Address) -> bool | None:
+def _bind_probe(ip: ipaddress.IPv4Address) -> bool | None:
+    """Binding a throwaway UDP socket fails with EADDRNOTAVAIL when no interface has
+    the address; not to be trusted while net.ipv4.ip_nonlocal_bind lets any bind."""
     if (sysctl("net.ipv4.ip_nonlocal_bind") or [0])[0]:
-        addrs = ip_addrs()
-        return None if addrs is None else any(a.get("local") == str(ip) for a in addrs)
+        return None
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.bind((str(ip), 0))
@@ -85,19 +86,30 @@ def _inet4_local(ip: ipaddress.IPv4Address) -> bool | None:
     return True
 
 
-def is_local(host: str) -> bool | None:
-    """Whether the address is assigned here (None: could not tell)."""
+def local_check(host: str) -> tuple[bool | None, str]:
+    """Whether the address is assigned here (None: could not tell), and how it was seen."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return None
+        return None, ""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_unspecified or ip.is_loopback:
-        return True
+        return True, "loopback and wildcard addresses are always local"
     if isinstance(ip, ipaddress.IPv6Address):
-        return _inet6_local(ip)
-    return _inet4_local(ip)
+        found, how = _inet6_local(ip), "/proc/net/if_inet6"
+    else:
+        found, how = _bind_probe(ip), "a test bind (EADDRNOTAVAIL: on no interface)"
+    if found is not None:
+        return found, how
+    addrs = ip_addrs()
+    if addrs is None:
+        return None, ""
+    return any(a.get("local") == str(ip) for a in addrs), "`ip -j addr`"
+
+
+def is_local(host: str) -> bool | None:
+    return local_check(host)[0]
 
 
 def is_broadcast(host: str) -> bool | None:
@@ -114,11 +126,10 @@ def address(failed: FailedCall) -> Iterator[Fact]:
     ep = _inet(failed)
     if ep is None:
         return
-    local = is_local(ep.host)
+    local, how = local_check(ep.host)
     if local is not None:
         text = "is" if local else "is not"
-        yield Fact("address.local", {"address": ep.host, "local": local},
-                   "/proc/net/if_inet6, a test bind or `ip -j addr`",
+        yield Fact("address.local", {"address": ep.host, "local": local}, how,
                    f"{ep.host} {text} an address of this machine")
     if ep.kind == "inet" and failed.call in ("send", "connect") and failed.type == "dgram":
         bcast = is_broadcast(ep.host)
