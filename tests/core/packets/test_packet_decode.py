@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from workbench.core.packets import ethernet, icmp, ipv4, ipv6, tcp, udp
 from workbench.core.packets.decode import LINKS, decode, receive_link, send_link, summary
-from workbench.core.packets.field import TRUNCATED, Field, path_at
+from workbench.core.packets.field import TRUNCATED, Field, bit_pattern, path_at
 
 V4 = st.builds(lambda b: ".".join(map(str, b)), st.lists(st.integers(0, 255), min_size=4,
                                                          max_size=4))
@@ -262,3 +262,25 @@ def test_links_by_ethertype_and_hdrincl() -> None:
     assert send_link("inet", "raw", 17, hdrincl=True) == "ipv4"
     assert send_link("inet6", "raw", 17, hdrincl=True) == "udp"
     assert decode(b"abc", "data").find("data", "data").value == b"abc"  # type: ignore
+
+
+def test_summary_lines() -> None:
+    assert summary(decode(udp_packet(b"hello"), "ip")) == \
+        "127.0.0.1:5000 → 127.0.0.1:6000 UDP, 5 bytes of data"
+    assert summary(decode(udp_packet(b"hello")[:25], "ip")) == \
+        "127.0.0.1:5000 → 127.0.0.1:6000 UDP (truncated)"
+    seg = tcp.build(80, 4000, 7, 9, 0x012, src="::1", dst="::2")
+    assert summary(decode(ipv6.build(ipv6.IPv6Header("::1", "::2", 6), seg), "ip")) == \
+        "[::1]:80 → [::2]:4000 TCP [ACK SYN] seq 7 ack 9, 0 bytes of data"
+    assert summary(decode(icmp.echo(1, 2), "icmp")) == "ICMP 8 (echo request), id 1, seq 2"
+    assert summary(decode(b"", "ip")) == "0 bytes: nothing (truncated)"
+
+
+def test_bit_patterns_show_a_fields_bits() -> None:
+    packet = udp_packet(df=True, tos=0xB8)
+    root = decode(packet, "ip")
+    pattern = {n.name: bit_pattern(n, packet) for n in root.walk() if n.bits}
+    assert pattern["df"] == ".1.. ...." and pattern["mf"] == "..0. ...."
+    assert pattern["version"] == "0100 ...." and pattern["dscp"] == "1011 10.."
+    assert pattern["frag_offset"] == "...0 0000 0000 0000"
+    assert bit_pattern(root.find("ipv4", "ttl"), packet) == ""  # type: ignore[arg-type]

@@ -88,9 +88,24 @@ def decode(data: bytes, link: str = "ethernet", src: Address | None = None,
 
 
 def summary(root: Field) -> str:
-    """One line for a packet: the innermost layer's title, e.g. "UDP 5000 → 6000, …"."""
+    """One line for a packet list: addresses with ports and the innermost layer, e.g.
+    "127.0.0.1:5000 → 127.0.0.1:6000 UDP, 5 bytes of data"."""
     titled = [n for n in root.children if n.name not in (TRUNCATED, "trailer", "data")]
-    return titled[-1].text if titled else root.text
+    if not titled:
+        return root.text
+    inner = titled[-1]
+    ip = next((n for n in reversed(titled) if n.name in ("ipv4", "ipv6")), None)
+    src, dst = (ip.child("src"), ip.child("dst")) if ip else (None, None)
+    if ip is None or src is None or dst is None or inner is ip:
+        return inner.text + (" (truncated)" if root.truncated else "")
+    sport, dport = inner.child("sport"), inner.child("dport")
+    a, b, text = str(src.value), str(dst.value), inner.text
+    if sport is not None and dport is not None:
+        wrap = "[{}]:{}" if ip.name == "ipv6" else "{}:{}"
+        a, b = wrap.format(a, sport.value), wrap.format(b, dport.value)
+        text = text.replace(f" {sport.value} → {dport.value}", "", 1)
+    cut = " (truncated)" if root.truncated else ""
+    return f"{a} → {b} {text}{cut}"
 
 
 def _ping_or_raw(family: str, sock_type: str, proto: int) -> str:

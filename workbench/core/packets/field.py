@@ -81,6 +81,18 @@ def path_at(root: Field, offset: int) -> tuple[Field, ...]:
         path.append(inner)
 
 
+def bit_pattern(node: Field, packet: bytes) -> str:
+    """A bit field's bits among its bytes, the others as dots, a space every 4 bits:
+    DF in the IPv4 flags byte 0x40 is ".1.. ....". Empty for a field of whole bytes."""
+    if node.bits is None:
+        return ""
+    first, count = node.bits
+    raw = packet[node.offset : node.end].ljust(node.length, b"\0")
+    bits = "".join(f"{b:08b}" for b in raw)
+    shown = "".join(c if first <= i < first + count else "." for i, c in enumerate(bits))
+    return " ".join(shown[i : i + 4] for i in range(0, len(shown), 4))
+
+
 class Short(Exception):
     """A field needs bytes past the end of what is there."""
 
