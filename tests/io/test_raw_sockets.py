@@ -116,6 +116,8 @@ def test_icmpv6_echo_with_the_icmpv6_filter(filtered: bool) -> None:
         if filtered:
             s.setsockopt(socket.IPPROTO_ICMPV6, icmp.ICMP6_FILTER,
                          icmp.icmp6_filter([icmp.ECHO6_REPLY]))
+            got = s.getsockopt(socket.IPPROTO_ICMPV6, icmp.ICMP6_FILTER, 32)
+            assert icmp.icmp6_filter_passing(got) == [icmp.ECHO6_REPLY]
         # The checksum is left 0: for raw ICMPv6 sockets the kernel always computes it.
         s.sendto(icmp.echo6(ident, seq, b"v6 echo"), ("::1", 0))
 

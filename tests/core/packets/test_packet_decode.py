@@ -284,3 +284,10 @@ def test_bit_patterns_show_a_fields_bits() -> None:
     assert pattern["version"] == "0100 ...." and pattern["dscp"] == "1011 10.."
     assert pattern["frag_offset"] == "...0 0000 0000 0000"
     assert bit_pattern(root.find("ipv4", "ttl"), packet) == ""  # type: ignore[arg-type]
+
+
+@given(st.sets(st.integers(0, 255)))
+def test_icmp6_filter_value_round_trip(passing: set[int]) -> None:
+    value = icmp.icmp6_filter(passing)
+    assert len(value) == 32
+    assert icmp.icmp6_filter_passing(value) == sorted(passing)

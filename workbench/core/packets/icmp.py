@@ -75,6 +75,12 @@ def icmp6_filter(passing: Iterable[int]) -> bytes:
     return struct.pack("=8I", *words)
 
 
+def icmp6_filter_passing(value: bytes) -> list[int]:
+    """The ICMPv6 types an ICMP6_FILTER value (as getsockopt returns it) lets through."""
+    words = struct.unpack("=8I", value[:32].ljust(32, b"\xff"))
+    return [k for k in range(256) if not words[k >> 5] >> (k & 31) & 1]
+
+
 def type_text(kind: int, v6: bool) -> str:
     return f"{kind} ({(TYPES6 if v6 else TYPES).get(kind, 'unknown')})"
 
