@@ -39,7 +39,8 @@ UI_FROM_IO: dict[str, tuple[frozenset[str] | None, str]] = {
     "workbench.io.peers": (None, "the peer form offers the built-in KINDS and TRANSPORTS"),
     "workbench.io.demo": (None, "the demo greeting text the app shows and sends"),
     "workbench.io.atomic_write": (frozenset({"SaveTargetError", "atomic_file"}),
-                                  "the hex view saves files the way session files are saved"),
+                                  "the hex view and the export screen save files the way "
+                                  "session files are saved"),
     "workbench.io.conns.source": (
         frozenset({"ConnSource", "Snapshot", "WANT_INFO", "WANT_SKMEM", "default_source"}),
         "the Conns pane pulls the machine's connection table in its own worker"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Label
-from ui_helpers import drive, wait_until
+from ui_helpers import data_pane, drive, shown, wait_until
 
 from workbench.ui.app import WorkbenchApp
 
@@ -35,3 +35,25 @@ def test_the_header_says_capture_full_with_the_sizes() -> None:
         assert header(app).startswith(f"#{listener + 1} ")  # the connection accepted
 
     drive(app, scenario, size=(160, 40))  # the whole header on one line
+
+
+def test_a_gap_past_the_budget_says_the_budget_was_reached() -> None:
+    """Not "storage fell behind": the gap row gives the reason the capture recorded. The
+    bytes came in one burst, before the view was laid out: it still follows the tail."""
+    app = WorkbenchApp(journal=False, capture_budget=4096)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws = app.main.ws
+        listener = ws.call("socket").result["sock"]  # type: ignore[index]
+        ws.call("bind", listener, address="127.0.0.1:0")
+        ws.call("listen", listener, backlog=1)
+        port = int(ws.socket_info(listener).local.rsplit(":", 1)[1])  # type: ignore[union-attr]
+        with socket.create_connection(("127.0.0.1", port)) as peer:
+            peer.sendall(b"x" * 10_000)
+            await wait_until(pilot, lambda: "capture full" in header(app), what="full")
+            view = data_pane(app)
+            await wait_until(pilot, lambda: "not kept (the capture budget was reached)"
+                             in shown(view), what="the gap row, at the tail it follows")
+            assert "storage fell behind" not in shown(view), shown(view)
+
+    drive(app, scenario, size=(120, 40))

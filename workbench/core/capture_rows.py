@@ -37,7 +37,7 @@ from workbench.core.capture_search import (
 from workbench.core.errors import InputError
 from workbench.core.hexdump import format_rows, row_bytes
 from workbench.core.payload import parse_escapes, parse_hex, to_c_array, to_python_literal
-from workbench.core.steps import NOT_KEPT
+from workbench.core.steps import NOT_KEPT, NOT_KEPT_WHY
 
 __all__ = [
     "COPY_FORMATS", "DIRECTION_NAMES", "IN", "MARKERS", "MODES", "NOT_KEPT", "OUT", "PREFIX",
@@ -177,11 +177,11 @@ def header_text(chunk: ChunkInfo, datagram: bool) -> str:
     return f"{text}  peer={escape(chunk.peer.encode())}"  # rows stay ASCII: a cell a char
 
 
-def gap_row(chunk: ChunkInfo) -> Row:
-    """The one row of a chunk that was not kept: where and how much, no bytes."""
+def gap_row(chunk: ChunkInfo, why: str = "storage") -> Row:
+    """The one row of a chunk that was not kept: where, how much and why, no bytes."""
     at = chunk.offset
     text = (f"{MARKERS[chunk.direction]} {at:0{offset_digits(at)}x}  {chunk.size} bytes "
-            "not kept (storage fell behind the stream)")
+            f"not kept ({NOT_KEPT_WHY.get(why, why)})")
     return Row(chunk.index, chunk.direction, text, at, missing=chunk.size)
 
 
@@ -244,9 +244,9 @@ def choose_shape(mode: str, choice: str, width: int) -> Shape:
 
 
 def format_window(model: CaptureRows, read: Reader, shape: Shape, datagram: bool, y: int,
-                  n: int) -> list[Row]:
+                  n: int, why: Callable[[int], str] = lambda i: "storage") -> list[Row]:
     """Rows y..y+n-1: one log read and one formatting call per visible block (none
-    for a chunk that was not kept)."""
+    for a chunk that was not kept; `why(index)` says why it was not)."""
     rows: list[Row] = []
     heads, width = int(model.headers), shape.row_bytes
     for k, first, end in model.window(y, n):
@@ -257,7 +257,7 @@ def format_window(model: CaptureRows, read: Reader, shape: Shape, datagram: bool
         if b <= a:
             continue
         if chunk.gap:
-            rows.append(gap_row(chunk))
+            rows.append(gap_row(chunk, why(chunk.index)))
             continue
         lo, hi = a * width, min(chunk.size, b * width)
         data = read(chunk.pos + lo, min(chunk.size, hi + 1) - lo)  # one byte more: escapes

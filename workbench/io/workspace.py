@@ -47,6 +47,8 @@ class CaptureView(Protocol):
 
     def read_log(self, pos: int, size: int) -> bytes: ...
 
+    def why(self, index: int) -> str: ...
+
 
 class Workspace:
     def __init__(self, journal_dir: Path | None = None, journal: bool = True,

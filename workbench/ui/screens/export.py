@@ -20,7 +20,7 @@ from textual.widgets import Label, Select, Static
 
 from workbench.core.errors import InputError
 from workbench.core.session import Session
-from workbench.io.atomic_write import write_atomic
+from workbench.io.atomic_write import atomic_file
 from workbench.ui.screens.form import Field, FormScreen
 from workbench.ui.widgets.hex_save import local_clipboard
 
@@ -152,7 +152,9 @@ def _path(text: str) -> str:
 
 def _write(path: str, text: str, say: Callable[..., object]) -> str:
     try:
-        return str(write_atomic(path, text.encode()))
+        with atomic_file(path) as out:
+            out.write(text.encode())
+        return path
     except InputError as exc:
         say(str(exc), severity="error")
     except OSError as exc:

@@ -11,6 +11,7 @@ from textual import events
 from textual.actions import SkipAction
 
 from workbench.core.capture_rows import DIRECTION_NAMES
+from workbench.core.steps import NOT_KEPT_WHY
 
 
 class HexCursor:
@@ -211,8 +212,9 @@ class HexCursor:
         i = self.model.chunk_at(direction, offset)
         if i is not None and self.model.gap(i):  # show the gap's row; the cursor stays
             chunk = self.model.chunk(i)
+            why = NOT_KEPT_WHY.get(self.capture.why(i), "") if self.capture else ""
             self._say(f"offset 0x{offset:x} of {name} was not kept: {chunk.size} bytes from "
-                      f"0x{chunk.offset:x} (storage fell behind the stream)",
+                      f"0x{chunk.offset:x} ({why or 'not kept'})",
                       severity="warning")
             self.set_follow(False)
             self._scroll_to_row(self.model.row_of(i, 0), center=True)

@@ -55,7 +55,7 @@ class HexDrawing:
         assert self.capture is not None
         try:
             rows = format_window(self.model, self.capture.read_log, self.shape, self.datagram,
-                                 top, max(height, y - top + 1))
+                                 top, max(height, y - top + 1), self.capture.why)
         except ShortRead:  # try again shortly; nothing cached
             self.set_timer(0.1, self._redraw)
             return Row(-1, IN, "< …")

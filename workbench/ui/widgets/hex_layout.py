@@ -108,6 +108,13 @@ class HexLayout:
         if last is not None:
             self.cursor = (last, self.model.chunk(last).size - 1)
         self._scroll_y(self.max_scroll_y)
+        # The new virtual size counts once laid out: until then max_scroll_y is the old
+        # one, and a burst that arrived in one batch would leave the view at its top.
+        self.call_after_refresh(self._tail_again)
+
+    def _tail_again(self) -> None:
+        if self.following:
+            self._scroll_y(self.max_scroll_y)
 
     def _scroll_y(self, y: int) -> None:
         if self.is_mounted:

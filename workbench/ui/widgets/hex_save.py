@@ -196,7 +196,7 @@ class HexCopySave:
         if not plan.kept and end > start:
             self._say(f"nothing to save: the {end - start} bytes of "
                       f"{DIRECTION_NAMES[direction]} from 0x{start:x} were not kept "
-                      "(storage fell behind the stream)", severity="error")
+                      "(their gap rows say why)", severity="error")
             return None
         return plan
 
