@@ -335,3 +335,16 @@ def test_enametoolong_from_pythons_own_check(sock_dir: str) -> None:
     assert exc.errno is None  # Python refuses it before the kernel sees it
     d = _explained_raw(exc, "bind", "unix")
     assert d.name == "ENAMETOOLONG" and "sun_path" in d.meaning
+
+
+def test_epipe_on_a_tcp_socket_that_never_connected(engine: Engine) -> None:
+    sid = new(engine)
+    d = explain(engine, failed(engine.call("send", sid, data=b"x"), "EPIPE"))
+    assert "never connected" in d.meaning
+
+
+def test_einval_on_a_udp_send_to_port_0(engine: Engine) -> None:
+    sid = new(engine, type_="dgram")
+    d = explain(engine, failed(engine.call("sendto", sid, data=b"x", address="127.0.0.1:0"),
+                               "EINVAL"))
+    assert "port is 0" in d.meaning

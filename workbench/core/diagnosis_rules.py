@@ -348,8 +348,6 @@ def not_local(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "address.local")
         yield fix("bind one of the addresses `ip addr` lists, or 0.0.0.0 / ::",
                   "address.local")
-    elif failed.call in ("connect", "send") and ep.port == 0:
-        yield cause("the destination port is 0, which no socket can listen on", "step.address")
     elif failed.call == "connect":
         span = _value(facts, "sysctl.ip_local_port_range")
         if span:

@@ -89,10 +89,6 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "and port (the four-tuple must be unique)",
             "do not bind before connect (let the kernel pick the local port), or bind "
             "another port; wait for an old connection in TIME_WAIT to end"),
-        "send": (
-            "sending from an unbound datagram socket needed an automatic local port and "
-            "none was free",
-            "bind the socket explicitly, or free ephemeral ports"),
     },
     "EADDRNOTAVAIL": {
         "bind": (
@@ -102,17 +98,9 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "IP_FREEBIND to bind before the address appears"),
         "connect": (
             "no local port is free for this destination (net.ipv4.ip_local_port_range is "
-            "exhausted, often by TIME_WAIT connections), or the destination is not usable "
-            "(port 0, or an IPv6 link-local address without a %scope)",
-            "reuse connections, widen ip_local_port_range, let TIME_WAIT connections end; "
-            "add %interface to a link-local address"),
-        "listen": (
-            "listening on an unbound socket auto-binds a port, and none was free",
-            "bind an explicit port before listen"),
-        "send": (
-            "the datagram's destination cannot be used from this socket (port 0, a "
-            "link-local address without a scope), or no local port was free to auto-bind",
-            "check the destination; bind the socket to a port first"),
+            "exhausted, often by TIME_WAIT connections), or the address the socket was "
+            "bound to is no longer on an interface",
+            "reuse connections, widen ip_local_port_range, let TIME_WAIT connections end"),
     },
     "EAFNOSUPPORT": {
         "socket": (
@@ -141,7 +129,8 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "wait until the socket is readable (poll) and read again; or switch to blocking"),
         "send": (
             "the send buffer is full (the peer reads slower than you send) on a "
-            "non-blocking socket, or SO_SNDTIMEO ran out",
+            "non-blocking socket, SO_SNDTIMEO ran out, or no ephemeral port was free to "
+            "auto-bind an unbound datagram socket",
             "wait until the socket is writable and send the rest; a bigger SO_SNDBUF "
             "absorbs bursts"),
         "connect": (
@@ -267,12 +256,13 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "the socket is not listening: listen was not called on it, or it was shut down",
             "call listen first (socket, bind, listen, accept)"),
         "connect": (
-            "the address does not fit this socket (wrong length, a malformed Unix path), or "
-            "the socket's state forbids a connect",
+            "the address does not fit this socket (wrong length, a malformed Unix path, an "
+            "IPv6 link-local address without a %scope), or the socket's state forbids it",
             "check the address and the order of calls"),
         "send": (
-            "the flags are invalid, the sendto address has the wrong length, or the "
-            "destination port is 0",
+            "the flags are invalid, the sendto address has the wrong length, the UDP "
+            "destination port is 0, or a socket bound to a loopback address sends off "
+            "the host",
             "check the flags and the destination"),
         "recv": (
             "the flags are invalid, or MSG_OOB with no urgent data pending (or "
@@ -373,9 +363,9 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "ENOTCONN": {
         "send": (
-            "the stream socket is not connected: no connect or accept yet, or the "
-            "connection ended", "connect first; on a non-blocking socket wait until "
-            "connect completes"),
+            "the Unix stream or seqpacket socket is not connected: no connect or accept "
+            "yet (an unconnected TCP socket says EPIPE instead)",
+            "connect first; on a non-blocking socket wait until connect completes"),
         "recv": (
             "the stream socket is not connected: no connect or accept yet",
             "connect first; on a non-blocking socket wait until connect completes"),
@@ -401,9 +391,10 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "EPIPE": {
         "send": (
-            "the write side is closed: this side called shutdown(WR or RDWR), or the peer "
-            "closed and the connection is gone; Python ignores SIGPIPE, so send fails with "
-            "this instead of killing the process",
+            "the write side is closed: this side called shutdown(WR or RDWR), the peer "
+            "closed and the connection is gone, or the TCP socket never connected (Linux "
+            "says EPIPE there); Python ignores SIGPIPE, so send fails with this instead of "
+            "killing the process",
             "stop sending and close; reconnect if more data must go out"),
     },
     "EPROTONOSUPPORT": {

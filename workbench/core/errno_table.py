@@ -117,11 +117,9 @@ CAUSES: dict[str, Causes] = {
         ("SO_REUSEADDR", "SO_REUSEPORT")),
     "EADDRNOTAVAIL": Causes(
         ("the address is not on any local interface",
-         "the ephemeral port range is exhausted",
-         "an IPv6 link-local address without a scope"),
+         "the ephemeral port range is exhausted"),
         ("bind an address `ip addr` shows, or 0.0.0.0 / ::",
-         "widen net.ipv4.ip_local_port_range or reuse connections",
-         "add %interface to link-local addresses"),
+         "widen net.ipv4.ip_local_port_range or reuse connections"),
         ("IP_FREEBIND",)),
     "EAFNOSUPPORT": Causes(
         ("an address of another family than the socket", "the family disabled in the kernel"),
