@@ -220,3 +220,39 @@ def test_close_on_exec_toggles_as_a_step(app: WorkbenchApp) -> None:
         await wait_until(pilot, lambda: "cloexec on" in str(header.content), what="on again")
 
     drive(app, scenario)
+
+
+def test_a_refused_set_shows_its_errno_and_meaning(app: WorkbenchApp) -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws = app.main.ws
+        sock = ws.call("socket", family="inet", type="stream").result["sock"]
+        await shown_with_readings(pilot, app, sock)
+        await to_row(pilot, app, "TCP_CONGESTION")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
+        app.screen.query_one(Input).value = "nosuchalgo"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: cells(app, "TCP_CONGESTION")[1] == "ENOENT",
+                         what="the errno in the row")
+        detail = str(app.main.query_one("#options-detail", Static).content)
+        assert "last set failed: ENOENT — " in detail
+        assert len(detail.split("last set failed: ENOENT — ")[1].split("\n")[0]) > 10
+
+    drive(app, scenario)
+
+
+def test_the_detail_says_when_the_state_makes_an_option_moot(app: WorkbenchApp,
+                                                              listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws = app.main.ws
+        sock = ws.call("socket", family="inet", type="stream").result["sock"]
+        ws.call("connect", sock, address=f"127.0.0.1:{port}")
+        await shown_with_readings(pilot, app, sock)
+        await to_row(pilot, app, "SO_REUSEADDR")
+        detail = app.main.query_one("#options-detail", Static)
+        await wait_until(pilot, lambda: "now: takes effect only before bind"
+                         in str(detail.content), what="the state note")
+
+    drive(app, scenario)

@@ -117,8 +117,9 @@ class Workspace:
         return self.engine.cancel_pending(sock)
 
     def inspect(self, sock: int, what: str) -> Future:
-        """A read that is not a step (`local`, `peer`, `options`, `option:NAME`), run on
-        the socket's actor; the future holds the value or the OSError."""
+        """A read that is not a step (`local`, `peer`, `options`, `option:NAME`,
+        `tcp_info`, `flags`), run on the socket's actor; the future holds the value or
+        the OSError."""
         return self.engine.inspect(sock, looker(what))
 
     # -- sockets -------------------------------------------------------------------------

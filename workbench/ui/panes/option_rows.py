@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.diagnosis import words_for_step
 from workbench.core.options import (
     NOT_SWEPT,
     OptionSpec,
@@ -16,6 +17,7 @@ from workbench.core.options import (
     all_options,
     applies,
     format_option_value,
+    state_note,
 )
 from workbench.core.steps import Step
 from workbench.ui.widgets.socket_tree import human_bytes
@@ -30,11 +32,14 @@ class SetResult:
     effective: Any = None
     why: str = ""
     error: str = ""  # the errno name when the set failed
+    meaning: str = ""  # what that errno means for a setsockopt
 
     @classmethod
     def of(cls, step: Step) -> SetResult:
         if step.error is not None:
-            return cls(step.args.get("value"), error=step.error.name)
+            meaning, hint = words_for_step(step)
+            return cls(step.args.get("value"), error=step.error.name,
+                       meaning=f"{meaning}; {hint}" if hint else meaning)
         result = step.result if isinstance(step.result, dict) else {}
         return cls(step.args.get("value"), result.get("effective"), str(result.get("why", "")))
 
@@ -90,7 +95,7 @@ def option_rows(family: str, sock_type: str, readings: dict[str, Any],
     return usable + other
 
 
-def option_detail(row: OptionRow, done: SetResult | None) -> str:
+def option_detail(row: OptionRow, done: SetResult | None, state: str = "") -> str:
     """The lines under the table for the row the cursor is on, the most telling first
     (the box is a few lines high: what does not fit is what matters least)."""
     spec = row.spec
@@ -102,10 +107,13 @@ def option_detail(row: OptionRow, done: SetResult | None) -> str:
     elif spec.name in NOT_SWEPT:
         lines.append(f"not read here: {NOT_SWEPT[spec.name]}")
     elif done is not None and done.error:
-        lines.append(f"last set failed: {done.error}")
+        lines.append(f"last set failed: {done.error} — {done.meaning}")
     elif done is not None and done.why:
         lines.append(f"asked {_shown(spec, done.requested)}, kernel kept "
                      f"{_shown(spec, done.effective)}: {done.why}")
+    note = state_note(spec, state) if row.usable and state else None
+    if note:
+        lines.append(f"now: {note}")
     lines.append(spec.summary)
     if spec.when:
         lines.append(f"use: {spec.when}")

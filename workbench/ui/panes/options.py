@@ -235,7 +235,7 @@ class OptionsPane(PaneController):
         elif self.info is None or row is None:
             text = ""
         else:
-            text = option_detail(row, self._sets().get(row.spec.name))
+            text = option_detail(row, self._sets().get(row.spec.name), self.info.state)
         if str(detail.content) != text:
             detail.update(text)
             table = self._table()  # its height changed with the box's: keep the cursor seen
