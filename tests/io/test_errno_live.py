@@ -348,3 +348,37 @@ def test_einval_on_a_udp_send_to_port_0(engine: Engine) -> None:
     d = explain(engine, failed(engine.call("sendto", sid, data=b"x", address="127.0.0.1:0"),
                                "EINVAL"))
     assert "port is 0" in d.meaning
+
+
+def test_eagain_on_a_unix_connect_to_a_full_backlog(engine: Engine, sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "full.sock")
+    with socket.socket(socket.AF_UNIX) as server, socket.socket(socket.AF_UNIX) as first:
+        server.bind(path)
+        server.listen(0)
+        first.connect(path)  # the one connection the queue holds
+        sid = new(engine, family="unix")
+        ok(engine.call("set_blocking", sid, blocking=False))
+        d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"),
+                                   "EAGAIN"))
+    assert "backlog full" in d.meaning
+
+
+def test_einval_on_listen_after_connect(engine: Engine, listener: socket.socket) -> None:
+    sid = new(engine)
+    ok(engine.call("connect", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"))
+    d = explain(engine, failed(engine.call("listen", sid, backlog=1), "EINVAL"))
+    assert "connected or connecting" in d.meaning
+
+
+def test_einval_on_accept_without_listen(engine: Engine) -> None:
+    sid = new(engine)
+    ok(engine.call("set_blocking", sid, blocking=False))
+    d = explain(engine, failed(engine.call("accept", sid), "EINVAL"))
+    assert "not listening" in d.meaning
+
+
+def test_eopnotsupp_on_msg_oob_over_udp(engine: Engine, held_port: int) -> None:
+    sid = new(engine, type_="dgram")
+    step = engine.call("sendto", sid, data=b"x", address=f"127.0.0.1:{held_port}",
+                       flags=["MSG_OOB"])
+    assert "MSG_OOB" in explain(engine, failed(step, "EOPNOTSUPP")).meaning
