@@ -163,3 +163,15 @@ def test_summary_counts_and_kernel_counters() -> None:
     assert "u_str 2" in line and "udp 2" in line and "ephemeral ports 1/28232" in line
     assert [t.split(":")[0] for t in s.trouble_lines()] == ["ListenOverflows 256",
                                                             "ListenDrops 256"]
+
+
+def test_bulk_addresses_equal_row_by_row() -> None:
+    """The headless path's column-at-once formatting says exactly what `address` says."""
+    from workbench.core.conntable import address_column
+
+    rows = [*ROWS, inet(KIND_TCP, LISTEN, "127.0.0.1", 80, ifindex=1)]
+    for local in (True, False):
+        assert address_column(rows, local, {1: "lo"}) == [
+            address(r, local, {1: "lo"}) for r in rows]
+    v4_only = ROWS[:3]
+    assert address_column(v4_only, True) == [address(r, True) for r in v4_only]

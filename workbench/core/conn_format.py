@@ -8,6 +8,7 @@ plus Process; rtt, cwnd, retrans, timer, uid, inode and skmem are optional.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import repeat
 from operator import itemgetter
 
 from workbench.core.conntable import (
@@ -33,6 +34,21 @@ from workbench.core.conntable import (
     address_column,
     timer_text,
 )
+
+
+class _Names(dict[int, str]):
+    """A name table that answers for numbers it does not know (C-speed lookups)."""
+
+    def __init__(self, names: Mapping[int, str], unknown: str) -> None:
+        super().__init__(names)
+        self.unknown = unknown
+
+    def __missing__(self, key: int) -> str:
+        return self.unknown
+
+
+_NETIDS = _Names(NETIDS, "?")
+_STATES = _Names(STATE_NAMES, "UNKNOWN")
 
 
 class Context:
@@ -105,9 +121,9 @@ class Column:
 
 COLUMNS: dict[str, Column] = {c.name: c for c in (
     Column("netid", "Netid", lambda r, c: NETIDS.get(r[F_KIND], "?"),
-           bulk=lambda rows, c: [NETIDS.get(r[F_KIND], "?") for r in rows]),
+           bulk=lambda rows, c: list(map(_NETIDS.__getitem__, map(itemgetter(F_KIND), rows)))),
     Column("state", "State", lambda r, c: STATE_NAMES.get(r[F_STATE], "UNKNOWN"),
-           bulk=lambda rows, c: [STATE_NAMES.get(r[F_STATE], "UNKNOWN") for r in rows]),
+           bulk=lambda rows, c: list(map(_STATES.__getitem__, map(itemgetter(F_STATE), rows)))),
     Column("recv-q", "Recv-Q", lambda r, c: str(r[F_RQ]),
            bulk=lambda rows, c: list(map(str, map(itemgetter(F_RQ), rows)))),
     Column("send-q", "Send-Q", lambda r, c: str(r[F_WQ]),
@@ -155,10 +171,9 @@ def render(rows: Sequence[RawRow], columns: Sequence[str], ctx: Context,
     for at, (name, width, col) in enumerate(zip(columns, widths, cols, strict=True)):
         if at == len(columns) - 1 and not COLUMNS[name].right:
             padded.append(col)  # the last column is not padded: no trailing blanks
-        elif COLUMNS[name].right:
-            padded.append([c.rjust(width) for c in col])
         else:
-            padded.append([c.ljust(width) for c in col])
+            pad = str.rjust if COLUMNS[name].right else str.ljust
+            padded.append(list(map(pad, col, repeat(width))))
     lines = [" ".join(h.rjust(w) if COLUMNS[n].right else h.ljust(w)
                       for n, h, w in zip(columns, heads, widths, strict=True)).rstrip()
              ] if header else []

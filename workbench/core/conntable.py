@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from array import array
+from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -116,20 +118,38 @@ def address(row: RawRow, local: bool, ifnames: Mapping[int, str] | None = None) 
     return f"{host}:{swap16(port) if port else '*'}"
 
 
-def address_column(rows: Iterable[RawRow], local: bool,
+def address_column(rows: Sequence[RawRow], local: bool,
                    ifnames: Mapping[int, str] | None = None) -> list[str]:
-    """`address` for many rows at once: the common case (IPv4, no interface) inline."""
+    """`address` for many rows at once, done mostly in C: hosts looked up once per
+    distinct address, ports byte-swapped as one array. Unix rows, rows bound to an
+    interface, and a host that could be read two ways take the row-by-row path."""
     a, p = (F_SRC, F_SPORT) if local else (F_DST, F_DPORT)
-    v4 = _V4
-    out: list[str] = []
-    append = out.append
-    for r in rows:
-        if r[F_FAMILY] == AF_INET and not r[F_IF] and LITTLE:
-            host = v4.get(r[a]) or host_text(AF_INET, r[a])
-            port = r[p]
-            append(f"{host}:{((port & 0xFF) << 8) | (port >> 8)}" if port else host + ":*")
-        else:
-            append(address(r, local, ifnames))
+    families = list(map(itemgetter(F_FAMILY), rows))
+    raws = list(map(itemgetter(a), rows))
+    hosts: dict[bytes, str] = {}
+    zero12 = bytes(12)
+    for raw, family in dict(zip(raws, families, strict=True)).items():
+        if raw[4:] == zero12:
+            family = AF_INET  # IPv4 bytes, or an IPv6 address like [::]: fixed below
+        if family in (AF_INET, AF_INET6):  # Unix rows: row by row, below
+            text = host_text(family, raw)
+            hosts[raw] = f"[{text}]:" if family == AF_INET6 else text + ":"
+    ports = array("H", map(itemgetter(p), rows))
+    if LITTLE:
+        ports.byteswap()
+    out = list(map(str.__add__, map(hosts.get, raws, repeat("")), map(str, ports)))
+    if ports.count(0):
+        for at in [i for i, port in enumerate(ports) if not port]:
+            out[at] = out[at][:-1] + "*"
+    slow: list[int] = []
+    if families.count(AF_INET6):
+        slow += [i for i, f in enumerate(families) if f == AF_INET6 and raws[i][4:] == zero12]
+    if families.count(AF_INET) + families.count(AF_INET6) != len(families):
+        slow += [i for i, f in enumerate(families) if f not in (AF_INET, AF_INET6)]
+    if any(map(itemgetter(F_IF), rows)):
+        slow += [i for i, row in enumerate(rows) if row[F_IF]]
+    for at in slow:
+        out[at] = address(rows[at], local, ifnames)
     return out
 
 

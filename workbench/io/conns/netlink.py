@@ -27,6 +27,7 @@ from workbench.core.conntable import (
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
+TCPDIAG_GETSOCK = 18  # the older request: TCP over IPv4 and IPv6 in one walk, as ss does
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 ALL_STATES = 0xFFFFFFFF
@@ -42,6 +43,8 @@ NLMSGHDR = struct.Struct("=IHHII")
 # inet_diag_req_v2: family, protocol, ext, pad (raw: the protocol), states, then
 # inet_diag_sockid (ports and addresses in network order, ifindex, cookie).
 INET_REQ = struct.Struct("=IHHIIBBBBI48x")
+# inet_diag_req (the older request): family, src_len, dst_len, ext, sockid, states, dbs.
+TCP_REQ = struct.Struct("=IHHIIBBBB48xII")
 UNIX_REQ = struct.Struct("=IHHIIBBHIIIQ")
 # nlmsghdr + inet_diag_msg, native order: ports stay as the kernel sent them (network
 # order read as native) and are swapped only where shown or compared.
@@ -95,19 +98,24 @@ class Dumper:
 
         `extras` is EXT_INFO | EXT_SKMEM; what comes back lands in `extra` by cookie."""
         rows: list[RawRow] = [] if into is None else into
-        proto = PROTOCOLS[kind]
-        pad = socket.IPPROTO_RAW if kind == KIND_RAW else 0  # raw: every protocol
-        self.sock.send(INET_REQ.pack(INET_REQ.size, SOCK_DIAG_BY_FAMILY,
-                                     NLM_F_REQUEST | NLM_F_DUMP, kind, 0,
-                                     family, proto, extras, pad, states))
+        flags = NLM_F_REQUEST | NLM_F_DUMP
+        if family == socket.AF_UNSPEC:  # TCP only: both families in one walk of the table
+            mtype = TCPDIAG_GETSOCK
+            self.sock.send(TCP_REQ.pack(TCP_REQ.size, mtype, flags, kind, 0,
+                                        socket.AF_INET, 0, 0, extras, states, 0))
+        else:
+            mtype = SOCK_DIAG_BY_FAMILY
+            pad = socket.IPPROTO_RAW if kind == KIND_RAW else 0  # raw: every protocol
+            self.sock.send(INET_REQ.pack(INET_REQ.size, mtype, flags, kind, 0,
+                                         family, PROTOCOLS[kind], extras, pad, states))
         unpack, append = INET_MSG.unpack_from, rows.append
         for buf, end in self._replies(kind):
-            if not extras and self._bulk(buf, end, rows):
+            if not extras and self._bulk(buf, end, rows, mtype):
                 continue
             off = 0
             while off < end:
                 row = unpack(buf, off)
-                if row[1] != SOCK_DIAG_BY_FAMILY:
+                if row[1] != mtype:
                     self._end(buf, off, row[1])
                     return rows
                 append(row)
@@ -136,7 +144,7 @@ class Dumper:
                 off += (length + 3) & ~3
         return rows
 
-    def _bulk(self, buf: bytearray, end: int, rows: list[RawRow]) -> bool:
+    def _bulk(self, buf: bytearray, end: int, rows: list[RawRow], mtype: int) -> bool:
         """A datagram of equal-length socket messages (the usual case) in one
         `iter_unpack`; False (nothing added) when it holds anything else."""
         length = U32.unpack_from(buf, 0)[0]
@@ -149,7 +157,7 @@ class Dumper:
         with memoryview(buf) as view, view[:end] as part:
             batch = list(shape.iter_unpack(part))
         if set(map(itemgetter(0), batch)) != {length} or \
-                set(map(itemgetter(1), batch)) != {SOCK_DIAG_BY_FAMILY}:
+                set(map(itemgetter(1), batch)) != {mtype}:
             return False
         rows.extend(batch)
         return True
@@ -225,7 +233,8 @@ def _unix_row(buf: bytearray, off: int, length: int,
 def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
          extra: dict[int, Extras] | None = None, dumper: Dumper | None = None
          ) -> list[RawRow]:
-    """Rows of the kinds asked (TCP, UDP, RAW over v4 then v6, then Unix), in one list."""
+    """Rows of the kinds asked (TCP over both families in the kernel's order; UDP and RAW
+    over v4 then v6; Unix), in one list."""
     own = dumper is None
     d = Dumper() if dumper is None else dumper
     rows: list[RawRow] = []
@@ -234,10 +243,12 @@ def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
             if kind == KIND_UNIX:
                 d.unix(states, rows, bool(extras & EXT_SKMEM), extra)
                 continue
-            ext = extras if kind == KIND_TCP else extras & EXT_SKMEM
+            if kind == KIND_TCP:
+                d.inet(kind, socket.AF_UNSPEC, extras, states, rows, extra)
+                continue
             for family in FAMILIES:
                 try:
-                    d.inet(kind, family, ext, states, rows, extra)
+                    d.inet(kind, family, extras & EXT_SKMEM, states, rows, extra)
                 except DiagError as exc:
                     if exc.errno != errno.ENOENT:  # ENOENT: that diag module is not loaded
                         raise
