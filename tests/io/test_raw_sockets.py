@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from support import HAS_IPV6, stop_process
 
-from workbench.core.packets import bpf, icmp, ipv4, udp
+from workbench.core.packets import bpf, icmp, ipv4, recipes, udp
 from workbench.core.packets.decode import decode
 from workbench.core.packets.field import Field
 from workbench.core.raw_approval import without_privilege
@@ -296,3 +296,62 @@ def test_ping_socket_where_ping_group_range_allows_it() -> None:
     assert (result["type"], result["seq"], result["payload"]) == (0, 77, "ping socket")
     assert result["ident"] == result["port"] and not result["truncated"]
     assert RANGE.read_text() == global_range
+
+
+@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback")
+def test_ipv6_frame_built_here_sent_on_lo_reaches_a_udp_socket() -> None:
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sender, \
+            socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as receiver:
+        sender.bind(("::1", 0))  # owns the source port: nothing answers it
+        receiver.bind(("::1", 0))
+        receiver.settimeout(DEADLINE)
+        sport, dport = sender.getsockname()[1], receiver.getsockname()[1]
+        frame = recipes.build({"ethernet": {"dst": "00:00:00:00:00:00", "payload": {"ipv6": {
+            "hop_limit": 3, "payload": {"udp": {"sport": sport, "dport": dport,
+                                                "payload": "from a packet socket"}}}}}})
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL)) as s:
+            s.bind(("lo", ETH_P_ALL))
+            s.send(frame)
+        # The kernel checked the UDP checksum (mandatory over IPv6) on the way in.
+        data, peer = receiver.recvfrom(100)
+    assert (data, peer[:2]) == (b"from a packet socket", ("::1", sport))
+
+
+# A frame put on lo from outside the stack is routed like one from the wire: 127/8 is a
+# martian there unless route_localnet allows it, and a local source address is refused
+# unless accept_local does. Both are set only in a namespace the test makes.
+FRAME_IN_NAMESPACE = r"""
+import socket, subprocess
+from workbench.core.packets import recipes
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+for name in ("route_localnet", "accept_local"):
+    with open(f"/proc/sys/net/ipv4/conf/lo/{name}", "w") as f:
+        f.write("1")
+a, b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET,
+                                                                       socket.SOCK_DGRAM)
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0)); b.settimeout(10)
+frame = recipes.build({"ethernet": {"dst": "00:00:00:00:00:00", "payload": {"ipv4": {
+    "payload": {"udp": {"sport": a.getsockname()[1], "dport": b.getsockname()[1],
+                        "payload": "ipv4 frame"}}}}}})
+with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)) as s:
+    s.bind(("lo", 3))
+    s.send(frame)
+data, peer = b.recvfrom(100)
+print(data.decode(), peer[1] == a.getsockname()[1])
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("ip") is None,
+                    reason="needs unshare (util-linux) and ip (iproute2)")
+def test_ipv4_frame_built_here_reaches_a_udp_socket_in_a_namespace() -> None:
+    proc = subprocess.Popen(["unshare", "-n", sys.executable, "-c", FRAME_IN_NAMESPACE],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        stop_process(proc)
+    if proc.returncode and "unshare" in err and "Operation not permitted" in err:
+        pytest.skip("cannot make a network namespace here")
+    assert proc.returncode == 0, err
+    assert out.split() == ["ipv4", "frame", "True"]
