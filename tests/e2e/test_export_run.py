@@ -324,3 +324,34 @@ def test_a_socketpair_session_with_peek_eagain_and_eof(lang: str, model: str,
     assert code == 0, f"{out}\n{err}"
     assert re.search(r"^step 7: recv\(#2.*\): EAGAIN, as recorded$", out, re.M), out
     assert re.search(r"^step 9: (recv\(#2\): )?end of stream$", out, re.M), out
+
+
+def flood_session(size: int) -> Session:
+    """One socket of a pair sends more than the socket buffers hold to the other, which
+    the workbench auto-received while the send went on."""
+    data = random.Random(3).randbytes(size)
+    steps = [Step("socketpair", None, normalise("socketpair", {}), result={"socks": [1, 2]}),
+             Step("send", 1, normalise("send", {"data": data}), result={"sent": size})]
+    for at in range(0, size, 1 << 16):
+        steps.append(Step("recv", 2, {}, auto=True,
+                          result={"data": data[at:at + (1 << 16)], "at": at}))
+    steps += [Step("close", 1, {}),
+              Step("recv", 2, {}, auto=True, result={"data": b"", "at": size, "eof": True}),
+              Step("close", 2, {})]
+    session = Session(title="a flood to the program's own socket")
+    for i, one in enumerate(steps):
+        one.t = i / 1000
+        session.add(one)
+    return session
+
+
+@pytest.mark.parametrize(("lang", "model"), [v for v in VARIANTS if v[1] != "blocking"],
+                         ids=[f"{a}-{b}" for a, b in VARIANTS if b != "blocking"])
+def test_a_send_to_the_programs_own_socket_does_not_wait_for_ever(lang: str, model: str,
+                                                                  tmp_path: Path) -> None:
+    """1 MiB over a socketpair (buffers of a few hundred KiB): while the send waits, the
+    receiving socket takes its bytes, as auto-receive did in the recording."""
+    argv = build(flood_session(1 << 20), lang, model, tmp_path)
+    code, out, err = Program([*argv, "--timeout", "10"]).finish()
+    assert code == 0, f"{out[-2000:]}\n{err}"
+    assert f"{1 << 20} bytes sent" in out

@@ -118,13 +118,18 @@ def _tables(plan: Plan) -> str:
              "/* where each socket connected or sent to */",
              f"static const char *const target_recorded[NSOCKS + 1] = {{{', '.join(targets)}}};",
              "", "/* what each socket received in the recording */",
-             "struct expected { const unsigned char *data; size_t len; const size_t (*gaps)[2]; "
-             "size_t ngaps; };"]
-    rows = ["    {NULL, 0, NULL, 0},"]
+             "struct expected {",
+             "    const unsigned char *data;",
+             "    size_t len;",
+             "    const size_t (*gaps)[2]; /* (offset, size) received but not kept */",
+             "    size_t ngaps;",
+             "    int stream; /* bytes without boundaries (not datagrams) */",
+             "};"]
+    rows = ["    {NULL, 0, NULL, 0, 0},"]
     for sid in range(1, count + 1):
         rx = plan.received.get(sid)
         if rx is None or not rx.data:
-            rows.append("    {NULL, 0, NULL, 0},")
+            rows.append("    {NULL, 0, NULL, 0, 0},")
             continue
         lines.append(_array(f"received_{sid}", bytes(rx.data)))
         gaps = "NULL"
@@ -132,7 +137,8 @@ def _tables(plan: Plan) -> str:
             pairs = ", ".join(f"{{{a}, {n}}}" for a, n in rx.gaps)
             lines.append(f"static const size_t gaps_{sid}[][2] = {{{pairs}}}; /* not kept */")
             gaps = f"gaps_{sid}"
-        rows.append(f"    {{received_{sid}, {len(rx.data)}, {gaps}, {len(rx.gaps)}}},")
+        stream = int(sid in plan.sockets and plan.sockets[sid].stream)
+        rows.append(f"    {{received_{sid}, {len(rx.data)}, {gaps}, {len(rx.gaps)}, {stream}}},")
     for sid, sock in plan.sockets.items():
         sizes = plan.received[sid].lengths
         if not sock.stream and sizes:

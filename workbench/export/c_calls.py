@@ -116,14 +116,8 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
 {
     struct rx *r = &rx[sid];
     ssize_t n;
-    if (r->cap - r->len < size) {
-        size_t cap = r->len + size;
-        unsigned char *buf = realloc(r->buf, cap ? cap : 1);
-        if (buf == NULL)
-            return failed(seq, what, "realloc");
-        r->buf = buf;
-        r->cap = cap;
-    }
+    if (room(seq, what, sid, size) < 0)
+        return -1;
     for (;;) {
         n = datagram ? recvfrom(fds[sid], r->buf + r->len, size, flags, NULL, NULL)
                      : recv(fds[sid], r->buf + r->len, size, flags);

@@ -175,13 +175,19 @@ static const char *const peer_recorded[NPEERS + 1] = {"127.0.0.1:34349", NULL};
 static const char *const target_recorded[NSOCKS + 1] = {NULL, "peer:echo"};
 
 /* what each socket received in the recording */
-struct expected { const unsigned char *data; size_t len; const size_t (*gaps)[2]; size_t ngaps; };
+struct expected {
+    const unsigned char *data;
+    size_t len;
+    const size_t (*gaps)[2]; /* (offset, size) received but not kept */
+    size_t ngaps;
+    int stream; /* bytes without boundaries (not datagrams) */
+};
 static const unsigned char received_1[] =
     "hello, echo\r\n\000\377\177\200\r\n\000\001\002\003\004\005\006\007\010\t\n\013\014"
     "\r\016\017";
 static const struct expected received[NSOCKS + 1] = {
-    {NULL, 0, NULL, 0},
-    {received_1, 35, NULL, 0},
+    {NULL, 0, NULL, 0, 0},
+    {received_1, 35, NULL, 0, 1},
 };
 
 static const unsigned char data_3[] = "hello, echo\r\n";
@@ -189,7 +195,7 @@ static const unsigned char data_4[] = "hello, echo\r\n";
 static const unsigned char data_6[] = "\000\377\177\200\r\n\000\001\002\003\004\005\006\007\010\t\n\013\014\r\016\017";
 static const unsigned char data_8[] = "\000\377\177\200\r\n\000\001\002\003\004\005\006\007\010\t\n\013\014\r\016\017";
 struct addr { struct sockaddr_storage ss; socklen_t len; };
-struct rx { unsigned char *buf; size_t len, cap, count; };
+struct rx { unsigned char *buf; size_t len, cap, count; int stop; };
 
 static int fds[NSOCKS + 1];
 static struct rx rx[NSOCKS + 1];
@@ -232,25 +238,84 @@ static int failed(int seq, const char *what, const char *call)
     return -1;
 }
 
-/* Wait until fd is ready for events, at most timeout_ms: 0 ready, -1 not (said). */
-static int wait_fd(int seq, const char *what, int fd, short events)
+/* Whether a stream socket has yet to take bytes the recording says it received. */
+static int owed(int sid)
 {
-    struct pollfd p;
-    int n;
-    p.fd = fd;
-    p.events = events;
-    p.revents = 0;
-    do {
-        n = poll(&p, 1, timeout_ms);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return failed(seq, what, "poll");
-    if (n == 0) {
-        fprintf(stderr, "differs: step %d: %s: not %s within %d ms\n", seq, what,
-                events == POLLIN ? "readable" : "writable", timeout_ms);
-        return -1;
+    return received[sid].stream && !rx[sid].stop && fds[sid] >= 0
+           && rx[sid].len < received[sid].len;
+}
+
+/* Room for size more bytes in the socket's received bytes: 0, or -1 (said). */
+static int room(int seq, const char *what, int sid, size_t size)
+{
+    struct rx *r = &rx[sid];
+    if (r->cap - r->len < size) {
+        size_t cap = r->len + size;
+        unsigned char *buf = realloc(r->buf, cap ? cap : 1);
+        if (buf == NULL)
+            return failed(seq, what, "realloc");
+        r->buf = buf;
+        r->cap = cap;
     }
     return 0;
+}
+
+/* Take what a readable stream socket has, up to what the recording says it received
+   in all; an end of stream or an error is left for the step that meets it. */
+static int drain(int seq, const char *what, int sid, short revents)
+{
+    size_t want = received[sid].len - rx[sid].len;
+    ssize_t n;
+    if (!(revents & POLLIN) || (revents & POLLERR)) {
+        rx[sid].stop = 1;
+        return 0;
+    }
+    if (room(seq, what, sid, want < 65536 ? want : 65536) < 0)
+        return -1;
+    n = recv(fds[sid], rx[sid].buf + rx[sid].len, want < 65536 ? want : 65536, 0);
+    if (n > 0)
+        rx[sid].len += (size_t)n;
+    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        rx[sid].stop = 1;
+    return 0;
+}
+
+/* Wait until fd is ready for events, at most timeout_ms: 0 ready, -1 not (said).
+   Meanwhile the program's other stream sockets take the bytes the recording says
+   they received, as the workbench's auto-receive did: a send to one of the program's
+   own sockets never waits for a reader that is itself waiting. */
+static int wait_fd(int seq, const char *what, int fd, short events)
+{
+    struct pollfd p[NSOCKS + 1];
+    int ids[NSOCKS + 1], count, n, i, sid;
+    for (;;) {
+        p[0].fd = fd;
+        p[0].events = events;
+        p[0].revents = 0;
+        for (count = 1, sid = 1; sid <= NSOCKS; sid++) {
+            if (fds[sid] != fd && owed(sid)) {
+                p[count].fd = fds[sid];
+                p[count].events = POLLIN;
+                p[count].revents = 0;
+                ids[count++] = sid;
+            }
+        }
+        do {
+            n = poll(p, (nfds_t)count, timeout_ms);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return failed(seq, what, "poll");
+        if (n == 0) {
+            fprintf(stderr, "differs: step %d: %s: not %s within %d ms\n", seq, what,
+                    events == POLLIN ? "readable" : "writable", timeout_ms);
+            return -1;
+        }
+        if (p[0].revents)
+            return 0;
+        for (i = 1; i < count; i++)
+            if (p[i].revents && drain(seq, what, ids[i], p[i].revents) < 0)
+                return -1;
+    }
 }
 
 static int set_blocking(int fd, int blocking)
@@ -410,14 +475,8 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
 {
     struct rx *r = &rx[sid];
     ssize_t n;
-    if (r->cap - r->len < size) {
-        size_t cap = r->len + size;
-        unsigned char *buf = realloc(r->buf, cap ? cap : 1);
-        if (buf == NULL)
-            return failed(seq, what, "realloc");
-        r->buf = buf;
-        r->cap = cap;
-    }
+    if (room(seq, what, sid, size) < 0)
+        return -1;
     for (;;) {
         n = datagram ? recvfrom(fds[sid], r->buf + r->len, size, flags, NULL, NULL)
                      : recv(fds[sid], r->buf + r->len, size, flags);

@@ -117,6 +117,7 @@ class Base:
         self.socks = {}
         self.rx = {sid: bytearray() for sid in RECEIVED}
         self.datagrams = {sid: 0 for sid in RECEIVED}
+        self.stopped = set()  # sockets whose end of stream or error awaits its own step
 
     def say(self, seq, text):
         print(f"step {seq}: {text}", flush=True)
@@ -203,6 +204,19 @@ class Base:
         self.datagrams[sid] = count + 1
         self.got_bytes(seq, sid, data)
 
+    def owed(self, sid, sock):
+        """Whether a stream socket has yet to take bytes the recording says it received."""
+        return (sid not in self.stopped and sock.fileno() >= 0
+                and sock.type == socket.SOCK_STREAM and len(self.rx[sid]) < len(RECEIVED[sid]))
+
+    def drain(self, sid, sock, data):
+        """Bytes a socket took while the program waited for another: an end of stream
+        (or an error) is left for the step that meets it."""
+        if data:
+            self.got_bytes(None, sid, data)
+        else:
+            self.stopped.add(sid)
+
     def failed(self, seq, what, exc):
         return Differs(f"step {seq}: {what} failed: {errno_name(exc.errno)} "
                        f"({exc.strerror or exc}); the recording: success")
@@ -249,12 +263,36 @@ class Run(Base):
         pass
 
     def wait(self, seq, sock, events, sid):
+        """Wait until the socket is ready, at most --timeout. Meanwhile the program's
+        other stream sockets take the bytes the recording says they received, as the
+        workbench's auto-receive did: a send to one of the program's own sockets never
+        waits for a reader that is itself waiting."""
         with selectors.DefaultSelector() as sel:
-            sel.register(sock, events)
-            if not sel.select(self.args.timeout):
-                what = "readable" if events == selectors.EVENT_READ else "writable"
-                raise Differs(f"step {seq}: socket {sid} was not {what} within "
-                              f"{self.args.timeout:g} s")
+            sel.register(sock, events, None)
+            for other, peer in self.socks.items():
+                if peer is not sock and self.owed(other, peer):
+                    sel.register(peer, selectors.EVENT_READ, other)
+            while True:
+                ready = sel.select(self.args.timeout)
+                if not ready:
+                    what = "readable" if events == selectors.EVENT_READ else "writable"
+                    raise Differs(f"step {seq}: socket {sid} was not {what} within "
+                                  f"{self.args.timeout:g} s")
+                if any(key.data is None for key, _ in ready):
+                    return
+                for key, _ in ready:
+                    self.take_owed(key.data, key.fileobj)
+                    if not self.owed(key.data, key.fileobj):
+                        sel.unregister(key.fileobj)
+
+    def take_owed(self, sid, sock):
+        want = min(65536, len(RECEIVED[sid]) - len(self.rx[sid]))
+        try:
+            self.drain(sid, sock, sock.recv(want, socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.stopped.add(sid)
 
     def connect(self, seq, what, expect, sid, address, blocking):
         self.call(seq, what, expect, self.socks[sid].connect, address)
