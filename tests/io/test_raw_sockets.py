@@ -23,7 +23,7 @@ from support import HAS_IPV6, stop_process
 from workbench.core.packets import bpf, icmp, ipv4, recipes, udp
 from workbench.core.packets.decode import decode
 from workbench.core.packets.field import Field
-from workbench.core.raw_approval import without_privilege
+from workbench.core.raw_approval import describe, without_privilege
 
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
@@ -290,7 +290,8 @@ def test_ping_socket_where_ping_group_range_allows_it() -> None:
     assert proc.returncode == 0, err
     result = json.loads(out)
     assert result["before"] == ["1", "0"]  # a new namespace starts with ping sockets off
-    assert result["refused"] == "EACCES"
+    assert result["refused"] == "EACCES"  # for root too: the approval's words say so
+    assert "root is no exception" in describe("inet", "dgram", 1).privilege  # type: ignore
     # A ping socket gets the echo reply alone, without the IP header; the kernel puts
     # the socket's "port" in the identifier.
     assert (result["type"], result["seq"], result["payload"]) == (0, 77, "ping socket")

@@ -21,8 +21,9 @@ ETH_P_ALL = 3
 IPPROTO_RAW = 255
 PING = {("inet", 1), ("inet6", 58)}
 CAP = "needs CAP_NET_RAW: root has it; a program can be given it with setcap cap_net_raw+ep"
-PING_PRIVILEGE = ("needs no privilege where the group of the program is in "
-                  "net.ipv4.ping_group_range (it covers ICMPv6 too); root needs nothing")
+PING_PRIVILEGE = ("needs no privilege, but the program's group must be in "
+                  "net.ipv4.ping_group_range (it covers ICMPv6 too; root is no exception: "
+                  "outside it the kernel says EACCES)")
 
 
 @dataclass(frozen=True)
