@@ -70,13 +70,10 @@ def _find(key: str) -> ErrnoInfo:
 def cmd_errno(args: argparse.Namespace) -> int:
     call, family = args.call, args.family or ""
     if args.key is None:
-        infos = all_errnos() + gai_errors()
-        if args.json:
-            _print_json(infos, "all", call, family, "listed")
-        else:
-            for info in infos:
-                print(f"{info.name} ({info.number}): {info.message}")
-        return OK
+        if args.address is not None:
+            raise InputError("--address needs an errno: e.g. workbench errno ECONNREFUSED "
+                             "--call connect --address 127.0.0.1:8080")
+        return _list(call, family, args.json)
     info = _find(args.key)
     diagnosis = _diagnose(info, args) if args.address is not None else None
     if diagnosis is not None:
@@ -127,6 +124,20 @@ def render_diagnosis(d: Diagnosis) -> list[str]:
     lines += [f"    seen: {fact.text} ({fact.source})" for fact in d.facts
               if not fact.key.startswith("step.")]
     return lines
+
+
+def _list(call: str | None, family: str, as_json: bool) -> int:
+    """Every errno; with --call, those the call can return, each with its meaning there."""
+    infos = all_errnos() + gai_errors()
+    if call is not None:
+        infos = [i for i in infos if _written_for(i, call)]
+    if as_json:
+        _print_json(infos, call_of(call) if call else "all", call, family, "listed")
+        return OK
+    for info in infos:
+        said = f": {info.for_call(call, family)[0]}" if call else ""
+        print(f"{info.name} ({info.number}): {info.message}{said}")
+    return OK
 
 
 def _written_for(info: ErrnoInfo, call: str) -> bool:

@@ -296,3 +296,13 @@ def test_emsgsize_over_the_link_mtu() -> None:
                    {"data": b"x" * 2000, "address": "192.0.2.9:9"}, "inet", "dgram")
     d = diagnose(f, [fact("link", {"dev": "eth0", "mtu": 1500, "operstate": "up"})])
     assert d.cause is not None and "1472 bytes at MTU 1500" in d.cause.text
+
+
+def test_as_a_finding_for_a_findings_report() -> None:
+    facts = [fact("tcp.listeners", {"port": 5000, "listeners": []})]
+    d = diagnose(failed("connect", "ECONNREFUSED", "127.0.0.1:5000"), facts)
+    found = d.to_finding(step=4, sock=2)
+    assert (found["kind"], found["step"], found["sock"]) == ("error", 4, 2)
+    assert found["message"].startswith("connect: ECONNREFUSED — nothing accepts")
+    assert found["diagnosis"] == d.to_json()
+    assert "step" not in d.to_finding()

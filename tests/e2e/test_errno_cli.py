@@ -166,3 +166,18 @@ def test_bad_addresses_are_one_line_exit_2(args: tuple[str, ...], words: str) ->
     run = run_cli("errno", *args)
     assert run.code == 2, run
     assert words in run.err and len(run.err.strip().splitlines()) == 1
+
+
+def test_call_without_a_name_lists_what_that_call_can_return() -> None:
+    out = run_cli("errno", "--call", "listen").out
+    names = [line.split(" ", 1)[0] for line in out.splitlines()]
+    assert "EOPNOTSUPP" in names and "EADDRINUSE" in names and "ECONNREFUSED" not in names
+    assert "EOPNOTSUPP (95): Operation not supported: this socket type cannot listen" in out
+    report = findings("--call", "listen")
+    assert (report["target"], report["status"]) == ("listen", "listed")
+    assert {f["errno"] for f in report["findings"]} == set(names)
+
+
+def test_address_without_a_name_is_bad_input() -> None:
+    run = run_cli("errno", "--call", "connect", "--address", "127.0.0.1:1")
+    assert run.code == 2 and "--address needs an errno" in run.err

@@ -140,6 +140,17 @@ class Diagnosis:
         why = f"; here: {found.text}" if found else ""
         return f"{self.meaning}{why}; try: {self.hint}"
 
+    def to_finding(self, step: int | None = None, sock: int | None = None) -> dict[str, Any]:
+        """One finding of a findings report (replay --json, export): kind "error", as
+        replay's mismatches are kind "bytes", "outcome", …; the diagnosis in full."""
+        out: dict[str, Any] = {"kind": "error",
+                               "message": f"{self.call}: {self.name} — {self.summary()}"}
+        for key, value in (("step", step), ("sock", sock)):
+            if value is not None:
+                out[key] = value
+        out["diagnosis"] = self.to_json()
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "errno": self.name, "number": self.number, "message": self.message,
