@@ -136,7 +136,8 @@ def _packet(sock_type: str, proto: int) -> Approval:
                 "(on every interface until it is bound), in both directions",
                 "the traffic of every program on this host, contents included where it is "
                 "not encrypted",
-                "not frames for other hosts: promiscuous mode is not turned on")
+                "not frames for other hosts, unless something else has put the interface in "
+                "promiscuous mode (this socket does not)")
     if cooked:
         sends: tuple[str, ...] = ("any packet to any link-layer address on that interface; "
                                   "the kernel writes the link header",)
