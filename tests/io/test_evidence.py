@@ -307,3 +307,17 @@ def test_route_and_link_of_a_loopback_destination() -> None:
     assert facts["route"].value["dev"] == "lo"
     assert facts["link"].value["mtu"] == int(Path("/sys/class/net/lo/mtu").read_text())
     assert "on lo" in diagnose(call, facts).cause.text  # type: ignore[union-attr]
+
+
+def test_a_subnet_broadcast_address_is_known_from_ip_addr() -> None:
+    from workbench.io.evidence_net import ip_addrs
+
+    found = [a["broadcast"] for a in ip_addrs() or [] if a.get("broadcast")]
+    if not found:
+        pytest.skip("no interface here has a broadcast address")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        exc = fails(sock.sendto, b"x", (found[0], 9))  # refused before anything is sent
+        assert exc.errno == errno.EACCES
+        d = explain("sendto", exc, f"{found[0]}:9", "inet", "dgram")
+    assert d.fact("address.broadcast").value == {"address": found[0], "broadcast": True}
+    assert "SO_BROADCAST is not set" in cause_of(d)
