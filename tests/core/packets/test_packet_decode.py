@@ -188,6 +188,9 @@ def test_any_bytes_decode_without_raising(data: bytes, link: str) -> None:
             first, count = node.bits
             assert first >= 0 and first + count <= node.length * 8, node
     summary(root)
+    for offset in range(len(data)):
+        path = path_at(root, offset)
+        assert path and all(n.offset <= offset < n.end for n in path)
 
 
 @settings(max_examples=200)
