@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, diagnose, explain
+from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, cause, diagnose, explain
 from workbench.core.steps import CANCELLED, Step, StepError
 
 
@@ -306,3 +306,21 @@ def test_as_a_finding_for_a_findings_report() -> None:
     assert found["message"].startswith("connect: ECONNREFUSED — nothing accepts")
     assert found["diagnosis"] == d.to_json()
     assert "step" not in d.to_finding()
+
+
+def test_a_new_rule_is_one_function_and_first_goes_ahead() -> None:
+    from workbench.core.diagnosis_rules import rule
+
+    @rule("EXTEST")
+    def general(f: FailedCall, facts: Any) -> Any:
+        yield cause("the general reason")
+
+    @rule("EXTEST", first=True)
+    def precise(f: FailedCall, facts: Any) -> Any:
+        if "conns.holders" in facts:
+            yield cause("nginx (pid 812) holds it", "conns.holders")
+
+    holders = fact("conns.holders", [{"pid": 812, "process": "nginx"}])
+    d = diagnose(FailedCall("bind", "EXTEST"), [holders])
+    assert [c.text for c in d.causes] == ["nginx (pid 812) holds it", "the general reason"]
+    assert d.facts[0].key == "conns.holders"

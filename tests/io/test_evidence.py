@@ -321,3 +321,18 @@ def test_a_subnet_broadcast_address_is_known_from_ip_addr() -> None:
         d = explain("sendto", exc, f"{found[0]}:9", "inet", "dgram")
     assert d.fact("address.broadcast").value == {"address": found[0], "broadcast": True}
     assert "SO_BROADCAST is not set" in cause_of(d)
+
+
+def test_a_new_gatherer_is_one_function_and_one_that_fails_costs_nothing() -> None:
+    from workbench.core.diagnosis import Fact
+    from workbench.io.evidence import gatherer
+
+    @gatherer("EXTEST")
+    def broken(failed: FailedCall) -> Any:
+        raise RuntimeError("a gatherer with a bug")
+
+    @gatherer("EXTEST")
+    def works(failed: FailedCall) -> Any:
+        yield Fact("conns.holders", [], "test", "nothing holds it")
+
+    assert set(gather(FailedCall("bind", "EXTEST"))) == {"conns.holders"}

@@ -4,7 +4,8 @@ A rule takes the failed call and the facts known (by key, see io/evidence) and y
 claims; a rule that finds nothing to say yields none, and the diagnosis falls back to
 the errno's general causes. Rules never raise on missing or odd facts: they read them
 through `_value`, which gives None for anything absent. Register a rule for errno
-names with @rule; the rules of an errno run in the order they were registered.
+names with @rule; the rules of an errno run in the order they were registered
+(`first=True` goes ahead), and the first cause given is the likely one.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ ICMP_PROTOS = (1, 58)  # IPPROTO_ICMP, IPPROTO_ICMPV6
 UDP_MAX = {"inet": 65507, "inet6": 65527}
 
 
-def rule(*errors: str) -> Callable[[Rule], Rule]:
+def rule(*errors: str, first: bool = False) -> Callable[[Rule], Rule]:
+    """Register a rule for errno names; `first` puts it before those registered so far
+    (a more precise source of causes, such as the process holding a port)."""
     def register(fn: Rule) -> Rule:
         for name in errors:
-            _RULES.setdefault(name, []).append(fn)
+            rules = _RULES.setdefault(name, [])
+            rules.insert(0, fn) if first else rules.append(fn)
         return fn
 
     return register

@@ -8,10 +8,22 @@ one `ip` run of at most a second). Facts are read as this process sees them, so 
 capabilities and limits gather in the process whose call failed.
 
 Keys: sysctl.<name> (ip_unprivileged_port_start, ping_group_range,
-ip_local_port_range, somaxconn, tcp_max_syn_backlog, rmem_max, wmem_max, file_nr,
-ip_nonlocal_bind), process.caps, process.ids, process.nofile, process.open_fds,
-address.local, address.broadcast, tcp.listeners, tcp.port, udp.bound, unix.path,
-unix.listener.
+ip_local_port_range, somaxconn, tcp_max_syn_backlog, rmem_max, wmem_max, file_nr),
+process.caps, process.ids, process.nofile, process.open_fds, address.local,
+address.broadcast, tcp.listeners, tcp.port, udp.bound, unix.path, unix.listener, route,
+link (evidence_net holds the address, port, path and route gatherers).
+
+A new kind of evidence is one gatherer here and one rule in core/diagnosis_rules, e.g.
+the processes holding a port from the connection table:
+
+    @gatherer("EADDRINUSE")
+    def holders(failed: FailedCall) -> Iterator[Fact]:
+        ...  # look the port up; yield nothing when there is nothing to say
+        yield Fact("conns.holders", [{"pid": 812, "process": "nginx", "state": "LISTEN",
+                   "local": "0.0.0.0:80"}], "netlink sock_diag", "nginx (pid 812) listens …")
+
+    @rule("EADDRINUSE", first=True)  # its cause goes before the general port rule's
+    def held_by(failed, facts): ...
 """
 
 from __future__ import annotations
