@@ -56,7 +56,7 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "net.ipv4.ping_group_range"),
         "setsockopt": (
             "the option or value needs a capability: SO_MARK, IP_TRANSPARENT, SO_RCVBUFFORCE "
-            "and SO_SNDBUFFORCE need CAP_NET_ADMIN, SO_PRIORITY above 6 too",
+            "and SO_SNDBUFFORCE need CAP_NET_ADMIN, and so does SO_PRIORITY above 6",
             "grant CAP_NET_ADMIN, or use the unprivileged form (SO_RCVBUF, a priority 0-6)"),
         "connect": (
             "a local firewall rule refused the packet before it left (netfilter on OUTPUT)",
@@ -65,9 +65,10 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "a local firewall rule refused the packet before it left (netfilter on OUTPUT)",
             "look at the rules: `nft list ruleset` or `iptables -S OUTPUT`"),
         "bind": (
-            "binding this address needs a capability the process lacks (e.g. "
-            "IP_TRANSPARENT or a non-local address without IP_FREEBIND)",
-            "bind an address assigned to this host, or grant CAP_NET_ADMIN"),
+            "a security policy refused the bind: a cgroup BPF program or a security module "
+            "(a low port without the capability is EACCES, not this)",
+            "look at the cgroup's BPF programs (`bpftool cgroup tree`) and the security "
+            "module's log"),
     },
     "EADDRINUSE": {
         "bind": (
@@ -387,7 +388,8 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
                  "drop the flag"),
         "recv": ("a flag this protocol rejects (MSG_OOB on UDP or on a Unix socket)",
                  "drop the flag"),
-        "shutdown": ("this socket type has no shutdown", "close the socket instead"),
+        "shutdown": ("this kind of socket has no shutdown (a packet socket, for one)",
+                     "close the socket instead"),
     },
     "EPIPE": {
         "send": (
