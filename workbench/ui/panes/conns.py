@@ -172,6 +172,12 @@ class ConnsPane(PaneController):
         except Exception:  # not composed yet, or going away
             return False
 
+    def on_shown(self) -> None:
+        """The tab was chosen: the table takes the keys, and a refresh starts now."""
+        self.screen.query_one(ConnTable).focus()
+        if not self.paused:
+            self.refresh(fetch=True)
+
     def on_tick(self) -> None:
         if self.paused or not self.shown() or time.monotonic() < self._due:
             return
