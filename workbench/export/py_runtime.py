@@ -235,14 +235,14 @@ class Run(Base):
         pass
 
     def wait(self, seq, sock, events, sid):
-        """Wait until the socket is ready, at most --timeout. Meanwhile the program's
-        other stream sockets take the bytes the recording says they received, as the
-        workbench's auto-receive did: a send to one of the program's own sockets never
-        waits for a reader that is itself waiting."""
+        """Wait until the socket is ready, at most --timeout. While it waits to write,
+        the program's other stream sockets take the bytes the recording says they
+        received, as the workbench's auto-receive did: a send to one of the program's
+        own sockets never waits for a reader that is itself waiting."""
         with selectors.DefaultSelector() as sel:
             sel.register(sock, events, None)
             for other, peer in self.socks.items():
-                if peer is not sock and self.owed(other, peer):
+                if events == selectors.EVENT_WRITE and peer is not sock and self.owed(other, peer):
                     sel.register(peer, selectors.EVENT_READ, other)
             while True:
                 ready = sel.select(self.args.timeout)
@@ -430,11 +430,22 @@ class Run(Base):
         if expect is not None or flags:
             self.call(seq, what, expect, sock.send, data, flags)
             return
+        try:
+            first = sock.send(data)
+        except BlockingIOError:
+            first = 0
+        except OSError as exc:
+            raise self.failed(seq, what, exc) from None
+        if first == len(data):
+            self.say(seq, f"{what}: {len(data)} bytes sent")
+            return
+        # The rest waits for room: meanwhile the program's own sockets take their bytes.
         others = [asyncio.ensure_future(self.take_owed(other, peer))
                   for other, peer in self.socks.items() if peer is not sock
                   and self.owed(other, peer)]
+        loop = asyncio.get_running_loop()
         try:
-            await self.waited(seq, what, sid, asyncio.get_running_loop().sock_sendall(sock, data))
+            await self.waited(seq, what, sid, loop.sock_sendall(sock, data[first:]))
         except OSError as exc:
             raise self.failed(seq, what, exc) from None
         finally:

@@ -281,9 +281,9 @@ static int drain(int seq, const char *what, int sid, short revents)
 }
 
 /* Wait until fd is ready for events, at most timeout_ms: 0 ready, -1 not (said).
-   Meanwhile the program's other stream sockets take the bytes the recording says
-   they received, as the workbench's auto-receive did: a send to one of the program's
-   own sockets never waits for a reader that is itself waiting. */
+   While it waits to write, the program's other stream sockets take the bytes the
+   recording says they received, as the workbench's auto-receive did: a send to one of
+   the program's own sockets never waits for a reader that is itself waiting. */
 static int wait_fd(int seq, const char *what, int fd, short events)
 {
     struct pollfd p[NSOCKS + 1];
@@ -293,7 +293,7 @@ static int wait_fd(int seq, const char *what, int fd, short events)
         p[0].events = events;
         p[0].revents = 0;
         for (count = 1, sid = 1; sid <= NSOCKS; sid++) {
-            if (fds[sid] != fd && owed(sid)) {
+            if (events == POLLOUT && fds[sid] != fd && owed(sid)) {
                 p[count].fd = fds[sid];
                 p[count].events = POLLIN;
                 p[count].revents = 0;

@@ -263,14 +263,14 @@ class Run(Base):
         pass
 
     def wait(self, seq, sock, events, sid):
-        """Wait until the socket is ready, at most --timeout. Meanwhile the program's
-        other stream sockets take the bytes the recording says they received, as the
-        workbench's auto-receive did: a send to one of the program's own sockets never
-        waits for a reader that is itself waiting."""
+        """Wait until the socket is ready, at most --timeout. While it waits to write,
+        the program's other stream sockets take the bytes the recording says they
+        received, as the workbench's auto-receive did: a send to one of the program's
+        own sockets never waits for a reader that is itself waiting."""
         with selectors.DefaultSelector() as sel:
             sel.register(sock, events, None)
             for other, peer in self.socks.items():
-                if peer is not sock and self.owed(other, peer):
+                if events == selectors.EVENT_WRITE and peer is not sock and self.owed(other, peer):
                     sel.register(peer, selectors.EVENT_READ, other)
             while True:
                 ready = sel.select(self.args.timeout)
