@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from support import HAS_IPV6, stop_process
 
-from workbench.core.packets import bpf, icmp, ipv4, recipes, udp
+from workbench.core.packets import bpf, icmp, ipv4, kinds, recipes, udp
 from workbench.core.packets.decode import decode
 from workbench.core.packets.field import Field
 from workbench.core.raw_approval import describe, without_privilege
@@ -356,3 +356,14 @@ def test_ipv4_frame_built_here_reaches_a_udp_socket_in_a_namespace() -> None:
         pytest.skip("cannot make a network namespace here")
     assert proc.returncode == 0, err
     assert out.split() == ["ipv4", "frame", "True"]
+
+
+@pytest.mark.parametrize("kind", [("inet", "raw", "icmp"), ("inet", "raw", "udp"),
+                                  ("inet", "raw", "raw"), ("inet6", "raw", "icmpv6"),
+                                  ("inet6", "raw", 17), ("packet", "raw", "all"),
+                                  ("packet", "dgram", "ipv4"), ("packet", "raw", 0)])
+def test_every_kind_checked_here_is_one_the_kernel_creates(kind: tuple) -> None:
+    if kind[0] == "inet6" and not HAS_IPV6:
+        pytest.skip("no IPv6")
+    with socket.socket(*kinds.socket_args(*kind)) as s:
+        assert s.type == socket.SOCK_RAW or kind[1] == "dgram"
