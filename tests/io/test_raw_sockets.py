@@ -52,12 +52,30 @@ def first(sock: socket.socket, wanted: Callable[[bytes], Field | None],
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def drain(sock: socket.socket) -> None:
+    """Drop what a packet socket queued before its filter was attached (bounded)."""
+    sock.setblocking(False)
+    try:
+        for _ in range(100_000):
+            sock.recv(65536)
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+
+
 @pytest.fixture
-def lo_capture() -> Iterator[socket.socket]:
-    """An AF_PACKET SOCK_RAW socket on `lo`: Ethernet frames, both directions."""
+def lo_capture(udp_pair: tuple[socket.socket, socket.socket]) -> Iterator[socket.socket]:
+    """An AF_PACKET SOCK_RAW socket on `lo` (Ethernet frames, both directions) keeping
+    only UDP to the receiver's port: other tests' loopback floods cannot fill its queue
+    and push out the packets this test waits for."""
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     try:
         s.bind(("lo", ETH_P_ALL))
+        f = bpf.parse(f"udp port {udp_pair[1].getsockname()[1]}")
+        fprog, _buffer = bpf.sock_fprog(bpf.compile_filter(f))
+        s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        drain(s)
         yield s
     finally:
         s.close()
@@ -198,18 +216,6 @@ def test_hand_built_header_with_ip_hdrincl_is_delivered(lo_capture: socket.socke
     assert ip is not None
     assert frame[ip.offset :] == packet
     assert (ip.find("ttl").value, ip.find("ident").value) == (33, 0x1234)  # type: ignore
-
-
-def drain(sock: socket.socket) -> None:
-    """Drop what a packet socket queued before its filter was attached (bounded)."""
-    sock.setblocking(False)
-    try:
-        for _ in range(100_000):
-            sock.recv(65536)
-    except BlockingIOError:
-        pass
-    finally:
-        sock.setblocking(True)
 
 
 @pytest.mark.parametrize(("kind", "link"), [(socket.SOCK_RAW, "ethernet"),
