@@ -262,3 +262,8 @@ def test_resolver_errors_are_written_for_calls_that_take_an_address() -> None:
         meaning, _hint = info.for_call(call)
         assert meaning.startswith("resolving the host name")
     assert info.for_call("listen") == (info.meaning, info.hint)
+
+
+def test_enoent_on_setsockopt_is_the_congestion_algorithm() -> None:
+    assert "TCP_CONGESTION" in lookup("ENOENT").for_call("setsockopt")[0]
+    assert "Unix socket path" in lookup("ENOENT").for_call("connect", "unix")[0]

@@ -57,7 +57,8 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
         "setsockopt": (
             "the option or value needs a capability: SO_MARK, IP_TRANSPARENT, SO_RCVBUFFORCE "
             "and SO_SNDBUFFORCE need CAP_NET_ADMIN, and so does SO_PRIORITY above 6",
-            "grant CAP_NET_ADMIN, or use the unprivileged form (SO_RCVBUF, a priority 0-6)"),
+            "grant CAP_NET_ADMIN, or use the unprivileged form (SO_RCVBUF, a priority 0-6); "
+            "TCP_CONGESTION takes only net.ipv4.tcp_allowed_congestion_control without it"),
         "connect": (
             "a local firewall rule refused the packet before it left (netfilter on OUTPUT)",
             "look at the rules: `nft list ruleset` or `iptables -S OUTPUT`"),
@@ -435,6 +436,12 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
         "send": (
             "the connection died: retransmissions, keep-alive probes or TCP_USER_TIMEOUT "
             "ran out without an answer", "reconnect; check the path to the peer"),
+    },
+    "ENOENT": {  # the Unix path meanings are in errno_calls_unix
+        "setsockopt": (
+            "TCP_CONGESTION (or TCP_ULP) named an algorithm this kernel does not have",
+            "pick one of `sysctl net.ipv4.tcp_available_congestion_control`, or load its "
+            "module (`modprobe tcp_NAME`)"),
     },
     "EPROTO": {
         "accept": ("a queued connection failed its handshake before accept took it",
