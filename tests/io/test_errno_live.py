@@ -382,3 +382,12 @@ def test_eopnotsupp_on_msg_oob_over_udp(engine: Engine, held_port: int) -> None:
     step = engine.call("sendto", sid, data=b"x", address=f"127.0.0.1:{held_port}",
                        flags=["MSG_OOB"])
     assert "MSG_OOB" in explain(engine, failed(step, "EOPNOTSUPP")).meaning
+
+
+def test_enoent_on_an_unknown_congestion_algorithm(engine: Engine) -> None:
+    sid = new(engine)
+    step = failed(engine.call("setsockopt", sid, option="TCP_CONGESTION", value="nosuchalgo"),
+                  "ENOENT")
+    d = explain(engine, step)
+    assert "TCP_CONGESTION" in d.meaning and "Unix" not in d.meaning
+    assert "'nosuchalgo' is not among this kernel's algorithms" in cause(d)

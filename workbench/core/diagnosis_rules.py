@@ -176,6 +176,21 @@ def admin_option(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "the process lacks", "process.caps")
 
 
+@rule("ENOENT", "EPERM")
+def congestion_algorithm(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    if failed.call != "setsockopt" or failed.args.get("option") != "TCP_CONGESTION":
+        return
+    wanted = str(failed.args.get("value", "")).strip()
+    available = _value(facts, "sysctl.tcp_available_congestion_control")
+    allowed = _value(facts, "sysctl.tcp_allowed_congestion_control")
+    if isinstance(available, list) and wanted not in available:
+        yield cause(f"{wanted!r} is not among this kernel's algorithms: {' '.join(available)}",
+                    "sysctl.tcp_available_congestion_control")
+    elif isinstance(allowed, list) and wanted not in allowed:
+        yield cause(f"{wanted!r} exists but only {' '.join(allowed)} are allowed without "
+                    "CAP_NET_ADMIN", "sysctl.tcp_allowed_congestion_control")
+
+
 # -- descriptors and buffers ------------------------------------------------------------
 
 

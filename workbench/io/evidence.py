@@ -188,6 +188,18 @@ def ephemeral(failed: FailedCall) -> Iterator[Fact]:
         yield from _sysctl_fact("net.ipv4.ip_local_port_range", many=True)
 
 
+@gatherer("ENOENT", "EPERM")
+def congestion(failed: FailedCall) -> Iterator[Fact]:
+    if failed.call != "setsockopt" or failed.args.get("option") != "TCP_CONGESTION":
+        return
+    for which in ("available", "allowed"):
+        path = f"{SYSCTL}net/ipv4/tcp_{which}_congestion_control"
+        names = (read_text(path) or "").split()
+        if names:
+            yield Fact(f"sysctl.tcp_{which}_congestion_control", names, path,
+                       f"net.ipv4.tcp_{which}_congestion_control = {' '.join(names)}")
+
+
 @gatherer("ECONNREFUSED", "ETIMEDOUT", "EAGAIN")
 def backlog(failed: FailedCall) -> Iterator[Fact]:
     if failed.call == "connect":
