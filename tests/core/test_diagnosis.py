@@ -9,7 +9,15 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, cause, diagnose, explain
+from workbench.core.diagnosis import (
+    Diagnosis,
+    Fact,
+    FailedCall,
+    cause,
+    diagnose,
+    explain,
+    words_for_step,
+)
 from workbench.core.steps import CANCELLED, Step, StepError
 
 
@@ -324,3 +332,14 @@ def test_a_new_rule_is_one_function_and_first_goes_ahead() -> None:
     d = diagnose(FailedCall("bind", "EXTEST"), [holders])
     assert [c.text for c in d.causes] == ["nginx (pid 812) holds it", "the general reason"]
     assert d.facts[0].key == "conns.holders"
+
+
+def test_a_failed_non_blocking_connect_read_through_so_error() -> None:
+    step = Step("getsockopt", 1, {"option": "SO_ERROR"}, auto=True,
+                result={"value": errno.ECONNREFUSED, "errno": "ECONNREFUSED"})
+    f = FailedCall.from_step(step, "inet", "stream")
+    assert (f.op, f.error, f.number) == ("connect", "ECONNREFUSED", errno.ECONNREFUSED)
+    meaning, _hint = words_for_step(step, "inet")
+    assert meaning.startswith("nothing accepts connections")
+    fine = Step("getsockopt", 1, {"option": "SO_ERROR"}, result={"value": 0, "peer": "x"})
+    assert FailedCall.from_step(fine).error == "" and words_for_step(fine) == ("", "")

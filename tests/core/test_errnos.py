@@ -226,7 +226,7 @@ def test_family_picks_the_unix_meaning() -> None:
 
 def test_step_ops_map_to_calls() -> None:
     assert [call_of(op) for op in ("sendto", "recvfrom", "expect", "socketpair", "bind")] == [
-        "send", "recv", "recv", "socket", "bind"]
+        "send", "recv", "expect", "socket", "bind"]
     assert lookup("EMSGSIZE").for_call("sendto") == lookup("EMSGSIZE").for_call("send")
 
 
@@ -267,3 +267,9 @@ def test_resolver_errors_are_written_for_calls_that_take_an_address() -> None:
 def test_enoent_on_setsockopt_is_the_congestion_algorithm() -> None:
     assert "TCP_CONGESTION" in lookup("ENOENT").for_call("setsockopt")[0]
     assert "Unix socket path" in lookup("ENOENT").for_call("connect", "unix")[0]
+
+
+def test_an_expect_timeout_is_not_a_dead_connection() -> None:
+    meaning = lookup("ETIMEDOUT").for_call("expect")[0]
+    assert "did not arrive within the step's timeout" in meaning
+    assert "retransmissions" not in meaning

@@ -391,3 +391,31 @@ def test_enoent_on_an_unknown_congestion_algorithm(engine: Engine) -> None:
     d = explain(engine, step)
     assert "TCP_CONGESTION" in d.meaning and "Unix" not in d.meaning
     assert "'nosuchalgo' is not among this kernel's algorithms" in cause(d)
+
+
+def test_a_refused_non_blocking_connect_is_explained_from_its_so_error_read(
+        engine: Engine, held_port: int) -> None:
+    sid = new(engine)
+    ok(engine.call("set_blocking", sid, blocking=False))
+    address = f"127.0.0.1:{held_port}"
+    failed(engine.call("connect", sid, address=address), "EINPROGRESS")
+
+    def so_error() -> Step | None:
+        return next((s for s in list(engine.session.steps) if s.op == "getsockopt"
+                     and s.sock == sid and s.auto), None)
+
+    wait_until(lambda: so_error() is not None, "the SO_ERROR read that ends the connect")
+    step = so_error()
+    assert step is not None and step.error is None and step.result["errno"] == "ECONNREFUSED"
+    d = diagnose_step(step, "inet", "stream", resolved=address)
+    assert (d.name, d.call) == ("ECONNREFUSED", "connect")
+    assert f"nothing listens on port {held_port}" in cause(d)
+
+
+def test_etimedout_of_an_expect_is_not_a_dead_connection(engine: Engine,
+                                                          listener: socket.socket) -> None:
+    sid = new(engine)
+    ok(engine.call("connect", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"))
+    step = failed(engine.call("expect", sid, data=b"never sent", timeout=0.2), "ETIMEDOUT")
+    d = explain(engine, step)
+    assert d.call == "expect" and "did not arrive within the step's timeout" in d.meaning

@@ -20,7 +20,7 @@ from workbench.core.endpoints import Endpoint, parse_endpoint
 from workbench.core.errno_calls import call_of
 from workbench.core.errnos import FALLBACK_HINT, ErrnoInfo, lookup
 from workbench.core.errors import InputError
-from workbench.core.steps import CANCELLED, DataRef, Step
+from workbench.core.steps import CANCELLED, DataRef, Step, StepError
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,14 @@ class FailedCall:
                   **more: Any) -> FailedCall:
         """From a recorded failed step; the socket's family and type come from its
         snapshot (a socket step carries them in its own arguments)."""
-        error = step.error
+        error = step.error if step.error is not None else deferred_connect_error(step)
+        op = "connect" if step.error is None and error is not None else step.op
         args = dict(step.args)
         if step.op in ("socket", "socketpair"):
             family = str(args.get("family", family))
             sock_type = str(args.get("type", sock_type))
             proto = int(args.get("proto", proto) or 0)
-        made = cls(step.op, error.name if error else "", error.number if error else 0,
+        made = cls(op, error.name if error else "", error.number if error else 0,
                    error.message if error else "", args, family, sock_type, proto, **more)
         if not family:  # a literal address says the family: 127.0.0.1 is inet, unix:… unix
             ep = made.endpoint()
@@ -191,22 +192,34 @@ def explain(name: str, number: int = 0, message: str = "") -> ErrnoInfo:
                      FALLBACK_HINT, socket_error=False)
 
 
+def deferred_connect_error(step: Step) -> StepError | None:
+    """A non-blocking connect that failed: the engine records its end as the SO_ERROR
+    read a program makes (getsockopt, no error, `errno` in the result)."""
+    result = step.result or {}
+    name, number = result.get("errno"), result.get("value")
+    if step.op != "getsockopt" or step.args.get("option") != "SO_ERROR":
+        return None
+    if not isinstance(name, str) or not isinstance(number, int) or not number:
+        return None
+    return StepError(name, number, explain(name, number).message)
+
+
 def words_for_step(step: Step, family: str = "", brief: bool = False) -> tuple[str, str]:
     """(meaning, hint) of a failed step for the call it made, with no look at the system:
     for the event log and notifications (`brief`: the first clause of each, which fits
     a notification). ("", "") for a step that did not fail; an error that is no errno
     (INPUT, INTERNAL) gives its own message and no hint."""
-    if step.error is None:
-        return "", ""
     failed = FailedCall.from_step(step, family)
+    if not failed.error:
+        return "", ""
     if failed.cancelled:
         meaning, hint = _CANCELLED_WORDS.get(failed.call, _CANCELLED_ANY)
     else:
         try:
-            info = lookup(step.error.name)
+            info = lookup(failed.error)
         except KeyError:
-            return step.error.message, ""
-        meaning, hint = info.for_call(step.op, failed.family)
+            return failed.message, ""
+        meaning, hint = info.for_call(failed.op, failed.family)
     return (first_clause(meaning), first_clause(hint)) if brief else (meaning, hint)
 
 

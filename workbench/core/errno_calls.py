@@ -14,10 +14,11 @@ from workbench.core.errno_calls_gai import GAI_CALLS
 from workbench.core.errno_calls_unix import FAMILY_CALLS, PATH_CALLS
 
 CALL_NAMES = ("socket", "bind", "listen", "accept", "connect", "send", "recv",
-              "setsockopt", "getsockopt", "getpeername", "shutdown", "close")
+              "setsockopt", "getsockopt", "getpeername", "shutdown", "close",
+              "expect")  # expect: the workbench's own wait for bytes, no system call
 ANY = "*"
 
-ALIASES = {"sendto": "send", "recvfrom": "recv", "expect": "recv", "socketpair": "socket",
+ALIASES = {"sendto": "send", "recvfrom": "recv", "socketpair": "socket",
             "getsockname": "getpeername"}
 
 # name -> call -> (meaning for that call, what to try)
@@ -425,6 +426,10 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "sockets, so this comes from other protocols", "open a new socket to send again"),
     },
     "ETIMEDOUT": {
+        "expect": (
+            "the expected bytes did not arrive within the step's timeout; the connection "
+            "itself may be fine", "look at what did arrive (the data pane); raise the "
+            "expect's timeout, or replay's --timeout"),
         "connect": (
             "no answer to the SYNs within net.ipv4.tcp_syn_retries (about two minutes by "
             "default): the host is down, or a firewall drops the packets silently",
