@@ -3,23 +3,23 @@ behind it (`/proc/net/sockstat`, `/proc/net/netstat`), parsed from their text.""
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from workbench.core.conntable import (
-    AF_INET,
-    AF_INET6,
     F_FAMILY,
     F_KIND,
     F_SPORT,
     F_STATE,
     KIND_TCP,
+    LITTLE,
     NETIDS,
     STATE_NAMES,
     TIME_WAIT,
     RawRow,
-    swap16,
 )
 
 # Counters of /proc/net/netstat worth a word when they are not zero, and what they mean.
@@ -97,29 +97,28 @@ class Summary:
         return [f"{key} {value}: {TROUBLE[key]}" for key, value in self.trouble.items()]
 
 
-def summarize(rows: Iterable[RawRow], sockstat: Mapping[str, Mapping[str, int]] | None = None,
-              netstat: Mapping[str, int] | None = None,
-              port_range: tuple[int, int] | None = None) -> Summary:
+def summarize(rows: Sequence[RawRow], sockstat: Mapping[str, Mapping[str, int]] | None = None,
+               netstat: Mapping[str, int] | None = None,
+               port_range: tuple[int, int] | None = None) -> Summary:
+    """Counts by protocol and TCP state, and the ephemeral ports TCP holds; counted a
+    column at a time (60,000 rows in a few milliseconds)."""
     s = Summary(port_range=port_range)
-    low, high = port_range or (1, 0)
-    ports: set[int] = set()
-    kinds: Counter[int] = Counter()
-    states: Counter[int] = Counter()
-    for r in rows:
-        kinds[r[F_KIND]] += 1
-        s.by_family[r[F_FAMILY]] += 1
-        if r[F_KIND] == KIND_TCP:
-            states[r[F_STATE]] += 1
-            if r[F_FAMILY] in (AF_INET, AF_INET6):
-                port = swap16(r[F_SPORT])
-                if low <= port <= high:
-                    ports.add(port)
-    s.total = sum(kinds.values())
-    for kind, count in kinds.items():
+    kinds = list(map(itemgetter(F_KIND), rows))
+    pairs = Counter(zip(kinds, map(itemgetter(F_STATE), rows), strict=True))
+    s.by_family = Counter(map(itemgetter(F_FAMILY), rows))
+    s.total = len(rows)
+    for (kind, state), count in pairs.items():
         s.by_netid[NETIDS.get(kind, "?")] += count
-    for state, count in states.items():
-        s.tcp_states[STATE_NAMES.get(state, "UNKNOWN")] += count
-    s.ephemeral_used = len(ports)
+        if kind == KIND_TCP:
+            s.tcp_states[STATE_NAMES.get(state, "UNKNOWN")] += count
+    if port_range is not None:
+        everything_tcp = kinds.count(KIND_TCP) == len(kinds)
+        tcp = rows if everything_tcp else [r for r in rows if r[F_KIND] == KIND_TCP]
+        ports = array("H", map(itemgetter(F_SPORT), tcp))
+        if LITTLE:
+            ports.byteswap()
+        low, high = port_range
+        s.ephemeral_used = sum(1 for p in set(ports) if low <= p <= high)
     if sockstat:
         s.orphans = sockstat.get("TCP", {}).get("orphan")
     if netstat:

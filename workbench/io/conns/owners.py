@@ -57,6 +57,7 @@ def scan_owners() -> dict[int, tuple[Owner, ...]]:
     except OSError:
         return owners
     for pid in pids:
+        time.sleep(0)  # a scan runs beside the UI: let it in between processes
         inodes = _socket_inodes(pid)
         if not inodes:
             continue
@@ -71,7 +72,7 @@ class OwnerCache:
     """The last scan, and a rescan when it is older than `max_age` (call from a worker)."""
 
     def __init__(self, max_age: float = 3.0) -> None:
-        self.max_age = max_age
+        self.max_age = self._base_age = max_age
         self._lock = threading.Lock()
         self._owners: Mapping[int, tuple[Owner, ...]] = {}
         self._at = -1e9
@@ -80,10 +81,19 @@ class OwnerCache:
         return self._owners
 
     def refresh(self, force: bool = False) -> Mapping[int, tuple[Owner, ...]]:
+        self.rescan(force)
+        return self._owners
+
+    def rescan(self, force: bool = False) -> bool:
+        """Scan if the last scan is stale (or `force`); True when a scan ran."""
         if not force and time.monotonic() - self._at < self.max_age:
-            return self._owners
+            return False
         with self._lock:  # one scan at a time; a second caller takes its result
             if force or time.monotonic() - self._at >= self.max_age:
+                started = time.monotonic()
                 self._owners = scan_owners()
                 self._at = time.monotonic()
-        return self._owners
+                # a slow scan (a busy machine) is repeated less often
+                self.max_age = max(self._base_age, 10 * (self._at - started))
+                return True
+        return False

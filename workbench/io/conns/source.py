@@ -53,7 +53,14 @@ class ConnSource(Protocol):
     name: str
 
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
-              owners: bool = False) -> Snapshot: ...
+              owners: bool = False, scan: bool = True) -> Snapshot:
+        """The table; with `owners`, who holds each socket: scanned now when the last
+        scan is stale and `scan`, else the last scan's (the pane scans after showing)."""
+        ...
+
+    def scan_owners(self, force: bool = False) -> bool:
+        """Rescan the owners if stale (or `force`); True when a scan ran."""
+        ...
 
     def counters(self) -> Counters: ...
 
@@ -89,7 +96,7 @@ class NetlinkSource:
         self._ifnames = _ifnames()
 
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
-              owners: bool = False) -> Snapshot:
+              owners: bool = False, scan: bool = True) -> Snapshot:
         from workbench.io.conns.netlink import EXT_INFO, EXT_SKMEM, dump
 
         started = time.perf_counter()
@@ -98,9 +105,12 @@ class NetlinkSource:
         unix = KIND_UNIX if any(k in UNIX_KINDS for k in kinds) else None
         order = tuple(k for k in kinds if k in INET_KINDS) + ((unix,) if unix else ())
         rows = dump(order, ext, extra=extras, dumper=self._dumper)
-        found = self._owners.refresh() if owners else {}
+        found = (self._owners.refresh() if scan else self._owners.get()) if owners else {}
         return Snapshot(rows, time.time(), time.perf_counter() - started, extras, found,
                         self._ifnames)
+
+    def scan_owners(self, force: bool = False) -> bool:
+        return self._owners.rescan(force)
 
     def counters(self) -> Counters:
         return kernel_counters()
@@ -127,7 +137,7 @@ class PsutilSource:
     name = "psutil"
 
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
-              owners: bool = False) -> Snapshot:
+              owners: bool = False, scan: bool = True) -> Snapshot:
         import psutil
 
         started = time.perf_counter()
@@ -145,6 +155,9 @@ class PsutilSource:
                 found[row[19]] = (Owner(c.pid, names[c.pid]),)
         return Snapshot(rows, time.time(), time.perf_counter() - started, {}, found, {},
                         self.name)
+
+    def scan_owners(self, force: bool = False) -> bool:
+        return False  # each fetch names the owners
 
     def counters(self) -> Counters:
         return kernel_counters()

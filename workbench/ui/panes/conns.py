@@ -201,13 +201,19 @@ class ConnsPane(PaneController):
                                exit_on_error=False, group="conns")
 
     def _work(self, fetch: bool, settings: Settings, mine: frozenset[int]) -> None:
-        """In the worker thread; hands its result to the UI's loop."""
+        """In the worker thread; hands its result to the UI's loop, then rescans the
+        owners if they are stale (slow on a big table: after the rows are shown)."""
+        started = time.monotonic()
         try:
             result = self._compute(fetch, settings, mine)
         except Exception as exc:  # a dump that failed is shown, never a crash
             self.screen.app.call_from_thread(self._failed, exc)
             return
-        self.screen.app.call_from_thread(self._show, result, mine)
+        took = time.monotonic() - started
+        self.screen.app.call_from_thread(self._show, result, mine, took)
+        source = self._source
+        if fetch and source is not None and source.scan_owners():
+            self.screen.app.call_from_thread(self._owners_ready)
 
     def _compute(self, fetch: bool, settings: Settings, mine: frozenset[int]) -> Result:
         """Off the UI's loop: dump, owners, filter, marks, sort, summary."""
@@ -215,15 +221,18 @@ class ConnsPane(PaneController):
         if fetch or last is None:
             if self._source is None:
                 self._source = self.source_factory()
-            snap = self._source.fetch(want=settings.want, owners=True)
+            snap = self._source.fetch(want=settings.want, owners=True, scan=False)
+            time.sleep(0)  # let the UI's loop in between the steps of a big table
             summary = summarize(snap.rows, *self._source.counters())
         else:
             snap, summary = last.snap, last.summary
         marks = self._update_marks(last.snap.rows if last and fetch else None, snap.rows)
+        time.sleep(0)
         rows = settings.flt.apply(snap.rows, snap.owners, mine)
         gone = [r for r, _ in self._gone.values()]
         if gone:
             rows = rows + settings.flt.apply(gone, snap.owners, mine)
+        time.sleep(0)
         rows = sort_rows(rows, settings.sort, settings.reverse, snap.owners)
         return Result(snap, rows, marks, summary, settings)
 
@@ -244,8 +253,14 @@ class ConnsPane(PaneController):
 
     # -- on the UI's loop -------------------------------------------------------------------
 
-    def _show(self, result: Result, mine: frozenset[int]) -> None:
+    def _owners_ready(self) -> None:
+        """A rescan of the owners ended: show them with the next dump, now."""
+        self._due = 0.0
+
+    def _show(self, result: Result, mine: frozenset[int], took: float) -> None:
         self._busy = False
+        # a big table takes a while to refresh: never spend more than a fifth of the time
+        self._due = max(self._due, time.monotonic() + 4 * took)
         self.result = result
         self.refreshes += 1
         snap = result.snap
