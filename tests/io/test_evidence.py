@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import HAS_IPV6
+from support import HAS_IPV6, accept_queue, wait_until
 
 from workbench.core.diagnosis import Diagnosis, FailedCall, diagnose
 from workbench.io.evidence import capabilities, gather
@@ -64,7 +64,7 @@ def test_econnrefused_on_a_bound_port_says_nothing_listens() -> None:
         exc = fails(client.connect, ("127.0.0.1", port))
         assert exc.errno == errno.ECONNREFUSED
         d = explain("connect", exc, f"127.0.0.1:{port}", "inet")
-    assert d.fact("tcp.listeners").value == {"port": port, "listeners": []}
+    assert d.fact("tcp.listeners").value == {"port": port, "listeners": [], "queued": {}}
     assert d.fact("address.local").value["local"] is True
     assert f"nothing listens on port {port}" in cause_of(d)
 
@@ -336,3 +336,18 @@ def test_a_new_gatherer_is_one_function_and_one_that_fails_costs_nothing() -> No
         yield Fact("conns.holders", [], "test", "nothing holds it")
 
     assert set(gather(FailedCall("bind", "EXTEST"))) == {"conns.holders"}
+
+
+def test_a_listeners_waiting_connections_are_counted() -> None:
+    with socket.socket() as server, socket.socket() as first:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        first.connect(("127.0.0.1", port))  # queued, never accepted
+        wait_until(lambda: accept_queue(port) == 1, "the connection in the accept queue")
+        call = FailedCall("connect", "ETIMEDOUT", errno.ETIMEDOUT, "",
+                          {"address": f"127.0.0.1:{port}"}, "inet", "stream")
+        facts = gather(call)
+    assert facts["tcp.listeners"].value["queued"] == {f"127.0.0.1:{port}": 1}
+    assert "(1 waiting to be accepted)" in facts["tcp.listeners"].text
+    assert "1 connection(s) waiting" in diagnose(call, facts).cause.text  # type: ignore[union-attr]

@@ -285,10 +285,34 @@ def no_listener(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     f"{ep.host}: another address or address family", "tcp.listeners")
         yield fix(f"connect to {others[0]}, or make the server listen on {ep.host} too",
                   "tcp.listeners")
+    elif _value(facts, "sysctl.tcp_abort_on_overflow") and _queued(facts):
+        yield cause(f"the listener on {ep} has connections waiting to be accepted, and "
+                    "net.ipv4.tcp_abort_on_overflow is on: a full accept queue answers with "
+                    "a reset", "tcp.listeners", "sysctl.tcp_abort_on_overflow")
     else:
-        yield cause(f"a socket listens on {ep} but refused: its accept queue may be full "
-                    "(see net.core.somaxconn), or a firewall rejects", "tcp.listeners",
-                    "sysctl.somaxconn")
+        yield cause(f"a socket listens on {ep} now: it started after the attempt, or a "
+                    "firewall rejects the connection with a reset", "tcp.listeners")
+
+
+def _queued(facts: Facts) -> int:
+    queued = _value(facts, "tcp.listeners", "queued")
+    return sum(q for q in queued.values() if isinstance(q, int)) if isinstance(queued,
+                                                                              dict) else 0
+
+
+@rule("ETIMEDOUT", "EAGAIN", first=True)
+def full_accept_queue(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    ep = _inet(failed)
+    waiting = _queued(facts)
+    if ep is None or failed.call != "connect" or not waiting:
+        return
+    cap = _value(facts, "sysctl.somaxconn")
+    capped = f" (a backlog is capped at net.core.somaxconn = {cap})" if cap else ""
+    yield cause(f"the listener on port {ep.port} has {waiting} connection(s) waiting to be "
+                "accepted: when its accept queue is full, Linux drops new SYNs, so connect "
+                f"waits and in the end times out{capped}", "tcp.listeners", "sysctl.somaxconn")
+    yield fix("make the server accept faster, or give listen a bigger backlog",
+              "tcp.listeners")
 
 
 @rule("ECONNREFUSED")

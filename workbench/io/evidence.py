@@ -205,6 +205,7 @@ def backlog(failed: FailedCall) -> Iterator[Fact]:
     if failed.call == "connect":
         yield from _sysctl_fact("net.core.somaxconn")
         yield from _sysctl_fact("net.ipv4.tcp_max_syn_backlog")
+        yield from _sysctl_fact("net.ipv4.tcp_abort_on_overflow")
 
 
 # The address, port and Unix path gatherers register themselves here. Imported now,

@@ -149,39 +149,44 @@ def _hex_ip(text: str) -> str:
     return str(ip) if ip.version == 4 else f"[{ip}]"
 
 
-def proc_net(table: str, port: int) -> list[tuple[str, int]]:
-    """(local address, state) of the sockets in /proc/net/TABLE on a local port."""
-    found: list[tuple[str, int]] = []
+def proc_net(table: str, port: int) -> list[tuple[str, int, int]]:
+    """(local address, state, receive queue) of the sockets in /proc/net/TABLE on a local
+    port; a listener's receive queue is the connections waiting to be accepted."""
+    found: list[tuple[str, int, int]] = []
     want = f":{port:04X}"
     try:
         with open(f"/proc/net/{table}", encoding="ascii") as f:
             next(f, None)
             for _, line in zip(range(MAX_LINES), f, strict=False):
                 fields = line.split()
-                if len(fields) > 3 and fields[1].endswith(want):
-                    found.append((f"{_hex_ip(fields[1][:-5])}:{port}", int(fields[3], 16)))
-    except OSError:
+                if len(fields) > 4 and fields[1].endswith(want):
+                    queued = int(fields[4].partition(":")[2] or "0", 16)
+                    found.append((f"{_hex_ip(fields[1][:-5])}:{port}", int(fields[3], 16),
+                                  queued))
+    except (OSError, ValueError):
         pass
     return found
 
 
-@gatherer("ECONNREFUSED", "EADDRINUSE")
+@gatherer("ECONNREFUSED", "EADDRINUSE", "ETIMEDOUT", "EAGAIN")
 def ports(failed: FailedCall) -> Iterator[Fact]:
     ep = _inet(failed)
     if ep is None or ep.port == 0:
         return
     if failed.type == "dgram":
-        bound = sorted({a for t in ("udp", "udp6") for a, _s in proc_net(t, ep.port)})
+        bound = sorted({a for t in ("udp", "udp6") for a, _s, _q in proc_net(t, ep.port)})
         yield Fact("udp.bound", {"port": ep.port, "sockets": bound}, "/proc/net/udp, udp6",
                    f"UDP sockets on port {ep.port}: {', '.join(bound) or 'none'}")
         return
     tcp = [entry for t in ("tcp", "tcp6") for entry in proc_net(t, ep.port)]
-    listeners = sorted({a for a, s in tcp if TCP_STATES.get(s) == "LISTEN"})
-    yield Fact("tcp.listeners", {"port": ep.port, "listeners": listeners},
+    queued = {a: q for a, s, q in tcp if TCP_STATES.get(s) == "LISTEN"}
+    listeners = sorted(queued)
+    waiting = "".join(f" ({q} waiting to be accepted)" for q in queued.values() if q)
+    yield Fact("tcp.listeners", {"port": ep.port, "listeners": listeners, "queued": queued},
                "/proc/net/tcp, tcp6",
-               f"listening on port {ep.port}: {', '.join(listeners) or 'nothing'}")
+               f"listening on port {ep.port}: {', '.join(listeners) or 'nothing'}{waiting}")
     states: dict[str, int] = {}
-    for _a, s in tcp:
+    for _a, s, _q in tcp:
         name = TCP_STATES.get(s, str(s))
         if name != "LISTEN":
             states[name] = states.get(name, 0) + 1
