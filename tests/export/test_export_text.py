@@ -93,3 +93,27 @@ def test_the_programs_take_peers_and_targets_with_recorded_defaults() -> None:
     c = export_c(session)
     assert 'peer_recorded[NPEERS + 1] = {"127.0.0.1:34349", NULL}' in c
     assert 'target_recorded[NSOCKS + 1] = {NULL, "peer:echo"}' in c
+
+
+MINGW = shutil.which("x86_64-w64-mingw32-gcc")
+
+
+@pytest.mark.skipif(MINGW is None, reason="the mingw-w64 cross compiler is not installed")
+@pytest.mark.parametrize("model", ["blocking", "poll"])
+def test_the_c_programs_build_for_windows_with_winsock(model: str, tmp_path: Path) -> None:
+    """The same file builds for Windows (Winsock 2) with mingw-w64, warnings as errors."""
+    assert MINGW is not None
+    options = built(step("socket", result={"sock": 1}),
+                    step("setsockopt", 1, option="SO_LINGER", value={"on": True, "seconds": 0}),
+                    step("setsockopt", 1, option="SO_RCVTIMEO", value=2.5),
+                    step("getsockopt", 1, {"value": 0}, option="TCP_INFO"),
+                    step("socketpair", result={"socks": [2, 3]}),
+                    step("shutdown", 2, how="wr"), step("close", 1))
+    sessions = [load_session(p) for p in EXAMPLES] + [options]
+    for i, session in enumerate(sessions):
+        source = tmp_path / f"p{i}.c"
+        source.write_text(export_c(session, model))
+        done = subprocess.run([MINGW, *CFLAGS, "-o", str(tmp_path / f"p{i}.exe"), str(source),
+                               "-lws2_32"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{session.title}: {done.stderr}"
+        assert (tmp_path / f"p{i}.exe").read_bytes()[:2] == b"MZ"

@@ -16,6 +16,7 @@ import errno
 
 from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
+from workbench.export.c_platform import err
 from workbench.export.c_runtime import INCLUDES, helpers
 from workbench.export.plan import Call, ExportError, Plan, Sock, make_plan
 
@@ -98,12 +99,15 @@ def _errno_names(plan: Plan) -> str:
     used = [c.error for c in plan.calls if c.error] + [c.so_error for c in plan.calls
                                                        if c.so_error]
     names = [n for n in dict.fromkeys([*used, *COMMON_ERRNOS]) if hasattr(errno, n)]
-    lines = ["static const char *errno_name(int e)", "{"]
-    for name in names:
-        lines += [f"#ifdef {name}", f"    if (e == {name})", f'        return "{name}";',
-                  "#endif"]
-    lines += ['    return "an error";', "}", ""]
-    return "\n".join(lines)
+    rows = [f'        {{{err(n)}, "{n}"}},' for n in names]
+    return "\n".join([
+        "static const char *errno_name(int e)", "{",
+        "    static const struct { int code; const char *name; } names[] = {", *rows, "    };",
+        "    size_t i;",
+        "    for (i = 0; i < sizeof names / sizeof names[0]; i++)",
+        "        if (names[i].code == e)",
+        "            return names[i].name;",
+        '    return "an error";', "}", ""])
 
 
 def _tables(plan: Plan) -> str:
@@ -235,7 +239,7 @@ def _plain(call: Call, model: str, lead: str, what: str) -> list[str]:
         return ["{", "    unsigned char v[256];" if raw else "    int v = 0;",
                 "    socklen_t n = sizeof v;",
                 f"    rc = getsockopt(fds[{sid}], {call.option.level}, {call.option.name}, "
-                f"{'' if raw else '&'}v, &n);", *("    " + line for line in done),
+                f"(char *){'' if raw else '&'}v, &n);", *("    " + line for line in done),
                 f'    printf("step {seq}: %u bytes\\n", (unsigned)n);' if raw else
                 f'    printf("step {seq}: value %d\\n", v);', "}"]
     if op in ("getsockname", "getpeername"):
@@ -262,11 +266,21 @@ def _setsockopt(call: Call) -> list[str]:
         decl = f"struct linger v = {{{int(bool(value['on']))}, {int(value['seconds'])}}};"
     elif option.kind == "timeval":
         whole = int(option.value)
-        decl = f"struct timeval v = {{{whole}, {round((option.value - whole) * 1e6)}}};"
+        micro = round((option.value - whole) * 1e6)
+        return ["#ifdef _WIN32",
+                f"DWORD v = {round(option.value * 1000)}; /* Winsock takes milliseconds */",
+                "#else", f"struct timeval v = {{{whole}, {micro}}};", "#endif",
+                *_setsockopt_call(call)]
     else:
         decl = f"int v = {int(option.value)};"
-    return [decl, f"rc = setsockopt(fds[{call.sock}], {option.level}, {option.name}, &v, "
-            "sizeof v);"]
+    return [decl, *_setsockopt_call(call)]
+
+
+def _setsockopt_call(call: Call) -> list[str]:
+    option = call.option
+    assert option is not None
+    return [f"rc = setsockopt(fds[{call.sock}], {option.level}, {option.name}, "
+            "(const char *)&v, sizeof v);"]
 
 
 def _receive(call: Call, sock: Sock | None, lead: str) -> list[str]:
@@ -297,7 +311,7 @@ def _expect(call: Call, sock: Sock | None, consts: list[str], what: str) -> list
 def _errno(name: str | None) -> str:
     if not name:
         return "0"
-    return name if hasattr(errno, name) else f"-1 /* {name} */"
+    return err(name) if hasattr(errno, name) else f"-1 /* {name} */"
 
 
 def _flags(call: Call, table: dict[str, int]) -> str:

@@ -38,14 +38,14 @@ static int do_connect(int seq, const char *what, int expect, int sid, const stru
                       int blocking)
 {
     int rc = connect(fds[sid], (const struct sockaddr *)&a->ss, a->len);
-    if (IO_POLL && blocking && rc < 0 && errno == EINPROGRESS) {
+    if (IO_POLL && blocking && rc < 0 && sock_errno() == ERR(EINPROGRESS, WSAEWOULDBLOCK)) {
         int err = 0;
         socklen_t n = sizeof err;
         if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
             return -1;
-        if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+        if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, (char *)&err, &n) < 0)
             return failed(seq, what, "getsockopt(SO_ERROR)");
-        errno = err;
+        set_sock_errno(err);
         rc = err ? -1 : 0;
     }
     return outcome(seq, what, rc, expect);
@@ -54,16 +54,16 @@ static int do_connect(int seq, const char *what, int expect, int sid, const stru
 /*@ do_accept */
 static int do_accept(int seq, const char *what, int expect, int sid, int new_sid, int blocking)
 {
-    int fd;
+    sock_t fd;
     if (IO_POLL && blocking && wait_fd(seq, what, fds[sid], POLLIN) < 0)
         return -1;
     fd = accept(fds[sid], NULL, NULL);
     if (outcome(seq, what, fd, expect) < 0) {
-        if (fd >= 0)
-            close(fd);
+        if (fd != NO_SOCKET)
+            close_socket(fd);
         return -1;
     }
-    return fd >= 0 && new_sid > 0 ? adopt(seq, what, new_sid, fd) : 0;
+    return fd != NO_SOCKET && new_sid > 0 ? adopt(seq, what, new_sid, fd) : 0;
 }
 
 /*@ send_all */
@@ -73,13 +73,14 @@ static int send_all(int seq, const char *what, int expect, int sid, const unsign
 {
     size_t sent = 0;
     if (expect != 0)
-        return outcome(seq, what, (int)send(fds[sid], data, len, flags), expect);
+        return outcome(seq, what, (int)send(fds[sid], (const char *)data, IO_LEN(len), flags),
+                       expect);
     while (sent < len) {
-        ssize_t n = send(fds[sid], data + sent, len - sent, flags);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        ssize_t n = send(fds[sid], (const char *)data + sent, IO_LEN(len - sent), flags);
+        if (n < 0 && would_block(sock_errno())) {
             if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
                 return -1;
-        } else if (n < 0 && errno != EINTR) {
+        } else if (n < 0 && sock_errno() != ERR(EINTR, WSAEINTR)) {
             return failed(seq, what, "send");
         } else if (n > 0) {
             sent += (size_t)n;
@@ -95,8 +96,9 @@ static int send_to(int seq, const char *what, int expect, int sid, const unsigne
 {
     ssize_t n;
     for (;;) {
-        n = sendto(fds[sid], data, len, flags, (const struct sockaddr *)&a->ss, a->len);
-        if (n >= 0 || expect != 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        n = sendto(fds[sid], (const char *)data, IO_LEN(len), flags,
+                   (const struct sockaddr *)&a->ss, a->len);
+        if (n >= 0 || expect != 0 || !would_block(sock_errno()))
             break;
         if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
             return -1;
@@ -119,14 +121,15 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
     if (room(seq, what, sid, size) < 0)
         return -1;
     for (;;) {
-        n = datagram ? recvfrom(fds[sid], r->buf + r->len, size, flags, NULL, NULL)
-                     : recv(fds[sid], r->buf + r->len, size, flags);
+        char *into = (char *)r->buf + r->len;
+        n = datagram ? recvfrom(fds[sid], into, IO_LEN(size), flags, NULL, NULL)
+                     : recv(fds[sid], into, IO_LEN(size), flags);
         if (n >= 0)
             break;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (would_block(sock_errno())) {
             if (wait_fd(seq, what, fds[sid], POLLIN) < 0)
                 return -1;
-        } else if (errno != EINTR) {
+        } else if (sock_errno() != ERR(EINTR, WSAEINTR)) {
             return failed(seq, what, datagram ? "recvfrom" : "recv");
         }
     }
@@ -140,7 +143,7 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
 static int recv_until(int seq, const char *what, int expect, int sid, size_t total, int eof,
                       size_t size, int flags)
 {
-    unsigned char peek[1];
+    char peek[1];
     ssize_t n;
     if (expect != 0)
         return outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags), expect);
@@ -174,7 +177,7 @@ static int recv_until(int seq, const char *what, int expect, int sid, size_t tot
 static int recv_datagrams(int seq, const char *what, int expect, int sid, size_t count,
                           const size_t *sizes, size_t size, int flags)
 {
-    unsigned char peek[1];
+    char peek[1];
     ssize_t n;
     if (expect != 0)
         return outcome(seq, what, (int)recvfrom(fds[sid], peek, sizeof peek, flags, NULL, NULL),
@@ -213,7 +216,7 @@ static int so_error(int seq, const char *what, int sid, int expect, int settle)
     socklen_t n = sizeof err;
     if (settle && wait_fd(seq, what, fds[sid], POLLOUT) < 0)
         return -1;
-    if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+    if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, (char *)&err, &n) < 0)
         return failed(seq, what, "getsockopt(SO_ERROR)");
     if (err != expect) {
         fprintf(stderr, "differs: step %d: %s: %s; the recording: %s\n", seq, what,
@@ -224,23 +227,12 @@ static int so_error(int seq, const char *what, int sid, int expect, int settle)
     return 0;
 }
 
-/*@ pause_for */
-static void pause_for(int seq, double seconds)
-{
-    struct timespec t;
-    t.tv_sec = (time_t)seconds;
-    t.tv_nsec = (long)((seconds - (double)t.tv_sec) * 1e9);
-    while (nanosleep(&t, &t) < 0 && errno == EINTR)
-        ;
-    printf("step %d: waited %g s\n", seq, seconds);
-}
-
 /*@ do_close */
 static void do_close(int seq, const char *what, int sid)
 {
-    if (fds[sid] >= 0)
-        close(fds[sid]);
-    fds[sid] = -1;
+    if (fds[sid] != NO_SOCKET)
+        close_socket(fds[sid]);
+    fds[sid] = NO_SOCKET;
     printf("step %d: %s: ok\n", seq, what);
 }
 

@@ -12,36 +12,15 @@ from __future__ import annotations
 import re
 
 from workbench.export.c_calls import CALLS
+from workbench.export.c_platform import FUNCTIONS, PRELUDE
 
-INCLUDES = """\
-#define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/types.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
-"""
+INCLUDES = PRELUDE
 
 HELPERS = r"""
 struct addr { struct sockaddr_storage ss; socklen_t len; };
 struct rx { unsigned char *buf; size_t len, cap, count; int stop; };
 
-static int fds[NSOCKS + 1];
+static sock_t fds[NSOCKS + 1];
 static struct rx rx[NSOCKS + 1];
 static const char *peer_given[NPEERS + 1];
 static const char *target_given[NSOCKS + 1];
@@ -58,7 +37,7 @@ static void differs(int seq, const char *what, const char *how)
    success, -1 for an error C has no name for): 0 as recorded, -1 not (said). */
 static int outcome(int seq, const char *what, int rc, int expect)
 {
-    int e = errno;
+    int e = sock_errno();
     if (rc >= 0 && expect == 0) {
         printf("step %d: %s: ok\n", seq, what);
         return 0;
@@ -69,7 +48,7 @@ static int outcome(int seq, const char *what, int rc, int expect)
     }
     if (rc < 0)
         fprintf(stderr, "differs: step %d: %s failed: %s (%s); the recording: %s\n", seq,
-                what, errno_name(e), strerror(e), expect ? errno_name(expect) : "success");
+                what, errno_name(e), error_text(e), expect ? errno_name(expect) : "success");
     else
         fprintf(stderr, "differs: step %d: %s succeeded; the recording: %s\n", seq, what,
                 errno_name(expect));
@@ -79,9 +58,9 @@ static int outcome(int seq, const char *what, int rc, int expect)
 /*@ failed */
 static int failed(int seq, const char *what, const char *call)
 {
-    int e = errno;
+    int e = sock_errno();
     fprintf(stderr, "differs: step %d: %s: %s failed: %s (%s)\n", seq, what, call,
-            errno_name(e), strerror(e));
+            errno_name(e), error_text(e));
     return -1;
 }
 
@@ -89,7 +68,7 @@ static int failed(int seq, const char *what, const char *call)
 /* Whether a stream socket has yet to take bytes the recording says it received. */
 static int owed(int sid)
 {
-    return received[sid].stream && !rx[sid].stop && fds[sid] >= 0
+    return received[sid].stream && !rx[sid].stop && fds[sid] != NO_SOCKET
            && rx[sid].len < received[sid].len;
 }
 
@@ -122,10 +101,10 @@ static int drain(int seq, const char *what, int sid, short revents)
     }
     if (room(seq, what, sid, want < 65536 ? want : 65536) < 0)
         return -1;
-    n = recv(fds[sid], rx[sid].buf + rx[sid].len, want < 65536 ? want : 65536, 0);
+    n = recv(fds[sid], (char *)rx[sid].buf + rx[sid].len, IO_LEN(want < 65536 ? want : 65536), 0);
     if (n > 0)
         rx[sid].len += (size_t)n;
-    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    else if (n == 0 || (!would_block(sock_errno()) && sock_errno() != ERR(EINTR, WSAEINTR)))
         rx[sid].stop = 1;
     return 0;
 }
@@ -135,7 +114,7 @@ static int drain(int seq, const char *what, int sid, short revents)
    While it waits to write, the program's other stream sockets take the bytes the
    recording says they received, as the workbench's auto-receive did: a send to one of
    the program's own sockets never waits for a reader that is itself waiting. */
-static int wait_fd(int seq, const char *what, int fd, short events)
+static int wait_fd(int seq, const char *what, sock_t fd, short events)
 {
     struct pollfd p[NSOCKS + 1];
     int ids[NSOCKS + 1], count, n, i, sid;
@@ -153,7 +132,7 @@ static int wait_fd(int seq, const char *what, int fd, short events)
         }
         do {
             n = poll(p, (nfds_t)count, timeout_ms);
-        } while (n < 0 && errno == EINTR);
+        } while (n < 0 && sock_errno() == ERR(EINTR, WSAEINTR));
         if (n < 0)
             return failed(seq, what, "poll");
         if (n == 0) {
@@ -169,23 +148,13 @@ static int wait_fd(int seq, const char *what, int fd, short events)
     }
 }
 
-/*@ set_blocking */
-static int set_blocking(int fd, int blocking)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return -1;
-    flags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
-    return fcntl(fd, F_SETFL, flags);
-}
-
 /*@ adopt */
 /* A new socket of the program; with IO_POLL it is non-blocking from the start. */
-static int adopt(int seq, const char *what, int sid, int fd)
+static int adopt(int seq, const char *what, int sid, sock_t fd)
 {
     fds[sid] = fd;
     if (IO_POLL && set_blocking(fd, 0) < 0)
-        return failed(seq, what, "fcntl");
+        return failed(seq, what, "set_blocking");
     return 0;
 }
 
@@ -193,8 +162,9 @@ static int adopt(int seq, const char *what, int sid, int fd)
 static int do_socket(int seq, const char *what, int expect, int sid, int family, int type,
                      int proto)
 {
-    int fd = socket(family, type, proto), ok = outcome(seq, what, fd, expect);
-    if (fd >= 0 && adopt(seq, what, sid, fd) < 0)
+    sock_t fd = socket(family, type, proto);
+    int ok = outcome(seq, what, fd == NO_SOCKET ? -1 : 0, expect);
+    if (fd != NO_SOCKET && adopt(seq, what, sid, fd) < 0)
         return -1;
     return ok;
 }
@@ -203,7 +173,17 @@ static int do_socket(int seq, const char *what, int expect, int sid, int family,
 static int do_socketpair(int seq, const char *what, int expect, int first, int second,
                          int family, int type, int proto)
 {
-    int sv[2], rc = socketpair(family, type, proto, sv), ok = outcome(seq, what, rc, expect);
+    int rc, ok;
+#ifdef _WIN32
+    sock_t sv[2] = {NO_SOCKET, NO_SOCKET};
+    (void)family, (void)type, (void)proto;
+    set_sock_errno(WSAEOPNOTSUPP); /* Winsock has no socketpair */
+    rc = -1;
+#else
+    sock_t sv[2];
+    rc = socketpair(family, type, proto, sv);
+#endif
+    ok = outcome(seq, what, rc, expect);
     if (rc == 0) {
         fds[first] = sv[0]; /* both are closed at the end whatever happens next */
         fds[second] = sv[1];
@@ -220,7 +200,7 @@ static int do_peek(int seq, const char *what, int expect, int sid, size_t size, 
     int rc;
     if (buf == NULL)
         return failed(seq, what, "malloc");
-    rc = (int)recv(fds[sid], buf, size, flags);
+    rc = (int)recv(fds[sid], (char *)buf, IO_LEN(size), flags);
     free(buf);
     return outcome(seq, what, rc, expect);
 }
@@ -298,7 +278,7 @@ static int destination(int sid, const char *recorded, int family, int type, stru
         out->len = sizeof out->ss;
         if (own < 1 || own > NSOCKS
             || getsockname(fds[own], (struct sockaddr *)&out->ss, &out->len) < 0) {
-            fprintf(stderr, "%s: no local address: %s\n", text, strerror(errno));
+            fprintf(stderr, "%s: no local address: %s\n", text, error_text(sock_errno()));
             return -1;
         }
         return 0;
@@ -418,20 +398,31 @@ int main(int argc, char **argv)
 {
     int code, sid;
     for (sid = 0; sid <= NSOCKS; sid++)
-        fds[sid] = -1;
+        fds[sid] = NO_SOCKET;
     code = parse_args(argc, argv);
     if (code != 0)
         return code < 0 ? 0 : code;
+#ifdef _WIN32
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        fprintf(stderr, "WSAStartup failed\n");
+        return 1;
+    }
+#else
     signal(SIGPIPE, SIG_IGN); /* a send to a closed peer fails with EPIPE instead */
+#endif
     setvbuf(stdout, NULL, _IOLBF, 0); /* each step's line as it happens, even into a pipe */
     code = run();
     for (sid = 0; sid <= NSOCKS; sid++) /* every socket is closed on every path */
-        if (fds[sid] >= 0)
-            close(fds[sid]);
+        if (fds[sid] != NO_SOCKET)
+            close_socket(fds[sid]);
     if (code == 0)
         code = compare();
     for (sid = 0; sid <= NSOCKS; sid++)
         free(rx[sid].buf);
+#ifdef _WIN32
+    WSACleanup();
+#endif
     if (code == 0)
         printf("as recorded: every call ended as it did and each socket received its bytes\n");
     return code;
@@ -442,8 +433,10 @@ int main(int argc, char **argv)
 def helpers(body: str) -> str:
     """The shared declarations, then the helpers the steps in `body` use and the ones
     those use (an unused static function would fail -Werror)."""
-    head, *parts = re.split(r"^/\*@ (\w+) \*/\n", HELPERS + CALLS.lstrip("\n") + TAIL.lstrip("\n"),
-                               flags=re.M)
+    declarations, marker, functions = HELPERS.partition("/*@ ")
+    text = "".join(part.lstrip("\n") for part in (declarations, FUNCTIONS, marker + functions,
+                                                  CALLS, TAIL))
+    head, *parts = re.split(r"^/\*@ (\w+) \*/\n", text, flags=re.M)
     chunks = dict(zip(parts[::2], parts[1::2], strict=True))
     wanted, seen = {"main"}, body + chunks["main"]
     grew = True

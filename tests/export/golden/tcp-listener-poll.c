@@ -10,9 +10,35 @@
  * exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line
  * I/O model: poll
  */
+#ifdef _WIN32
+/* Windows: Winsock 2; build with x86_64-w64-mingw32-gcc -std=c11 ... -lws2_32 */
+#define _WIN32_WINNT 0x0600
+#define __USE_MINGW_ANSI_STDIO 1
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <afunix.h>
+#include <windows.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+typedef SOCKET sock_t;
+typedef ULONG nfds_t;
+#define NO_SOCKET INVALID_SOCKET
+#define poll WSAPoll
+#define close_socket closesocket
+#define sock_errno() WSAGetLastError()
+#define set_sock_errno(e) WSASetLastError(e)
+#define IO_LEN(n) ((int)(n))
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+#define ERR(posix, windows) (windows)
+#else
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +57,14 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+typedef int sock_t;
+#define NO_SOCKET (-1)
+#define close_socket close
+#define sock_errno() errno
+#define set_sock_errno(e) (errno = (e))
+#define IO_LEN(n) (n)
+#define ERR(posix, windows) (posix)
+#endif
 
 #define IO_POLL 1 /* 1: non-blocking sockets, waits in poll() */
 #define NSOCKS 3 /* sockets are numbered from 1 */
@@ -41,130 +75,43 @@
 #endif
 static const char *errno_name(int e)
 {
-#ifdef EAGAIN
-    if (e == EAGAIN)
-        return "EAGAIN";
-#endif
-#ifdef EWOULDBLOCK
-    if (e == EWOULDBLOCK)
-        return "EWOULDBLOCK";
-#endif
-#ifdef EINPROGRESS
-    if (e == EINPROGRESS)
-        return "EINPROGRESS";
-#endif
-#ifdef EALREADY
-    if (e == EALREADY)
-        return "EALREADY";
-#endif
-#ifdef EINTR
-    if (e == EINTR)
-        return "EINTR";
-#endif
-#ifdef ECONNREFUSED
-    if (e == ECONNREFUSED)
-        return "ECONNREFUSED";
-#endif
-#ifdef ECONNRESET
-    if (e == ECONNRESET)
-        return "ECONNRESET";
-#endif
-#ifdef ECONNABORTED
-    if (e == ECONNABORTED)
-        return "ECONNABORTED";
-#endif
-#ifdef EPIPE
-    if (e == EPIPE)
-        return "EPIPE";
-#endif
-#ifdef ETIMEDOUT
-    if (e == ETIMEDOUT)
-        return "ETIMEDOUT";
-#endif
-#ifdef EHOSTUNREACH
-    if (e == EHOSTUNREACH)
-        return "EHOSTUNREACH";
-#endif
-#ifdef ENETUNREACH
-    if (e == ENETUNREACH)
-        return "ENETUNREACH";
-#endif
-#ifdef EADDRINUSE
-    if (e == EADDRINUSE)
-        return "EADDRINUSE";
-#endif
-#ifdef EADDRNOTAVAIL
-    if (e == EADDRNOTAVAIL)
-        return "EADDRNOTAVAIL";
-#endif
-#ifdef EACCES
-    if (e == EACCES)
-        return "EACCES";
-#endif
-#ifdef EPERM
-    if (e == EPERM)
-        return "EPERM";
-#endif
-#ifdef EBADF
-    if (e == EBADF)
-        return "EBADF";
-#endif
-#ifdef EINVAL
-    if (e == EINVAL)
-        return "EINVAL";
-#endif
-#ifdef ENOTCONN
-    if (e == ENOTCONN)
-        return "ENOTCONN";
-#endif
-#ifdef EISCONN
-    if (e == EISCONN)
-        return "EISCONN";
-#endif
-#ifdef ENOENT
-    if (e == ENOENT)
-        return "ENOENT";
-#endif
-#ifdef EMSGSIZE
-    if (e == EMSGSIZE)
-        return "EMSGSIZE";
-#endif
-#ifdef ENOBUFS
-    if (e == ENOBUFS)
-        return "ENOBUFS";
-#endif
-#ifdef EMFILE
-    if (e == EMFILE)
-        return "EMFILE";
-#endif
-#ifdef ENOPROTOOPT
-    if (e == ENOPROTOOPT)
-        return "ENOPROTOOPT";
-#endif
-#ifdef EAFNOSUPPORT
-    if (e == EAFNOSUPPORT)
-        return "EAFNOSUPPORT";
-#endif
-#ifdef EPROTONOSUPPORT
-    if (e == EPROTONOSUPPORT)
-        return "EPROTONOSUPPORT";
-#endif
-#ifdef EOPNOTSUPP
-    if (e == EOPNOTSUPP)
-        return "EOPNOTSUPP";
-#endif
-#ifdef ENOTSOCK
-    if (e == ENOTSOCK)
-        return "ENOTSOCK";
-#endif
-#ifdef EDESTADDRREQ
-    if (e == EDESTADDRREQ)
-        return "EDESTADDRREQ";
-#endif
-#ifdef ESHUTDOWN
-    if (e == ESHUTDOWN)
-        return "ESHUTDOWN";
-#endif
+    static const struct { int code; const char *name; } names[] = {
+        {ERR(EAGAIN, WSAEWOULDBLOCK), "EAGAIN"},
+        {ERR(EWOULDBLOCK, WSAEWOULDBLOCK), "EWOULDBLOCK"},
+        {ERR(EINPROGRESS, WSAEWOULDBLOCK), "EINPROGRESS"},
+        {ERR(EALREADY, WSAEALREADY), "EALREADY"},
+        {ERR(EINTR, WSAEINTR), "EINTR"},
+        {ERR(ECONNREFUSED, WSAECONNREFUSED), "ECONNREFUSED"},
+        {ERR(ECONNRESET, WSAECONNRESET), "ECONNRESET"},
+        {ERR(ECONNABORTED, WSAECONNABORTED), "ECONNABORTED"},
+        {ERR(EPIPE, -1), "EPIPE"},
+        {ERR(ETIMEDOUT, WSAETIMEDOUT), "ETIMEDOUT"},
+        {ERR(EHOSTUNREACH, WSAEHOSTUNREACH), "EHOSTUNREACH"},
+        {ERR(ENETUNREACH, WSAENETUNREACH), "ENETUNREACH"},
+        {ERR(EADDRINUSE, WSAEADDRINUSE), "EADDRINUSE"},
+        {ERR(EADDRNOTAVAIL, WSAEADDRNOTAVAIL), "EADDRNOTAVAIL"},
+        {ERR(EACCES, WSAEACCES), "EACCES"},
+        {ERR(EPERM, -1), "EPERM"},
+        {ERR(EBADF, WSAEBADF), "EBADF"},
+        {ERR(EINVAL, WSAEINVAL), "EINVAL"},
+        {ERR(ENOTCONN, WSAENOTCONN), "ENOTCONN"},
+        {ERR(EISCONN, WSAEISCONN), "EISCONN"},
+        {ERR(ENOENT, -1), "ENOENT"},
+        {ERR(EMSGSIZE, WSAEMSGSIZE), "EMSGSIZE"},
+        {ERR(ENOBUFS, WSAENOBUFS), "ENOBUFS"},
+        {ERR(EMFILE, WSAEMFILE), "EMFILE"},
+        {ERR(ENOPROTOOPT, WSAENOPROTOOPT), "ENOPROTOOPT"},
+        {ERR(EAFNOSUPPORT, WSAEAFNOSUPPORT), "EAFNOSUPPORT"},
+        {ERR(EPROTONOSUPPORT, WSAEPROTONOSUPPORT), "EPROTONOSUPPORT"},
+        {ERR(EOPNOTSUPP, WSAEOPNOTSUPP), "EOPNOTSUPP"},
+        {ERR(ENOTSOCK, WSAENOTSOCK), "ENOTSOCK"},
+        {ERR(EDESTADDRREQ, WSAEDESTADDRREQ), "EDESTADDRREQ"},
+        {ERR(ESHUTDOWN, WSAESHUTDOWN), "ESHUTDOWN"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == e)
+            return names[i].name;
     return "an error";
 }
 
@@ -198,11 +145,58 @@ static const unsigned char data_13[] = "pong\n";
 struct addr { struct sockaddr_storage ss; socklen_t len; };
 struct rx { unsigned char *buf; size_t len, cap, count; int stop; };
 
-static int fds[NSOCKS + 1];
+static sock_t fds[NSOCKS + 1];
 static struct rx rx[NSOCKS + 1];
 static const char *peer_given[NPEERS + 1];
 static const char *target_given[NSOCKS + 1];
 static int timeout_ms = 10000;
+
+static const char *error_text(int e)
+{
+#ifdef _WIN32
+    static char text[256];
+    if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                       (DWORD)e, 0, text, sizeof text, NULL) == 0)
+        snprintf(text, sizeof text, "error %d", e);
+    text[strcspn(text, "\r\n")] = '\0';
+    return text;
+#else
+    return strerror(e);
+#endif
+}
+
+static int would_block(int e)
+{
+    return e == ERR(EAGAIN, WSAEWOULDBLOCK) || e == ERR(EWOULDBLOCK, WSAEWOULDBLOCK);
+}
+
+static int set_blocking(sock_t fd, int blocking)
+{
+#ifdef _WIN32
+    u_long on = !blocking;
+    return ioctlsocket(fd, FIONBIO, &on) == 0 ? 0 : -1;
+#else
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    flags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+#endif
+}
+
+static void pause_for(int seq, double seconds)
+{
+#ifdef _WIN32
+    Sleep((DWORD)(seconds * 1000));
+#else
+    struct timespec t;
+    t.tv_sec = (time_t)seconds;
+    t.tv_nsec = (long)((seconds - (double)t.tv_sec) * 1e9);
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+#endif
+    printf("step %d: waited %g s\n", seq, seconds);
+}
 
 static void differs(int seq, const char *what, const char *how)
 {
@@ -213,7 +207,7 @@ static void differs(int seq, const char *what, const char *how)
    success, -1 for an error C has no name for): 0 as recorded, -1 not (said). */
 static int outcome(int seq, const char *what, int rc, int expect)
 {
-    int e = errno;
+    int e = sock_errno();
     if (rc >= 0 && expect == 0) {
         printf("step %d: %s: ok\n", seq, what);
         return 0;
@@ -224,7 +218,7 @@ static int outcome(int seq, const char *what, int rc, int expect)
     }
     if (rc < 0)
         fprintf(stderr, "differs: step %d: %s failed: %s (%s); the recording: %s\n", seq,
-                what, errno_name(e), strerror(e), expect ? errno_name(expect) : "success");
+                what, errno_name(e), error_text(e), expect ? errno_name(expect) : "success");
     else
         fprintf(stderr, "differs: step %d: %s succeeded; the recording: %s\n", seq, what,
                 errno_name(expect));
@@ -233,16 +227,16 @@ static int outcome(int seq, const char *what, int rc, int expect)
 
 static int failed(int seq, const char *what, const char *call)
 {
-    int e = errno;
+    int e = sock_errno();
     fprintf(stderr, "differs: step %d: %s: %s failed: %s (%s)\n", seq, what, call,
-            errno_name(e), strerror(e));
+            errno_name(e), error_text(e));
     return -1;
 }
 
 /* Whether a stream socket has yet to take bytes the recording says it received. */
 static int owed(int sid)
 {
-    return received[sid].stream && !rx[sid].stop && fds[sid] >= 0
+    return received[sid].stream && !rx[sid].stop && fds[sid] != NO_SOCKET
            && rx[sid].len < received[sid].len;
 }
 
@@ -273,10 +267,10 @@ static int drain(int seq, const char *what, int sid, short revents)
     }
     if (room(seq, what, sid, want < 65536 ? want : 65536) < 0)
         return -1;
-    n = recv(fds[sid], rx[sid].buf + rx[sid].len, want < 65536 ? want : 65536, 0);
+    n = recv(fds[sid], (char *)rx[sid].buf + rx[sid].len, IO_LEN(want < 65536 ? want : 65536), 0);
     if (n > 0)
         rx[sid].len += (size_t)n;
-    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    else if (n == 0 || (!would_block(sock_errno()) && sock_errno() != ERR(EINTR, WSAEINTR)))
         rx[sid].stop = 1;
     return 0;
 }
@@ -285,7 +279,7 @@ static int drain(int seq, const char *what, int sid, short revents)
    While it waits to write, the program's other stream sockets take the bytes the
    recording says they received, as the workbench's auto-receive did: a send to one of
    the program's own sockets never waits for a reader that is itself waiting. */
-static int wait_fd(int seq, const char *what, int fd, short events)
+static int wait_fd(int seq, const char *what, sock_t fd, short events)
 {
     struct pollfd p[NSOCKS + 1];
     int ids[NSOCKS + 1], count, n, i, sid;
@@ -303,7 +297,7 @@ static int wait_fd(int seq, const char *what, int fd, short events)
         }
         do {
             n = poll(p, (nfds_t)count, timeout_ms);
-        } while (n < 0 && errno == EINTR);
+        } while (n < 0 && sock_errno() == ERR(EINTR, WSAEINTR));
         if (n < 0)
             return failed(seq, what, "poll");
         if (n == 0) {
@@ -319,29 +313,21 @@ static int wait_fd(int seq, const char *what, int fd, short events)
     }
 }
 
-static int set_blocking(int fd, int blocking)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return -1;
-    flags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
-    return fcntl(fd, F_SETFL, flags);
-}
-
 /* A new socket of the program; with IO_POLL it is non-blocking from the start. */
-static int adopt(int seq, const char *what, int sid, int fd)
+static int adopt(int seq, const char *what, int sid, sock_t fd)
 {
     fds[sid] = fd;
     if (IO_POLL && set_blocking(fd, 0) < 0)
-        return failed(seq, what, "fcntl");
+        return failed(seq, what, "set_blocking");
     return 0;
 }
 
 static int do_socket(int seq, const char *what, int expect, int sid, int family, int type,
                      int proto)
 {
-    int fd = socket(family, type, proto), ok = outcome(seq, what, fd, expect);
-    if (fd >= 0 && adopt(seq, what, sid, fd) < 0)
+    sock_t fd = socket(family, type, proto);
+    int ok = outcome(seq, what, fd == NO_SOCKET ? -1 : 0, expect);
+    if (fd != NO_SOCKET && adopt(seq, what, sid, fd) < 0)
         return -1;
     return ok;
 }
@@ -417,7 +403,7 @@ static int destination(int sid, const char *recorded, int family, int type, stru
         out->len = sizeof out->ss;
         if (own < 1 || own > NSOCKS
             || getsockname(fds[own], (struct sockaddr *)&out->ss, &out->len) < 0) {
-            fprintf(stderr, "%s: no local address: %s\n", text, strerror(errno));
+            fprintf(stderr, "%s: no local address: %s\n", text, error_text(sock_errno()));
             return -1;
         }
         return 0;
@@ -463,14 +449,14 @@ static int do_connect(int seq, const char *what, int expect, int sid, const stru
                       int blocking)
 {
     int rc = connect(fds[sid], (const struct sockaddr *)&a->ss, a->len);
-    if (IO_POLL && blocking && rc < 0 && errno == EINPROGRESS) {
+    if (IO_POLL && blocking && rc < 0 && sock_errno() == ERR(EINPROGRESS, WSAEWOULDBLOCK)) {
         int err = 0;
         socklen_t n = sizeof err;
         if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
             return -1;
-        if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+        if (getsockopt(fds[sid], SOL_SOCKET, SO_ERROR, (char *)&err, &n) < 0)
             return failed(seq, what, "getsockopt(SO_ERROR)");
-        errno = err;
+        set_sock_errno(err);
         rc = err ? -1 : 0;
     }
     return outcome(seq, what, rc, expect);
@@ -478,16 +464,16 @@ static int do_connect(int seq, const char *what, int expect, int sid, const stru
 
 static int do_accept(int seq, const char *what, int expect, int sid, int new_sid, int blocking)
 {
-    int fd;
+    sock_t fd;
     if (IO_POLL && blocking && wait_fd(seq, what, fds[sid], POLLIN) < 0)
         return -1;
     fd = accept(fds[sid], NULL, NULL);
     if (outcome(seq, what, fd, expect) < 0) {
-        if (fd >= 0)
-            close(fd);
+        if (fd != NO_SOCKET)
+            close_socket(fd);
         return -1;
     }
-    return fd >= 0 && new_sid > 0 ? adopt(seq, what, new_sid, fd) : 0;
+    return fd != NO_SOCKET && new_sid > 0 ? adopt(seq, what, new_sid, fd) : 0;
 }
 
 /* Send all of data, however many calls it takes (partial writes, EAGAIN). */
@@ -496,13 +482,14 @@ static int send_all(int seq, const char *what, int expect, int sid, const unsign
 {
     size_t sent = 0;
     if (expect != 0)
-        return outcome(seq, what, (int)send(fds[sid], data, len, flags), expect);
+        return outcome(seq, what, (int)send(fds[sid], (const char *)data, IO_LEN(len), flags),
+                       expect);
     while (sent < len) {
-        ssize_t n = send(fds[sid], data + sent, len - sent, flags);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        ssize_t n = send(fds[sid], (const char *)data + sent, IO_LEN(len - sent), flags);
+        if (n < 0 && would_block(sock_errno())) {
             if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
                 return -1;
-        } else if (n < 0 && errno != EINTR) {
+        } else if (n < 0 && sock_errno() != ERR(EINTR, WSAEINTR)) {
             return failed(seq, what, "send");
         } else if (n > 0) {
             sent += (size_t)n;
@@ -520,14 +507,15 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
     if (room(seq, what, sid, size) < 0)
         return -1;
     for (;;) {
-        n = datagram ? recvfrom(fds[sid], r->buf + r->len, size, flags, NULL, NULL)
-                     : recv(fds[sid], r->buf + r->len, size, flags);
+        char *into = (char *)r->buf + r->len;
+        n = datagram ? recvfrom(fds[sid], into, IO_LEN(size), flags, NULL, NULL)
+                     : recv(fds[sid], into, IO_LEN(size), flags);
         if (n >= 0)
             break;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (would_block(sock_errno())) {
             if (wait_fd(seq, what, fds[sid], POLLIN) < 0)
                 return -1;
-        } else if (errno != EINTR) {
+        } else if (sock_errno() != ERR(EINTR, WSAEINTR)) {
             return failed(seq, what, datagram ? "recvfrom" : "recv");
         }
     }
@@ -540,7 +528,7 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
 static int recv_until(int seq, const char *what, int expect, int sid, size_t total, int eof,
                       size_t size, int flags)
 {
-    unsigned char peek[1];
+    char peek[1];
     ssize_t n;
     if (expect != 0)
         return outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags), expect);
@@ -580,21 +568,11 @@ static int check_expect(int seq, const char *what, int sid, size_t at,
     return 0;
 }
 
-static void pause_for(int seq, double seconds)
-{
-    struct timespec t;
-    t.tv_sec = (time_t)seconds;
-    t.tv_nsec = (long)((seconds - (double)t.tv_sec) * 1e9);
-    while (nanosleep(&t, &t) < 0 && errno == EINTR)
-        ;
-    printf("step %d: waited %g s\n", seq, seconds);
-}
-
 static void do_close(int seq, const char *what, int sid)
 {
-    if (fds[sid] >= 0)
-        close(fds[sid]);
-    fds[sid] = -1;
+    if (fds[sid] != NO_SOCKET)
+        close_socket(fds[sid]);
+    fds[sid] = NO_SOCKET;
     printf("step %d: %s: ok\n", seq, what);
 }
 
@@ -695,20 +673,31 @@ int main(int argc, char **argv)
 {
     int code, sid;
     for (sid = 0; sid <= NSOCKS; sid++)
-        fds[sid] = -1;
+        fds[sid] = NO_SOCKET;
     code = parse_args(argc, argv);
     if (code != 0)
         return code < 0 ? 0 : code;
+#ifdef _WIN32
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        fprintf(stderr, "WSAStartup failed\n");
+        return 1;
+    }
+#else
     signal(SIGPIPE, SIG_IGN); /* a send to a closed peer fails with EPIPE instead */
+#endif
     setvbuf(stdout, NULL, _IOLBF, 0); /* each step's line as it happens, even into a pipe */
     code = run();
     for (sid = 0; sid <= NSOCKS; sid++) /* every socket is closed on every path */
-        if (fds[sid] >= 0)
-            close(fds[sid]);
+        if (fds[sid] != NO_SOCKET)
+            close_socket(fds[sid]);
     if (code == 0)
         code = compare();
     for (sid = 0; sid <= NSOCKS; sid++)
         free(rx[sid].buf);
+#ifdef _WIN32
+    WSACleanup();
+#endif
     if (code == 0)
         printf("as recorded: every call ended as it did and each socket received its bytes\n");
     return code;
@@ -727,7 +716,7 @@ static int run(void)
     /* step 1: setsockopt(#1, option=SO_REUSEADDR, value=1) */
     {
         int v = 1;
-        rc = setsockopt(fds[1], SOL_SOCKET, SO_REUSEADDR, &v, sizeof v);
+        rc = setsockopt(fds[1], SOL_SOCKET, SO_REUSEADDR, (const char *)&v, sizeof v);
     }
     if (outcome(1, "setsockopt(#1, option=SO_REUSEADDR, value=1)", rc, 0) < 0)
         return 1;
