@@ -44,7 +44,7 @@ REQUIRED_VALUES: dict[str, Any] = {
 INT_ARGS = {"proto", "backlog", "size"}
 SIZE_ARGS = {"proto", "backlog", "size"}  # integers that cannot be negative
 NUMBER_ARGS = {"seconds", "timeout"}
-BOOL_ARGS = {"auto", "blocking", "inheritable"}
+BOOL_ARGS = {"auto", "blocking", "inheritable", "approved"}
 CHOICE_ARGS = {"family", "type", "how"}
 FLAG_ARGS = {"flags"}
 TEXT_ARGS = {"address", "option"}
@@ -244,6 +244,8 @@ def _flags(table: dict[str, int]) -> st.SearchStrategy[Any]:
     return names | names.map("|".join) | names.map(lambda n: [x.lower() for x in n])
 
 
+ORDINARY_FAMILIES = sorted(set(FAMILIES) - {"packet"})
+ORDINARY_TYPES = sorted(set(TYPES) - {"raw"})
 OPTION_NAMES = sorted(spec.name for spec in all_options())
 WRITABLE = [spec for spec in all_options() if not spec.readonly]
 READABLE = [spec.name for spec in all_options() if not spec.writeonly]
@@ -251,13 +253,14 @@ READABLE = [spec.name for spec in all_options() if not spec.writeonly]
 
 def valid_value(op: str, arg: str) -> st.SearchStrategy[Any]:
     strategies: dict[str, st.SearchStrategy[Any]] = {
-        "family": _cased(FAMILIES),
-        "type": _cased(TYPES),
+        "family": _cased(ORDINARY_FAMILIES),  # raw and packet kinds: test_raw_kinds_*
+        "type": _cased(ORDINARY_TYPES),
         "how": _cased(SHUTDOWN_HOW),
         "proto": st.integers(0, 255),
         "backlog": st.integers(0, C_INT[1]),
         "size": st.integers(0, 1 << 26),
         "auto": st.booleans(),
+        "approved": st.booleans(),
         "blocking": st.booleans(),
         "inheritable": st.booleans(),
         "address": st.sampled_from(["127.0.0.1:7", " [::1]:7", "unix:/tmp/x", "peer:echo",
@@ -369,3 +372,40 @@ def step_of(name: str, sock: int | None = 1, **args: Any) -> Step:
 def test_describe_leaves_out_quiet_defaults(step: Step, text: str) -> None:
     assert describe(step) == text
     assert step.describe() == text
+
+
+# -- raw, packet and ping kinds ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "proto"), [
+    ({"family": "inet", "type": "raw", "proto": "icmp"}, 1),
+    ({"family": "inet6", "type": "raw", "proto": 58}, 58),
+    ({"family": "inet", "type": "raw", "proto": 255}, 255),
+    ({"family": "packet", "type": "raw", "proto": "all"}, 3),
+    ({"family": "packet", "type": "dgram", "proto": 0x86DD}, 0x86DD),
+    ({"family": "packet", "type": "raw", "proto": 65535}, 65535),
+    ({"family": "inet", "type": "dgram", "proto": "icmp"}, 1),  # a ping socket
+    ({"family": "inet", "type": "dgram", "proto": "udp"}, 17),
+])
+def test_raw_kinds_normalise_protocol_names_to_numbers(args: dict[str, Any],
+                                                       proto: int) -> None:
+    out = normalise("socket", {**args, "approved": True})
+    assert out["proto"] == proto
+    assert normalise("socket", out) == out
+    assert minimal_args("socket", out)["approved"] is True  # the yes is kept in files
+    assert "approved" not in minimal_args("socket", {**out, "approved": False})
+
+
+@pytest.mark.parametrize(("args", "word"), [
+    ({"family": "packet", "type": "stream"}, "type"),
+    ({"family": "inet", "type": "raw"}, "protocol"),  # raw needs a protocol: 0 is refused
+    ({"family": "unix", "type": "raw", "proto": 1}, "family"),
+    ({"family": "inet", "type": "raw", "proto": 300}, "protocol"),
+    ({"family": "inet", "type": "stream", "proto": 300}, "proto"),
+    ({"family": "inet", "type": "stream", "proto": "all"}, "protocol"),
+    ({"family": "packet", "type": "raw", "proto": 65536}, "proto"),
+    ({"family": "inet", "type": "raw", "proto": "bogus"}, "proto"),
+])
+def test_raw_kinds_bad_combinations_are_one_line_input_errors(args: dict[str, Any],
+                                                              word: str) -> None:
+    assert word in str(assert_input_error("socket", args))

@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.core.errors import InputError
 from workbench.core.options import check_option_value, lookup_option
+from workbench.core.packets import kinds
 from workbench.core.steps import (
     FAMILIES,
     RECV_FLAGS,
@@ -30,6 +31,7 @@ from workbench.core.steps import (
 )
 
 REQUIRED = object()  # an argument without a default
+PROTO_NAMES = (*kinds.IP_PROTO_NAMES, *kinds.ETHERTYPE_NAMES)
 C_INT = (-(2**31), 2**31 - 1)
 
 
@@ -176,6 +178,29 @@ def _option_value(name: str, value: Any) -> Any:
     return value
 
 
+def _proto(name: str, value: Any) -> int | str:
+    """A protocol number, or a name the family resolves in `_socket_args` (icmp, all)."""
+    if isinstance(value, str) and value.strip().lower() in PROTO_NAMES:
+        return value.strip().lower()
+    if isinstance(value, str):
+        raise InputError(f"{name} {_show(value)} is not a protocol: use a number or one of "
+                         f"{', '.join(PROTO_NAMES)}")
+    return _int(0, 0xFFFF)(name, value)
+
+
+def _socket_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The protocol against the family and type: an ethertype (up to 65535) for packet
+    sockets, an IP protocol (up to 255) otherwise; raw and packet kinds checked whole."""
+    family, sock_type, proto = args["family"], args["type"], args["proto"]
+    if family == "packet" or sock_type == "raw":
+        return {**args, "proto": kinds.check(family, sock_type, proto)}
+    if isinstance(proto, str):
+        proto = kinds.proto_number(family if family != "unix" else "inet", proto)
+    if proto > 255:
+        raise InputError(f"proto {proto} out of range for {family}: use 0-255")
+    return {**args, "proto": proto}
+
+
 def _option_args(args: dict[str, Any]) -> dict[str, Any]:
     """setsockopt's value checked against its option: the normal value (text as typed
     is parsed for that option)."""
@@ -205,8 +230,12 @@ def _show(value: Any) -> str:
 
 FAMILY = Arg("family", _choice(FAMILIES), "inet", "address family", tuple(FAMILIES), True)
 TYPE = Arg("type", _choice(TYPES), "stream", "socket type", tuple(TYPES), True)
-PROTO = Arg("proto", _int(0, 255), 0, "protocol number (0 chooses)")
+PROTO = Arg("proto", _proto, 0, "protocol number (0 chooses); for packet sockets an "
+            "ethertype or all")
 AUTO = Arg("auto", _bool, True, "auto-receive and auto-accept")
+# The person said yes to what a raw or packet socket can see and send (raw_approval);
+# an argument of the step itself, so the yes is in the session where the socket is made.
+APPROVED = Arg("approved", _bool, False, "approved: it may see and send others' traffic")
 ADDRESS = Arg("address", _address,
               help="an address, e.g. 127.0.0.1:7, [::1]:7, unix:/tmp/x, peer:NAME or sock:N")
 DATA = Arg("data", _data, help="data (bytes)")
@@ -214,12 +243,14 @@ SIZE = Arg("size", _int(0, 1 << 26), 65536, "the most bytes to take", always=Tru
 
 _OPS = (
     Op("socket", "socket: new", "create a socket (family, type)",
-       (FAMILY, TYPE, PROTO, AUTO), needs_socket=False, creates="sock",
-       c="socket(family, type, proto)", py="socket.socket(family, type, proto)"),
+       (FAMILY, TYPE, PROTO, AUTO, APPROVED), needs_socket=False, creates="sock",
+       c="socket(family, type, proto)", py="socket.socket(family, type, proto)",
+       check=_socket_args),
     Op("socketpair", "socket: pair", "create a connected socketpair",
        (Arg("family", _choice(FAMILIES), "unix", "address family", tuple(FAMILIES), True),
         TYPE, PROTO, AUTO), needs_socket=False, creates="socks",
-       c="socketpair(AF_UNIX, type, 0, sv)", py="socket.socketpair(family, type)"),
+       c="socketpair(AF_UNIX, type, 0, sv)", py="socket.socketpair(family, type)",
+       check=_socket_args),
     Op("setsockopt", "option: set", "setsockopt on the selected socket",
        (Arg("option", _option, help="an option name, e.g. SO_REUSEADDR"),
         Arg("value", _option_value, help="a value for the option, e.g. 1, 64k or on 0")),

@@ -10,11 +10,14 @@ from typing import Any, Protocol
 from workbench.core.errors import InputError
 
 # Names used in steps and session files, mapped to the constants of this platform.
-FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6, "unix": socket.AF_UNIX}
+# "packet" is Linux AF_PACKET and "raw" SOCK_RAW: both need an approval (raw_approval).
+FAMILIES = {"inet": socket.AF_INET, "inet6": socket.AF_INET6, "unix": socket.AF_UNIX,
+            "packet": getattr(socket, "AF_PACKET", 17)}
 TYPES = {
     "stream": socket.SOCK_STREAM,
     "dgram": socket.SOCK_DGRAM,
     "seqpacket": socket.SOCK_SEQPACKET,
+    "raw": socket.SOCK_RAW,
 }
 SHUTDOWN_HOW = {"rd": socket.SHUT_RD, "wr": socket.SHUT_WR, "rdwr": socket.SHUT_RDWR}
 SEND_FLAGS = {
