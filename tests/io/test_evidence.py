@@ -210,27 +210,50 @@ def run(op, fn, args, family, type_, proto=0):
 """
 
 PRIVILEGES = CHILD + """
-port = int(sys.argv[2]) - 1
+port, folder = int(sys.argv[2]) - 1, sys.argv[3]
+mine, theirs = folder + "/mine.sock", folder + "/theirs.sock"
 out = {
     "bind": run("bind", lambda: socket.socket().bind(("0.0.0.0", port)),
                 {"address": f"0.0.0.0:{port}"}, "inet", "stream"),
     "ping": run("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 1),
                 {}, "inet", "dgram", 1),
+    "raw": run("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, 1),
+               {}, "inet", "raw", 1),
+    "unix_bind": run("bind", lambda: socket.socket(socket.AF_UNIX).bind(mine),
+                     {"address": "unix:" + mine}, "unix", "stream"),
+    "unix_connect": run("connect", lambda: socket.socket(socket.AF_UNIX).connect(theirs),
+                        {"address": "unix:" + theirs}, "unix", "stream"),
 }
 print(json.dumps(out))
 """
 
 
-def _unprivileged(code: str, start: int) -> dict[str, Any]:
-    """Run code as nobody in a network namespace of its own, where the test sets
-    ip_unprivileged_port_start and closes ping_group_range (never globally)."""
+@pytest.fixture(scope="module")
+def as_nobody() -> Iterator[dict[str, Any]]:
+    """One run as nobody in a network namespace of its own, where the test sets
+    ip_unprivileged_port_start and closes ping_group_range (never globally), beside a
+    root-owned folder nobody may not write and a root-only socket in it."""
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"):
         pytest.skip("needs root, unshare and setpriv to drop privileges")
+    folder = tempfile.mkdtemp(prefix="wb-nobody-")
+    os.chmod(folder, 0o755)
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(os.path.join(folder, "theirs.sock"))
+        server.listen()
+        os.chmod(os.path.join(folder, "theirs.sock"), 0o600)
+        yield _unprivileged(PRIVILEGES, 1024, folder)
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unprivileged(code: str, start: int, *args: str) -> dict[str, Any]:
     script = (f"echo {start} > /proc/sys/net/ipv4/ip_unprivileged_port_start && "
               "echo '1 0' > /proc/sys/net/ipv4/ping_group_range && "
               'exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"')
     done = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", sys.executable, "-c",
-                           code, str(ROOT), str(start)],
+                           code, str(ROOT), str(start), *args],
                           capture_output=True, text=True, timeout=TIMEOUT)
     if done.returncode != 0 and "unshare" in done.stderr:
         pytest.skip(f"no network namespace here: {done.stderr.strip()}")
@@ -242,9 +265,8 @@ def _evidence(d: dict[str, Any], key: str) -> Any:
     return next(e["value"] for e in d["evidence"] if e["key"] == key)
 
 
-def test_eacces_below_the_unprivileged_port_start_as_nobody() -> None:
-    out = _unprivileged(PRIVILEGES, 1024)
-    bind = out["bind"]
+def test_eacces_below_the_unprivileged_port_start_as_nobody(as_nobody: dict[str, Any]) -> None:
+    bind = as_nobody["bind"]
     assert bind is not None and bind["errno"] == "EACCES"
     assert _evidence(bind, "sysctl.ip_unprivileged_port_start") == 1024
     assert _evidence(bind, "process.caps")["CAP_NET_BIND_SERVICE"] is False
@@ -254,13 +276,31 @@ def test_eacces_below_the_unprivileged_port_start_as_nobody() -> None:
     assert "process.caps" in cause["evidence"]
 
 
-def test_eacces_on_a_ping_socket_names_the_group_range() -> None:
-    ping = _unprivileged(PRIVILEGES, 1024)["ping"]
+def test_eacces_on_a_ping_socket_names_the_group_range(as_nobody: dict[str, Any]) -> None:
+    ping = as_nobody["ping"]
     assert ping is not None and ping["errno"] == "EACCES"
     assert _evidence(ping, "sysctl.ping_group_range") == [1, 0]
     assert _evidence(ping, "process.ids")["gid"] == 65534
     assert "ping_group_range is 1 0" in ping["causes"][0]["text"]
     assert "unprivileged_port" not in ping["meaning"]
+
+
+def test_eperm_on_a_raw_socket_names_the_capability(as_nobody: dict[str, Any]) -> None:
+    raw = as_nobody["raw"]
+    assert raw is not None and raw["errno"] == "EPERM"
+    assert _evidence(raw, "process.caps")["CAP_NET_RAW"] is False
+    assert "lacks CAP_NET_RAW" in raw["causes"][0]["text"]
+    # the range is 1 0, so a ping socket is no way out here: no fix from evidence says so
+    assert not any("ping_group_range" in f["text"] for f in raw["fixes"] if f["evidence"])
+
+
+def test_eacces_on_unix_paths_as_nobody(as_nobody: dict[str, Any]) -> None:
+    bind, connect = as_nobody["unix_bind"], as_nobody["unix_connect"]
+    assert bind["errno"] == connect["errno"] == "EACCES"
+    assert "may not create files in" in bind["causes"][0]["text"]
+    assert _evidence(bind, "unix.path")["dir_writable"] is False
+    assert "(mode 0o600, owner uid 0) is not writable" in connect["causes"][0]["text"]
+    assert "the directory must be writable" not in connect["meaning"]  # the connect meaning
 
 
 LIMIT = CHILD + """
