@@ -86,3 +86,10 @@ def test_typed_option_values_become_structs_or_a_clear_refusal() -> None:
     with pytest.raises(ExportError, match=r"^export: option IP_ADD_MEMBERSHIP with a value of "
                                           "kind dict is not exported yet$"):
         make_plan(member)
+
+
+def test_a_packet_socket_is_refused_in_one_line() -> None:
+    session = built(step("socket", result={"sock": 1}, family="packet", type="raw"))
+    with pytest.raises(ExportError, match=r"^export: step 0 makes a packet raw socket, which "
+                                          r"export does not write yet"):
+        make_plan(session)

@@ -1,4 +1,4 @@
-"""Export a session as one C11 program for POSIX.
+"""Export a session as one C11 program for POSIX (and Windows, with Winsock 2).
 
 The program makes the session's calls in the order they started with the same
 bytes (escaped literals), checks every return value against the recording (a
@@ -6,8 +6,9 @@ message names the call and strerror(errno)), sends in loops that take partial
 writes, receives until each socket has what the recording had, closes every socket
 on every path, and at the end compares each socket's bytes with the recording:
 exit 0 when all match, 1 when something differs, 2 for a bad command line. It
-builds with `cc -std=c11 -Wall -Wextra -Werror -pedantic`. I/O models: blocking,
-or poll (every socket non-blocking, waits in poll()).
+builds with `cc -std=c11 -Wall -Wextra -Werror -pedantic`, and for Windows with
+mingw-w64 and `-lws2_32` (see c_platform.py). I/O models: blocking, or poll (every
+socket non-blocking, waits in poll()).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from workbench.export.plan import Call, ExportError, Plan, Sock, make_plan
 MODELS = ("blocking", "poll")
 LITERAL_MAX = 4000  # longer payloads are arrays: ISO C compilers need take only 4095
 FAMILY = {"inet": "AF_INET", "inet6": "AF_INET6", "unix": "AF_UNIX"}
-TYPE = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
+TYPE = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET",
+        "raw": "SOCK_RAW"}
 HOW = {"rd": "SHUT_RD", "wr": "SHUT_WR", "rdwr": "SHUT_RDWR"}
 ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("?"): "\\?", ord("\n"): "\\n",
            ord("\r"): "\\r", ord("\t"): "\\t"}

@@ -23,6 +23,8 @@ from workbench.core.session import Session
 from workbench.core.steps import NotKept, Step, payload_bytes
 
 SKIPPED = ("set_auto",)  # steps with no counterpart in a program
+FAMILIES = ("inet", "inet6", "unix")  # what the exporters write
+TYPES = ("stream", "dgram", "seqpacket", "raw")
 
 
 class ExportError(InputError):
@@ -175,6 +177,10 @@ class _Builder:
         call.made = tuple(made)
 
     def _new_sock(self, sid: int, step: Step, family: str, stype: str, proto: int) -> None:
+        if family not in FAMILIES or stype not in TYPES:
+            raise ExportError(f"export: step {step.seq} makes a {family} {stype} socket, "
+                              f"which export does not write yet: it writes "
+                              f"{', '.join(FAMILIES)} sockets of type {', '.join(TYPES)}")
         self.sockets[sid] = Sock(sid, family, stype, int(proto), step.seq)
         self.received[sid] = Received()
         self.blocking[sid] = True

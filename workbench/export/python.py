@@ -26,7 +26,7 @@ AWAITED = {"connect", "accept", "send", "sendto", "recv", "recv_datagram", "expe
            "so_error", "pause"}
 FAMILY = {"inet": "socket.AF_INET", "inet6": "socket.AF_INET6", "unix": "socket.AF_UNIX"}
 TYPE = {"stream": "socket.SOCK_STREAM", "dgram": "socket.SOCK_DGRAM",
-        "seqpacket": "socket.SOCK_SEQPACKET"}
+        "seqpacket": "socket.SOCK_SEQPACKET", "raw": "socket.SOCK_RAW"}
 HOW = {"rd": "socket.SHUT_RD", "wr": "socket.SHUT_WR", "rdwr": "socket.SHUT_RDWR"}
 
 
