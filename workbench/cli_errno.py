@@ -17,10 +17,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errno_calls import ALIASES, ANY, CALL_NAMES, call_of
-from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
 from workbench.core.errors import InputError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the knowledge itself loads when the command runs, not for every command
+    from workbench.core.errnos import ErrnoInfo
     from workbench.core.diagnosis import Diagnosis
 
 OK = 0
@@ -59,6 +59,8 @@ def add_errno_parser(sub: Any) -> None:
 
 
 def _find(key: str) -> ErrnoInfo:
+    from workbench.core.errnos import lookup
+
     try:
         return lookup(key)
     except KeyError:
@@ -128,6 +130,8 @@ def render_diagnosis(d: Diagnosis) -> list[str]:
 
 def _list(call: str | None, family: str, as_json: bool) -> int:
     """Every errno; with --call, those the call can return, each with its meaning there."""
+    from workbench.core.errnos import all_errnos, gai_errors
+
     infos = all_errnos() + gai_errors()
     if call is not None:
         infos = [i for i in infos if _written_for(i, call)]
