@@ -20,8 +20,8 @@ from workbench.core.errno_calls import ALIASES, ANY, CALL_NAMES, call_of
 from workbench.core.errors import InputError
 
 if TYPE_CHECKING:  # the knowledge itself loads when the command runs, not for every command
-    from workbench.core.errnos import ErrnoInfo
     from workbench.core.diagnosis import Diagnosis
+    from workbench.core.errnos import ErrnoInfo
 
 OK = 0
 FAMILIES = ("inet", "inet6", "unix")
