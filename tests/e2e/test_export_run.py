@@ -304,6 +304,7 @@ def socketpair_session() -> Session:
         Step("recv", 2, normalise("recv", {"size": 4}), result={"data": b"abc\x00", "at": 0}),
         Step("recv", 2, {}, auto=True, result={"data": b"def", "at": 4}),
         Step("getsockname", 2, {}, result={"address": "unix:"}),
+        Step("set_inheritable", 1, normalise("set_inheritable", {"inheritable": True})),
         Step("set_blocking", 2, normalise("set_blocking", {"blocking": False})),
         Step("recv", 2, normalise("recv", {}), error=StepError("EAGAIN", 11, "again")),
         Step("shutdown", 1, normalise("shutdown", {"how": "wr"})),
@@ -322,8 +323,9 @@ def test_a_socketpair_session_with_peek_eagain_and_eof(lang: str, model: str,
     argv = build(socketpair_session(), lang, model, tmp_path)
     code, out, err = Program(argv).finish()
     assert code == 0, f"{out}\n{err}"
-    assert re.search(r"^step 7: recv\(#2.*\): EAGAIN, as recorded$", out, re.M), out
-    assert re.search(r"^step 9: (recv\(#2\): )?end of stream$", out, re.M), out
+    assert re.search(r"^step 8: recv\(#2.*\): EAGAIN, as recorded$", out, re.M), out
+    assert re.search(r"^step 10: (recv\(#2\): )?end of stream$", out, re.M), out
+    assert re.search(r"^step 6: set_inheritable\(#1.*\): ok$", out, re.M), out
 
 
 def flood_session(size: int) -> Session:

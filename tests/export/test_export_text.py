@@ -108,6 +108,7 @@ def test_the_c_programs_build_for_windows_with_winsock(model: str, tmp_path: Pat
                     step("setsockopt", 1, option="SO_RCVTIMEO", value=2.5),
                     step("getsockopt", 1, {"value": 0}, option="TCP_INFO"),
                     step("socketpair", result={"socks": [2, 3]}),
+                    step("set_inheritable", 2, inheritable=True),
                     step("shutdown", 2, how="wr"), step("close", 1))
     sessions = [load_session(p) for p in EXAMPLES] + [options]
     for i, session in enumerate(sessions):

@@ -255,6 +255,9 @@ def _plain(call: Call, model: str, lead: str, what: str) -> list[str]:
         if model == "poll":
             return ["/* every socket is non-blocking here; waits are bounded by --timeout */"]
         return [f"rc = set_blocking(fds[{sid}], {int(bool(call.args['blocking']))});", *done]
+    if op == "set_inheritable":
+        return [f"rc = set_inheritable(fds[{sid}], {int(bool(call.args['inheritable']))});",
+                *done]
     if op == "wait":
         return [f"pause_for({seq}, {float(call.args['seconds'])!r});"]
     raise ExportError(f"export: step {call.seq} ({op}) has no C form yet")

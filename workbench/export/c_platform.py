@@ -121,6 +121,22 @@ static int set_blocking(sock_t fd, int blocking)
 #endif
 }
 
+/*@ set_inheritable */
+/* Whether a program this one starts gets the socket too (close-on-exec off). */
+static int set_inheritable(sock_t fd, int inheritable)
+{
+#ifdef _WIN32
+    return SetHandleInformation((HANDLE)fd, HANDLE_FLAG_INHERIT,
+                                inheritable ? HANDLE_FLAG_INHERIT : 0) ? 0 : -1;
+#else
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0)
+        return -1;
+    flags = inheritable ? (flags & ~FD_CLOEXEC) : (flags | FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, flags);
+#endif
+}
+
 /*@ pause_for */
 static void pause_for(int seq, double seconds)
 {

@@ -233,6 +233,8 @@ def _plain(call: Call, s: str, sid: str, model: str) -> tuple[str | None, list[s
         if model == "blocking":
             return "call", [f"{s}.setblocking", str(bool(call.args["blocking"]))]
         return None, ["every socket is non-blocking here; waits are bounded"]
+    if op == "set_inheritable":
+        return "call", [f"{s}.set_inheritable", str(bool(call.args["inheritable"]))]
     if op == "wait":
         return "pause", [repr(call.args["seconds"])]
     raise ExportError(f"export: step {call.seq} ({op}) has no Python form yet")
