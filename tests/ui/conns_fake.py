@@ -59,10 +59,13 @@ class FakeSource:
         self.fetches = 0
 
     def fetch(self, kinds: tuple[int, ...] = (), want: int = 0,
-              owners: bool = False) -> Snapshot:
+              owners: bool = False, scan: bool = True) -> Snapshot:
         self.fetches += 1
         return Snapshot(list(self.rows), time.time(), 0.0, {}, OWNERS if owners else {},
                         {}, "netlink")
+
+    def scan_owners(self, force: bool = False) -> bool:
+        return False
 
     def counters(self) -> Counters:
         return COUNTERS

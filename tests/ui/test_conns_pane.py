@@ -241,3 +241,40 @@ def test_snapshot(snap_compare: SnapCompare, size: tuple[int, int], fake: FakeSo
     app = WorkbenchApp(stable=True, journal=False)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
+
+
+def test_more_columns_on_e(fake: FakeSource) -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        pane = await open_conns(pilot)
+        table = table_of(pilot)
+        before = pane.refreshes
+        await pilot.press("e")
+        await wait_until(pilot, lambda: pane.refreshes > before, what="a refresh with columns")
+        assert table.columns[-3:] == ("timer", "uid", "inode")
+        header = table.render_line(0).text
+        assert "Timer" in header and "inode" in header
+        tw = next(i for i, r in enumerate(table.rows) if r[6] == 6)
+        table.move_to(tw)
+        await pilot.pause()
+        assert "timer:(timewait,42sec,0)" in table.render_line(tw + 1 - table.scroll_offset.y
+                                                               ).text
+
+    run(WorkbenchApp(journal=False), scenario, size=(200, 40))
+
+
+def test_a_failing_source_pauses_and_says_why(fake: FakeSource,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fake, "fetch", refuse)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await pilot.press("5")
+        pane = pane_of(pilot)
+        status = pilot.app.screen.query_one("#conns-status", Label)
+        await wait_until(pilot, lambda: "cannot read the socket table" in shown(status),
+                         what="the failure said")
+        assert pane.paused and "Operation not permitted" in shown(status)
+
+    run(WorkbenchApp(journal=False), scenario)
