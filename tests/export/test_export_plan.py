@@ -93,3 +93,18 @@ def test_a_packet_socket_is_refused_in_one_line() -> None:
     with pytest.raises(ExportError, match=r"^export: step 0 makes a packet raw socket, which "
                                           r"export does not write yet"):
         make_plan(session)
+
+
+def test_a_cancelled_call_is_skipped_but_bytes_a_cancelled_send_sent_are_sent() -> None:
+    from workbench.core.steps import CANCELLED
+
+    accept = step("accept", 1)
+    accept.error = CANCELLED
+    send = step("send", 2, {"sent": 4}, data=b"abcdefgh")
+    send.error = CANCELLED
+    session = built(step("socket", result={"sock": 1}), accept,
+                    step("socket", result={"sock": 2}), send)
+    calls = make_plan(session).calls
+    assert (calls[1].skip, calls[1].error) == ("cancelled in the workbench (EINTR), so not "
+                                               "made here", None)
+    assert (calls[3].skip, calls[3].error, calls[3].data) == ("", None, b"abcd")

@@ -177,6 +177,8 @@ def _step(plan: Plan, call: Call, model: str, consts: list[str]) -> str:
     what = _c_text(call.title)
     note = " (the engine made it on its own: here it is explicit)" if call.auto else ""
     head = f"/* step {call.seq}: {call.title.replace('*/', '* /')}{note} */"
+    if call.skip:
+        return f"/* step {call.seq}: {call.title.replace('*/', '* /')}: {call.skip} */\n"
     lines = _statements(plan, call, sock, model, consts, what)
     return "\n".join([head, *lines, ""])
 

@@ -20,7 +20,7 @@ from workbench.core.errnos import lookup
 from workbench.core.errors import InputError
 from workbench.core.options import lookup_option
 from workbench.core.session import Session
-from workbench.core.steps import NotKept, Step, payload_bytes
+from workbench.core.steps import CANCELLED, NotKept, Step, payload_bytes
 
 SKIPPED = ("set_auto",)  # steps with no counterpart in a program
 FAMILIES = ("inet", "inet6", "unix")  # what the exporters write
@@ -70,6 +70,7 @@ class Call:
     eof: bool = False  # recv: the recording read end of stream here
     so_error: str | None = None  # getsockopt SO_ERROR: errno name, "" for none
     option: Option | None = None
+    skip: str = ""  # why the program does not make this call (a comment says it)
 
 
 @dataclass
@@ -153,7 +154,17 @@ class _Builder:
         handler = getattr(self, "_" + step.op, None)
         if handler is not None:
             handler(step, call)
+        if _cancelled(step):
+            self._cancelled(step, call)
         self.calls.append(call)
+
+    def _cancelled(self, step: Step, call: Call) -> None:
+        """A call the user cancelled (esc) waited for something that did not come: the
+        program skips it, but sends the bytes a cancelled send had already sent."""
+        call.error = None
+        if step.op == "send" and (step.result or {}).get("sent"):
+            return
+        call.skip = "cancelled in the workbench (EINTR), so not made here"
 
     def _socket(self, step: Step, call: Call) -> None:
         made = _made(step, "sock")
@@ -263,6 +274,11 @@ class _Builder:
         _check_peers(self.calls, {p.name for p in peers})
         return Plan(self.session.title, self.calls, self.sockets, self.received, peers,
                     self.targets)
+
+
+def _cancelled(step: Step) -> bool:
+    return (step.error is not None and step.error.name == CANCELLED.name
+            and step.error.message == CANCELLED.message)
 
 
 def _made(step: Step, key: str) -> list[int]:

@@ -144,6 +144,8 @@ if __name__ == "__main__":
 
 def _step(plan: Plan, call: Call, model: str, consts: list[str]) -> str:
     sock = plan.sockets.get(call.sock or 0)
+    if call.skip:
+        return f"# step {call.seq}: {call.title}: {call.skip}"
     method, args = _method(plan, call, sock, model, consts)
     if method is None:
         return f"# step {call.seq}: {call.title}: {args[0]}"
