@@ -132,3 +132,13 @@ def test_bandwidth_delay_product_from_tcp_info_rtt() -> None:
     (bdp,) = kinds(report)["bdp"]
     assert (bdp["rtt_us"], bdp["bdp_bytes"], bdp["steps"]) == (20000, 2_500_000, [1, 3])
     assert "SO_RCVBUF 131072 allows about 52 Mbit/s" in bdp["message"]
+
+
+def test_a_cancelled_call_is_not_an_error() -> None:
+    from workbench.core.steps import CANCELLED
+
+    accept = step("accept", 1)
+    accept.error = CANCELLED
+    session = built(step("socket", result={"sock": 1}), step("listen", 1), accept)
+    report = analyse(session)[0]
+    assert "error" not in kinds(report) and report["status"] != "failure"

@@ -16,7 +16,7 @@ from typing import Any
 from workbench.core.errnos import lookup
 from workbench.core.ops import created_sockets
 from workbench.core.session import Session
-from workbench.core.steps import Step
+from workbench.core.steps import CANCELLED, Step
 
 WAITING = ("connect", "accept", "recv", "recvfrom", "send", "sendto")
 NOT_FAILURES = {"EINPROGRESS", "EAGAIN", "EWOULDBLOCK"}  # states of non-blocking calls
@@ -198,8 +198,8 @@ def _errors(sock: _Socket) -> None:
         if step.op == "getsockopt" and step.args.get("option") == "SO_ERROR" and step.ok:
             name = (step.result or {}).get("errno") or None
             call = "the non-blocking connect (its SO_ERROR read)"
-        if not name or name in NOT_FAILURES:
-            continue
+        if not name or name in NOT_FAILURES or step.error == CANCELLED:
+            continue  # a cancel (esc) is the user's choice, not a failure
         try:
             info = lookup(name)
             meaning, hint = info.meaning, info.hint
