@@ -8,6 +8,7 @@ socket's state; where the prediction is definite, the recorded step must match i
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from support import wait_until
 
 from workbench.core.errors import InputError
+from workbench.core.packets import icmp
 from workbench.core.sockstate import RULES, Kind, State, event_of, predict, why_not
 from workbench.io.engine import Engine
 from workbench.io.peers import format_address
@@ -32,11 +34,12 @@ WITHIN = 5.0
 @dataclass(frozen=True)
 class SocketKind:
     family: str  # as steps name it: "inet", "unix"
-    type: str  # "stream", "dgram", "seqpacket"
+    type: str  # "stream", "dgram", "seqpacket", "raw"
+    proto: int = 0
 
     @property
     def connection(self) -> bool:
-        return self.type != "dgram"
+        return self.type not in ("dgram", "raw")
 
 
 KINDS = {
@@ -45,7 +48,17 @@ KINDS = {
     "unix-stream": SocketKind("unix", "stream"),
     "unix-dgram": SocketKind("unix", "dgram"),
     "unix-seqpacket": SocketKind("unix", "seqpacket"),
+    # A raw ICMP socket (root only): the peer is an address, the data an echo request.
+    "raw-icmp": SocketKind("inet", "raw", 1),
 }
+RAW_KINDS = {"raw-icmp"}
+ROOT = os.geteuid() == 0
+
+
+def kinds_here() -> list[Any]:
+    return [pytest.param(name, marks=pytest.mark.skipif(
+        name in RAW_KINDS and not ROOT, reason="raw sockets need root")) for name in KINDS]
+
 
 # The actions drawn; `Harness.args` turns each into an engine op and its arguments.
 ACTIONS = ("bind", "listen", "connect", "accept", "send", "recv", "shutdown-rd",
@@ -60,7 +73,7 @@ class Harness:
         self.engine = Engine()
         self.peer = self._make_peer()
         step = self.engine.call("socket", family=kind.family, type=kind.type, auto=False,
-                                within=WITHIN)
+                                proto=kind.proto, approved=kind.type == "raw", within=WITHIN)
         assert step.ok, step.error
         self.sid = int(step.result["sock"])  # type: ignore[index]
         step = self.engine.call("set_blocking", self.sid, within=WITHIN, blocking=False)
@@ -70,6 +83,7 @@ class Harness:
     def _make_peer(self) -> socket.socket:
         family = socket.AF_INET if self.kind.family == "inet" else socket.AF_UNIX
         sock_type = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+                     "raw": socket.SOCK_DGRAM,  # not used: raw ICMP needs no listener
                      "seqpacket": socket.SOCK_SEQPACKET}[self.kind.type]
         peer = socket.socket(family, sock_type)
         peer.bind(("127.0.0.1", 0) if family == socket.AF_INET else self._path("peer"))
@@ -87,6 +101,8 @@ class Harness:
         return f"unix:{self._path('b')}"
 
     def peer_address(self) -> str:
+        if self.kind.type == "raw":
+            return "127.0.0.1:0"  # raw IP addresses have no port
         return format_address(self.peer.getsockname())
 
     def close(self) -> None:
@@ -99,7 +115,7 @@ class Harness:
         if action == "connect":
             return "connect", {"address": self.peer_address()}
         if action == "send":
-            return "send", {"data": b"x"}
+            return "send", {"data": icmp.echo(1, 1) if self.kind.type == "raw" else b"x"}
         if action.startswith("shutdown-"):
             return "shutdown", {"how": action.split("-", 1)[1]}
         return action, {}
@@ -162,7 +178,7 @@ def harness(kind: SocketKind) -> Iterator[Harness]:
 SEQUENCES = st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=8)
 
 
-@pytest.mark.parametrize("name", list(KINDS))
+@pytest.mark.parametrize("name", kinds_here())
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 # The shortest sequences behind each disagreement seen so far, so every run tries them.
@@ -181,7 +197,7 @@ def test_predictions_match_the_kernel(name: str, actions: list[str]) -> None:
             h.run(action)
 
 
-@pytest.mark.parametrize("name", list(KINDS))
+@pytest.mark.parametrize("name", kinds_here())
 def test_the_harness_connects_and_closes(name: str) -> None:
     """The harness itself works: connect really connects and close really closes."""
     with harness(KINDS[name]) as h:

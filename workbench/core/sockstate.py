@@ -232,6 +232,8 @@ _NOT_CONNECTED_WHY = "the socket is not connected: connect first"
 RULES: tuple[Rule, ...] = (
     Rule(ALL_KINDS, OPEN, "close", ""),
     Rule(ALL_KINDS, frozenset({S.NEW}), "bind", ""),
+    # A raw IP socket has no port to hold: binding again only changes its address.
+    Rule(frozenset({Kind.RAW}), frozenset({S.BOUND}), "bind", "", families=INET),
     Rule(ALL_KINDS, frozenset({S.BOUND, S.LISTENING}), "bind", "EINVAL",
          "the socket is bound already"),
     # An inet socket that connected has a local port; a Unix one still binds.
@@ -263,14 +265,19 @@ RULES: tuple[Rule, ...] = (
     Rule(CONN, UNBOUND, "getpeername", "ENOTCONN", "the socket is not connected"),
     Rule(CONN, frozenset({S.CONNECTED}), "getpeername", ""),
     Rule(ALL_KINDS, OPEN, "getsockname", ""),
-    Rule(frozenset({Kind.DATAGRAM}), UNBOUND, "send", "EDESTADDRREQ",
+    Rule(LESS, UNBOUND, "send", "EDESTADDRREQ",
          "not connected: connect to set a default peer, or use sendto", INET),
     Rule(frozenset({Kind.DATAGRAM}), UNBOUND, "send", None,
          "not connected: connect to set a default peer, or use sendto", UNIX),
     Rule(frozenset({Kind.DATAGRAM}), UNBOUND, "getpeername", "ENOTCONN",
          "no default peer: connect first"),
+    # The kernel names a peer only by its port, and raw IP has none: even connected.
+    Rule(frozenset({Kind.RAW}), OPEN, "getpeername", "ENOTCONN",
+         "a raw socket has no peer port, so getpeername fails even after connect", INET),
     Rule(frozenset({Kind.DATAGRAM}), frozenset({S.CONNECTED}), "getpeername", ""),
     Rule(frozenset({Kind.DATAGRAM}), frozenset({S.NEW, S.BOUND, S.CONNECTED}), "connect", ""),
+    Rule(frozenset({Kind.RAW}), frozenset({S.NEW, S.BOUND, S.CONNECTED}), "connect", "",
+         families=INET),
     Rule(ALL_KINDS, OPEN, "set_blocking", ""),
     Rule(ALL_KINDS, OPEN, "set_auto", ""),
     Rule(ALL_KINDS, OPEN, "set_inheritable", ""),

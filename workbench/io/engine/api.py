@@ -29,8 +29,6 @@ from workbench.core.ops import get_op, normalise
 from workbench.core.session import Session
 from workbench.core.sockstate import State, event_of, outcome_of
 from workbench.core.steps import (
-    FAMILIES,
-    TYPES,
     DataRef,
     NotKept,
     Step,
@@ -40,6 +38,7 @@ from workbench.core.steps import (
 )
 from workbench.io.addresses import check_family, endpoint_for, resolve
 from workbench.io.capture import IN, OUT, ByteLog, CaptureStore
+from workbench.io.engine import raw
 from workbench.io.engine.actor import Actor
 from workbench.io.engine.events import (
     Call,
@@ -109,7 +108,10 @@ class Engine:
             if op == "wait":
                 self._start_wait(call)
             else:
-                self.record(call, *self.attempt(lambda: self._create(call)))
+                if op == "socket":
+                    raw.check_approval(call.args)  # no raw or packet socket without a yes
+                result, error = self.attempt(lambda: self._create(call))
+                self.record(call, result, raw.explain_refusal(call.args, error))
             return call
         s = self._get(sock)
         self._check_address(s, call)
@@ -330,6 +332,8 @@ class Engine:
             s.waker.wake()
 
     def resolve(self, s: LiveSocket, text: str) -> tuple[object, dict[str, Any]]:
+        if raw.is_packet(s.sock):
+            return raw.packet_sockaddr(s.sock, text), {}
         addr, resolved = resolve(self._endpoint(text), s.family, s.type)
         return addr, ({"resolved": resolved} if resolved else {})
 
@@ -364,16 +368,18 @@ class Engine:
 
     def _check_address(self, s: LiveSocket, call: Call) -> None:
         """An address of the wrong family is an input error, before any syscall."""
-        if "address" in call.args:
+        if "address" in call.args and raw.is_packet(s.sock):
+            raw.check_packet_address(call.args["address"], s.id)
+        elif "address" in call.args:
             check_family(self._endpoint(call.args["address"]), s.family, s.id)
 
     def _create(self, call: Call) -> dict[str, Any]:
         a = call.args
-        family, sock_type = FAMILIES[a["family"]], TYPES[a["type"]]
+        family, sock_type, proto = raw.socket_args(a)
         wakers = make_wakers(2 if call.op == "socketpair" else 1)
         try:  # wakers first: out of descriptors, no socket is made and left behind
-            made = (socket.socketpair(family, sock_type, a["proto"]) if len(wakers) == 2
-                    else (socket.socket(family, sock_type, a["proto"]),))
+            made = (socket.socketpair(family, sock_type, proto) if len(wakers) == 2
+                    else (socket.socket(family, sock_type, proto),))
         except BaseException:
             for waker in wakers:
                 waker.close()

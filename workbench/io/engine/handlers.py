@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.options import lookup_option
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS, SHUTDOWN_HOW, DataRef, flags_value
 from workbench.io.capture import IN, OUT, NotKeptError
+from workbench.io.engine import raw
 from workbench.io.engine.events import Call, CallStarted
 from workbench.io.engine.live import LiveSocket, Waker, ready
 from workbench.io.inspectors import get_option, read_back, set_option
@@ -68,6 +69,8 @@ def op_setsockopt(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any] | No
     same step): {"effective", "why" when it differs from what was asked}."""
     spec = lookup_option(call.args["option"])
     set_option(s.sock, spec, call.args["value"])
+    if spec.name == "IP_HDRINCL":  # a raw socket's sends now start with the IPv4 header
+        s.hdrincl = bool(call.args["value"])
     return read_back(s.sock, spec, call.args["value"])
 
 
@@ -149,7 +152,9 @@ def _send(eng: Engine, s: LiveSocket, call: Call, addr: object) -> Any:
     _take_payload(eng, call)
     flags = flags_value(call.args["flags"], SEND_FLAGS)
     if not s.blocking or flags & socket.MSG_DONTWAIT or not s.connection:
-        return {"sent": send_once(eng, s, call, call.payload, flags, addr)}
+        sent: dict[str, Any] = {"sent": send_once(eng, s, call, call.payload, flags, addr)}
+        link = raw.sent_link(s.sock, s.hdrincl)
+        return sent if link is None else {**sent, "link": link}  # what decodes it
     # Blocking stream send: progress while polling, so auto-receive keeps draining
     # (an echo peer would otherwise deadlock us) and the call stays cancellable.
     call.flags = flags | socket.MSG_DONTWAIT
@@ -246,6 +251,8 @@ def received(eng: Engine, s: LiveSocket, data: bytes | memoryview, peer: str,
     result: dict[str, Any] = {"data": ref, "at": at}
     if peer:
         result["peer"] = peer
+        if raw.is_packet(s.sock):
+            result.update(raw.frame_info(peer))
     if not data and s.connection:
         result["eof"] = True
     return result

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.endpoints import format_sockaddr
+from workbench.core.packets.kinds import AF_PACKET
+from workbench.core.packets.sockaddr import format_packet_sockaddr
 from workbench.core.sockstate import Kind, Outcome, State, can_receive, next_state
 from workbench.core.steps import family_name
 from workbench.io.capture import CaptureStore
@@ -92,6 +94,7 @@ class LiveSocket:
     waker: Waker = field(default_factory=Waker)
     thread: threading.Thread | None = None
     inode: int = 0  # fstat of the socket: how the connection table finds it
+    hdrincl: bool = False  # IP_HDRINCL set: what it sends starts with the IPv4 header
 
     @property
     def family(self) -> int:
@@ -147,6 +150,8 @@ class LiveSocket:
         return can_receive(self.kind, self.state)
 
     def fmt(self, addr: Any) -> str:
+        if self.family == AF_PACKET:  # iface:lo with the frame's ethertype and type
+            return format_packet_sockaddr(tuple(addr)) if isinstance(addr, tuple) else ""
         return format_sockaddr(self.family, addr)
 
     def local_address(self) -> str:
