@@ -419,3 +419,20 @@ def test_etimedout_of_an_expect_is_not_a_dead_connection(engine: Engine,
     step = failed(engine.call("expect", sid, data=b"never sent", timeout=0.2), "ETIMEDOUT")
     d = explain(engine, step)
     assert d.call == "expect" and "did not arrive within the step's timeout" in d.meaning
+
+
+def test_a_taken_four_tuple_on_connect(engine: Engine, listener: socket.socket) -> None:
+    target = f"127.0.0.1:{listener.getsockname()[1]}"
+    with socket.socket() as first:
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        first.bind(("127.0.0.1", 0))
+        first.connect(listener.getsockname())  # this pair of ends is now taken
+        sid = new(engine)
+        ok(engine.call("setsockopt", sid, option="SO_REUSEADDR", value=1))
+        ok(engine.call("bind", sid, address=f"127.0.0.1:{first.getsockname()[1]}"))
+        step = failed(engine.call("connect", sid, address=target), "EADDRNOTAVAIL")
+        info = engine.socket_info(sid)
+        d = diagnose_step(step, info.family, info.type, local=info.local)
+    assert d.fact("tcp.four_tuple").value["states"] == ["ESTABLISHED"]
+    assert f"to {target} already exists (ESTABLISHED)" in cause(d)
+    assert "four-tuple" in d.meaning

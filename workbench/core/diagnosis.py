@@ -67,6 +67,7 @@ class FailedCall:
     resolved: str = ""  # the address the call used, when args name peer:/sock:/a host
     options: Mapping[str, int] = field(default_factory=dict)  # options set on the socket
     blocking: bool | None = None
+    local: str = ""  # the socket's own address, when it is bound
 
     @property
     def call(self) -> str:

@@ -219,3 +219,15 @@ def over_mtu(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
         yield cause(f"the datagram is {size} bytes, more than one packet on "
                     f"{fact_value(facts, 'link', 'dev')} carries ({room} bytes at MTU {mtu}), and "
                     "fragments are not allowed (IP_MTU_DISCOVER set to do)", "step.size", "link")
+
+
+@rule("EADDRNOTAVAIL", "EADDRINUSE", first=True)
+def taken_four_tuple(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    found = fact_value(facts, "tcp.four_tuple")
+    if failed.call != "connect" or not isinstance(found, dict) or not found.get("states"):
+        return
+    yield cause(f"a connection from {found.get('local')} to {found.get('remote')} already "
+                f"exists ({', '.join(found['states'])}): this socket was bound to that port, "
+                "and a connection is identified by both ends", "tcp.four_tuple")
+    yield fix("do not bind before connect, so the kernel picks a free local port; or bind "
+              "another port", "tcp.four_tuple")

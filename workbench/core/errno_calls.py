@@ -87,11 +87,11 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "stop the other listener or bind another port; with SO_REUSEPORT on both, "
             "the kernel spreads connections across them"),
         "connect": (
-            "the connection would duplicate one that exists: this socket was bound to a "
-            "local port that already has a connection to the same destination address "
-            "and port (the four-tuple must be unique)",
+            "the local address is taken for this connection: the four-tuple (local and "
+            "remote address and port) must be unique; Linux TCP reports a taken "
+            "four-tuple as EADDRNOTAVAIL, so this comes from other protocols and systems",
             "do not bind before connect (let the kernel pick the local port), or bind "
-            "another port; wait for an old connection in TIME_WAIT to end"),
+            "another port"),
     },
     "EADDRNOTAVAIL": {
         "bind": (
@@ -101,9 +101,11 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "IP_FREEBIND to bind before the address appears"),
         "connect": (
             "no local port is free for this destination (net.ipv4.ip_local_port_range is "
-            "exhausted, often by TIME_WAIT connections), or the address the socket was "
-            "bound to is no longer on an interface",
-            "reuse connections, widen ip_local_port_range, let TIME_WAIT connections end"),
+            "exhausted, often by TIME_WAIT connections), the socket was bound to a port "
+            "that already has a connection to this same destination (the four-tuple must "
+            "be unique), or its bound address is no longer on an interface",
+            "let the kernel pick the local port (do not bind before connect), reuse "
+            "connections, widen ip_local_port_range, let TIME_WAIT connections end"),
     },
     "EAFNOSUPPORT": {
         "socket": (

@@ -117,7 +117,8 @@ CAUSES: dict[str, Causes] = {
         ("SO_REUSEADDR", "SO_REUSEPORT")),
     "EADDRNOTAVAIL": Causes(
         ("the address is not on any local interface",
-         "the ephemeral port range is exhausted"),
+         "the ephemeral port range is exhausted",
+         "a connect from a bound port to a destination it is already connected to"),
         ("bind an address `ip addr` shows, or 0.0.0.0 / ::",
          "widen net.ipv4.ip_local_port_range or reuse connections"),
         ("IP_FREEBIND",)),

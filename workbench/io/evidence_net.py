@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from workbench.core.diagnosis import Fact, FailedCall
-from workbench.core.endpoints import Endpoint
+from workbench.core.endpoints import Endpoint, parse_endpoint
+from workbench.core.errors import InputError
 from workbench.io.evidence import (
     ACCEPTCON,
     IP_TIMEOUT,
@@ -149,10 +150,8 @@ def _hex_ip(text: str) -> str:
     return str(ip) if ip.version == 4 else f"[{ip}]"
 
 
-def proc_net(table: str, port: int) -> list[tuple[str, int, int]]:
-    """(local address, state, receive queue) of the sockets in /proc/net/TABLE on a local
-    port; a listener's receive queue is the connections waiting to be accepted."""
-    found: list[tuple[str, int, int]] = []
+def _rows(table: str, port: int) -> Iterator[list[str]]:
+    """The fields of the rows of /proc/net/TABLE whose local port is `port`."""
     want = f":{port:04X}"
     try:
         with open(f"/proc/net/{table}", encoding="ascii") as f:
@@ -160,11 +159,33 @@ def proc_net(table: str, port: int) -> list[tuple[str, int, int]]:
             for _, line in zip(range(MAX_LINES), f, strict=False):
                 fields = line.split()
                 if len(fields) > 4 and fields[1].endswith(want):
-                    queued = int(fields[4].partition(":")[2] or "0", 16)
-                    found.append((f"{_hex_ip(fields[1][:-5])}:{port}", int(fields[3], 16),
-                                  queued))
-    except (OSError, ValueError):
-        pass
+                    yield fields
+    except OSError:
+        return
+
+
+def _address(field: str) -> str:
+    host, _, port = field.partition(":")
+    return f"{_hex_ip(host)}:{int(port, 16)}"
+
+
+def proc_net(table: str, port: int) -> list[tuple[str, int, int]]:
+    """(local address, state, receive queue) of the sockets in /proc/net/TABLE on a local
+    port; a listener's receive queue is the connections waiting to be accepted."""
+    found = []
+    for fields in _rows(table, port):
+        with contextlib.suppress(ValueError):
+            found.append((_address(fields[1]), int(fields[3], 16),
+                          int(fields[4].partition(":")[2] or "0", 16)))
+    return found
+
+
+def connections(table: str, port: int) -> list[tuple[str, str, int]]:
+    """(local address, remote address, state) of the sockets on a local port."""
+    found = []
+    for fields in _rows(table, port):
+        with contextlib.suppress(ValueError):
+            found.append((_address(fields[1]), _address(fields[2]), int(fields[3], 16)))
     return found
 
 
@@ -193,6 +214,28 @@ def ports(failed: FailedCall) -> Iterator[Fact]:
     shown = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none"
     yield Fact("tcp.port", {"port": ep.port, "states": states}, "/proc/net/tcp, tcp6",
                f"other TCP sockets on port {ep.port}: {shown}")
+
+
+@gatherer("EADDRNOTAVAIL", "EADDRINUSE")
+def four_tuple(failed: FailedCall) -> Iterator[Fact]:
+    """Connections that already use this socket's local address and the destination."""
+    ep, local = _inet(failed), _local(failed)
+    if ep is None or local is None or failed.call != "connect" or not local.port:
+        return
+    mine, theirs = str(local), str(ep)
+    states = sorted({TCP_STATES.get(s, str(s)) for t in ("tcp", "tcp6")
+                     for a, r, s in connections(t, local.port) if a == mine and r == theirs})
+    shown = ", ".join(states) or "none"
+    yield Fact("tcp.four_tuple", {"local": mine, "remote": theirs, "states": states},
+               "/proc/net/tcp, tcp6", f"connections from {mine} to {theirs}: {shown}")
+
+
+def _local(failed: FailedCall) -> Endpoint | None:
+    try:
+        ep = parse_endpoint(failed.local) if failed.local else None
+    except InputError:
+        return None
+    return ep if ep is not None and ep.kind in ("inet", "inet6") else None
 
 
 # -- Unix paths -------------------------------------------------------------------------
