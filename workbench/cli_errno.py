@@ -52,6 +52,8 @@ def add_errno_parser(sub: Any) -> None:
     err.add_argument("--address", metavar="ADDRESS",
                      help="the address the call used (127.0.0.1:80, [::1]:80, unix:/path): "
                           "adds what this machine shows about it now and the likely cause")
+    err.add_argument("--local", metavar="ADDRESS",
+                     help="with --address: the address the socket was bound to, if any")
     err.add_argument("--type", choices=("stream", "dgram", "seqpacket"), default="stream",
                      help="the socket's type, with --address (default stream)")
     err.add_argument("--json", action="store_true", help="print findings as JSON")
@@ -112,7 +114,7 @@ def _diagnose(info: ErrnoInfo, args: argparse.Namespace) -> Diagnosis:
                          "path, e.g. 127.0.0.1:8080 (names are not resolved here)")
     failed = FailedCall(args.call, info.name, info.number, info.message,
                         {"address": args.address}, args.family or endpoint.family_name,
-                        args.type)
+                        args.type, local=args.local or "")
     return diagnose(failed, gather(failed))
 
 

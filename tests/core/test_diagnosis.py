@@ -361,3 +361,16 @@ def test_a_failed_non_blocking_connect_read_through_so_error() -> None:
     assert meaning.startswith("nothing accepts connections")
     fine = Step("getsockopt", 1, {"option": "SO_ERROR"}, result={"value": 0, "peer": "x"})
     assert FailedCall.from_step(fine).error == "" and words_for_step(fine) == ("", "")
+
+
+def test_a_bound_socket_needs_no_ephemeral_port() -> None:
+    span = fact("sysctl.ip_local_port_range", [32768, 60999])
+    unbound = diagnose(failed("connect", "EADDRNOTAVAIL", "127.0.0.1:80"), [span])
+    assert unbound.cause is not None and "ephemeral ports 32768-60999" in unbound.cause.text
+    bound = FailedCall("connect", "EADDRNOTAVAIL", 99, "", {"address": "127.0.0.1:80"},
+                       "inet", "stream", local="127.0.0.1:5000")
+    taken = fact("tcp.four_tuple", {"local": "127.0.0.1:5000", "remote": "127.0.0.1:80",
+                                    "states": ["TIME_WAIT"]})
+    d = diagnose(bound, [span, taken])
+    assert [c.evidence for c in d.causes] == [("tcp.four_tuple",)]
+    assert "(TIME_WAIT)" in d.causes[0].text

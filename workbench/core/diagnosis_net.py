@@ -8,7 +8,8 @@ from typing import Any
 
 from workbench.core.diagnosis import Claim, FailedCall, cause, fix
 from workbench.core.diagnosis_rules import UDP_MAX, Facts, fact_value, inet_target, rule
-from workbench.core.endpoints import Endpoint
+from workbench.core.endpoints import Endpoint, parse_endpoint
+from workbench.core.errors import InputError
 
 # -- addresses and ports ----------------------------------------------------------------
 
@@ -156,12 +157,21 @@ def not_local(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "address.local")
         yield fix("bind one of the addresses `ip addr` lists, or 0.0.0.0 / ::",
                   "address.local")
-    elif failed.call == "connect":
+    elif failed.call == "connect" and not _bound_port(failed):
         span = fact_value(facts, "sysctl.ip_local_port_range")
         if span:
             yield cause(f"the ephemeral ports {span[0]}-{span[1]} "
                         f"({span[1] - span[0] + 1} ports) may be used up for this "
                         "destination", "sysctl.ip_local_port_range")
+
+
+def _bound_port(failed: FailedCall) -> int:
+    """The port the socket was bound to (0 when not bound): then it needs no ephemeral one."""
+    try:
+        ep = parse_endpoint(failed.local) if failed.local else None
+    except InputError:
+        return 0
+    return ep.port if ep is not None and ep.kind in ("inet", "inet6") else 0
 
 
 # -- routes -------------------------------------------------------------------------------
