@@ -181,3 +181,17 @@ def test_call_without_a_name_lists_what_that_call_can_return() -> None:
 def test_address_without_a_name_is_bad_input() -> None:
     run = run_cli("errno", "--call", "connect", "--address", "127.0.0.1:1")
     assert run.code == 2 and "--address needs an errno" in run.err
+
+
+def test_local_names_the_connection_that_holds_the_four_tuple() -> None:
+    with socket.socket() as server, socket.socket() as first:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        first.bind(("127.0.0.1", 0))
+        first.connect(server.getsockname())
+        mine, theirs = first.getsockname(), server.getsockname()
+        out = run_cli("errno", "EADDRNOTAVAIL", "--call", "connect", "--address",
+                      f"127.0.0.1:{theirs[1]}", "--local", f"127.0.0.1:{mine[1]}").out
+    assert (f"    cause: a connection from 127.0.0.1:{mine[1]} to 127.0.0.1:{theirs[1]} "
+            "already exists (ESTABLISHED)") in out
+    assert "ephemeral ports" not in out
