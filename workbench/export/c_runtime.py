@@ -78,7 +78,7 @@ static int room(int seq, const char *what, int sid, size_t size)
 {
     struct rx *r = &rx[sid];
     if (r->cap - r->len < size) {
-        size_t cap = r->len + size;
+        size_t cap = r->len + size > 2 * r->cap ? r->len + size : 2 * r->cap; /* amortised */
         unsigned char *buf = realloc(r->buf, cap ? cap : 1);
         if (buf == NULL)
             return failed(seq, what, "realloc");
