@@ -3,16 +3,20 @@ owners from /proc, the psutil fallback, the kernel counters for the summary."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
+import struct
 from collections.abc import Iterator
 
 import pytest
 
 from workbench.core.conn_rows import view
-from workbench.core.conntable import F_INODE, KIND_TCP, KIND_UNIX, TI_CWND, TI_RTT
+from workbench.core.conntable import F_INODE, KIND_RAW, KIND_TCP, KIND_UNIX, TI_CWND, TI_RTT
 from workbench.io.conns import summary
+from workbench.io.conns.netlink import NLMSG_DONE, DiagError, Dumper, dump
 from workbench.io.conns.owners import OwnerCache, scan_owners
+from workbench.io.conns.procnet import parse
 from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, NetlinkSource, PsutilSource
 
 
@@ -106,3 +110,36 @@ def test_kernel_counters_for_the_summary() -> None:
     assert "ListenOverflows" in summary.netstat()
     low, high = summary.port_range() or (0, 0)
     assert 0 < low <= high <= 65535
+
+
+def test_raw_sockets_found_with_or_without_raw_diag() -> None:
+    """Many kernels have no raw_diag: the dump ends with -ENOENT in its DONE message,
+    and the rows come from /proc/net/raw, as with ss."""
+    try:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    except PermissionError:
+        pytest.skip("raw sockets need CAP_NET_RAW")
+    with raw:
+        rows = {r[F_INODE]: view(r) for r in dump((KIND_RAW,))}
+        row = rows[inode(raw)]
+        assert (row.netid, row.state, row.local, row.peer) == ("raw", "UNCONN", "0.0.0.0:1",
+                                                               "0.0.0.0:*")
+
+
+def test_done_with_an_error_is_a_diag_error() -> None:
+    done = struct.pack("=IHHIIi", 20, NLMSG_DONE, 2, 1, 0, -errno.ENOENT)
+    with pytest.raises(DiagError) as info:
+        Dumper._end(bytearray(done), 0, NLMSG_DONE)
+    assert info.value.errno == errno.ENOENT
+    Dumper._end(bytearray(struct.pack("=IHHIIi", 20, NLMSG_DONE, 2, 1, 0, 0)), 0, NLMSG_DONE)
+
+
+def test_proc_net_lines_read_as_rows() -> None:
+    text = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid"
+            "  timeout inode\n"
+            "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000002 00:00000000 00000000  1000"
+            "        0 4242 1 0000000000000000 100 0 0 10 0\n")
+    [row] = parse(text, KIND_TCP, socket.AF_INET)
+    shown = view(row)
+    assert (shown.state, shown.local, shown.peer, shown.recv_q, shown.uid, shown.inode) == (
+        "LISTEN", "127.0.0.1:8080", "0.0.0.0:*", 2, 1000, 4242)

@@ -24,6 +24,7 @@ from workbench.core.conntable import (
     Extras,
     RawRow,
 )
+from workbench.io.conns.procnet import proc_rows
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -174,11 +175,16 @@ class Dumper:
 
     @staticmethod
     def _end(buf: bytearray, off: int, mtype: int) -> None:
-        if mtype == NLMSG_ERROR:
-            code = -ERRNO.unpack_from(buf, off + NLMSGHDR.size)[0]
-            if code:
+        """The dump's last message: an error (also as DONE's payload: a protocol with
+        no diag module ends its dump with -ENOENT there) raises DiagError."""
+        if mtype in (NLMSG_ERROR, NLMSG_DONE):
+            length = NLMSGHDR.unpack_from(buf, off)[0]
+            code = 0
+            if length >= NLMSGHDR.size + ERRNO.size:
+                code = -ERRNO.unpack_from(buf, off + NLMSGHDR.size)[0]
+            if code > 0:
                 raise DiagError(code, os.strerror(code))
-        elif mtype != NLMSG_DONE:
+        else:
             raise DiagError(errno.EPROTO, f"unexpected netlink message type {mtype}")
 
 
@@ -244,14 +250,19 @@ def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
                 d.unix(states, rows, bool(extras & EXT_SKMEM), extra)
                 continue
             if kind == KIND_TCP:
-                d.inet(kind, socket.AF_UNSPEC, extras, states, rows, extra)
-                continue
+                try:
+                    d.inet(kind, socket.AF_UNSPEC, extras, states, rows, extra)
+                    continue
+                except DiagError as exc:
+                    if exc.errno != errno.ENOENT:
+                        raise
             for family in FAMILIES:
                 try:
                     d.inet(kind, family, extras & EXT_SKMEM, states, rows, extra)
                 except DiagError as exc:
-                    if exc.errno != errno.ENOENT:  # ENOENT: that diag module is not loaded
+                    if exc.errno != errno.ENOENT:  # no diag module for it: /proc, as ss does
                         raise
+                    rows.extend(proc_rows(kind, family))
     finally:
         if own:
             d.close()
