@@ -142,3 +142,10 @@ def test_a_cancelled_call_is_not_an_error() -> None:
     session = built(step("socket", result={"sock": 1}), step("listen", 1), accept)
     report = analyse(session)[0]
     assert "error" not in kinds(report) and report["status"] != "failure"
+
+
+def test_addresses_of_a_client_and_of_an_accepted_socket() -> None:
+    reports = analyse(example("tcp-listener"))
+    assert [r["address"] for r in reports] == ["127.0.0.1:35279",
+                                               "127.0.0.1:37572 -> 127.0.0.1:35279",
+                                               "127.0.0.1:37572"]

@@ -78,7 +78,7 @@ def _report(sock: _Socket, target: str) -> dict[str, Any]:
     return {
         "operation": "analyse",
         "target": f"{target} socket #{sock.id}".strip(),
-        "address": _address(sock.steps),
+        "address": _address(sock),
         "status": status,
         "findings": sock.findings,
         "recommendations": sock.recommendations,
@@ -87,13 +87,15 @@ def _report(sock: _Socket, target: str) -> dict[str, Any]:
     }
 
 
-def _address(steps: list[Step]) -> str:
+def _address(sock: _Socket) -> str:
+    """local -> peer as the steps recorded them (an accepted socket's peer from accept)."""
     local = peer = ""
-    for step in steps:
+    for step in sock.steps:
         result = step.result or {}
         if step.op in ("bind", "listen", "connect") and isinstance(result.get("local"), str):
             local = result["local"]
-        if step.op == "connect" and isinstance(result.get("peer"), str):
+        mine = step.op == "connect" or (step.op == "accept" and result.get("sock") == sock.id)
+        if mine and isinstance(result.get("peer"), str):
             peer = result["peer"]
     return f"{local} -> {peer}" if local and peer else local or peer
 
