@@ -42,8 +42,10 @@ UI_FROM_IO: dict[str, tuple[frozenset[str] | None, str]] = {
                                   "the hex view and the export screen save files the way "
                                   "session files are saved"),
     "workbench.io.conns.source": (
-        frozenset({"ConnSource", "Snapshot", "WANT_INFO", "WANT_SKMEM", "default_source"}),
-        "the Conns pane pulls the machine's connection table in its own worker"),
+        frozenset({"ConnSource", "Snapshot", "WANT_INFO", "WANT_SKMEM", "bind_warning",
+                   "default_source"}),
+        "the Conns pane pulls the machine's connection table in its own worker; the bind "
+        "form asks whether an address is held"),
 }
 
 

@@ -17,7 +17,13 @@ from workbench.io.conns import summary
 from workbench.io.conns.netlink import NLMSG_DONE, DiagError, Dumper, dump
 from workbench.io.conns.owners import OwnerCache, scan_owners
 from workbench.io.conns.procnet import parse
-from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, NetlinkSource, PsutilSource
+from workbench.io.conns.source import (
+    WANT_INFO,
+    WANT_SKMEM,
+    NetlinkSource,
+    PsutilSource,
+    bind_warning,
+)
 
 
 @pytest.fixture
@@ -143,3 +149,21 @@ def test_proc_net_lines_read_as_rows() -> None:
     shown = view(row)
     assert (shown.state, shown.local, shown.peer, shown.recv_q, shown.uid, shown.inode) == (
         "LISTEN", "127.0.0.1:8080", "0.0.0.0:*", 2, 1000, 4242)
+
+
+def test_bind_warning_before_a_bind(pair: tuple[socket.socket, ...], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lst, _, _ = pair
+    port = lst.getsockname()[1]
+    said = bind_warning(f"127.0.0.1:{port}")
+    assert said is not None and "held by a listener" in said
+    assert f"pid={os.getpid()}" in said
+    assert bind_warning(f"127.0.0.1:{port}", "udp") is None
+    with socket.socket(socket.AF_UNIX) as unix_sock:
+        unix_sock.bind(str(tmp_path / "held.sock"))
+        said = bind_warning(f"unix:{tmp_path / 'held.sock'}")
+        assert said is not None and "already bound" in said
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    free_port = free.getsockname()[1]
+    free.close()  # nothing holds it now (a bind that never listened leaves no TIME_WAIT)
+    assert bind_warning(f"127.0.0.1:{free_port}") is None

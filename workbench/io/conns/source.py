@@ -208,3 +208,24 @@ def default_source() -> ConnSource:
         except OSError:
             pass
     return PsutilSource()
+
+
+def bind_warning(address: str, transport: str = "tcp",
+                 source: ConnSource | None = None) -> str | None:
+    """Before a bind: one line saying `address` is already held (by which process, or
+    only by TIME_WAIT), or None. A fresh dump of that protocol only; the owners are
+    scanned only when something holds it. Blocking: call it off the UI's loop."""
+    from workbench.core.conn_states import port_check
+
+    kinds = (KIND_UNIX,) if address.startswith("unix:") else (
+        (KIND_UDP,) if transport == "udp" else (KIND_TCP,))
+    own = source is None
+    src = default_source() if source is None else source
+    try:
+        rows = src.fetch(kinds).rows
+        if port_check(address, rows, None, transport) is None:
+            return None
+        return port_check(address, rows, src.fetch(kinds, owners=True).owners, transport)
+    finally:
+        if own:
+            src.close()
