@@ -118,3 +118,10 @@ def test_the_c_programs_build_for_windows_with_winsock(model: str, tmp_path: Pat
                                "-lws2_32"], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"{session.title}: {done.stderr}"
         assert (tmp_path / f"p{i}.exe").read_bytes()[:2] == b"MZ"
+
+
+def test_a_step_on_a_socket_no_step_made_is_refused() -> None:
+    session = built(step("connect", 4, address="127.0.0.1:9"))
+    for export in (export_c, export_python):
+        with pytest.raises(ExportError, match="uses socket #4, which no step of the session"):
+            export(session)

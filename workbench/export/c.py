@@ -19,7 +19,7 @@ from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
 from workbench.export.c_platform import err
 from workbench.export.c_runtime import INCLUDES, helpers
-from workbench.export.plan import Call, ExportError, Plan, Sock, make_plan
+from workbench.export.plan import Call, ExportError, Plan, Sock, known_sock, make_plan
 
 MODELS = ("blocking", "poll")
 LITERAL_MAX = 4000  # longer payloads are arrays: ISO C compilers need take only 4095
@@ -203,7 +203,8 @@ def _statements(plan: Plan, call: Call, sock: Sock | None, model: str, consts: l
         return _check(f"do_socketpair({lead}, {first}, {second}, {FAMILY[a['family']]}, "
                       f"{TYPE[a['type']]}, {a['proto']})")
     if op in ("bind", "connect", "sendto"):
-        assert call.address is not None and sock is not None
+        sock = known_sock(call, sock)
+        assert call.address is not None
         kinds = f"{FAMILY[sock.family]}, {TYPE[sock.type]}"
         if op == "bind":
             out = _check(f"to_addr({_c_text(call.address.text)}, {kinds}, &a)", 2)

@@ -127,6 +127,14 @@ class Plan:
         return any(c.op in ops for c in self.calls)
 
 
+def known_sock(call: Call, sock: Sock | None) -> Sock:
+    """The socket a call runs on, or a one-line refusal when no step made it."""
+    if sock is None:
+        raise ExportError(f"export: step {call.seq} ({call.op}) uses socket #{call.sock}, "
+                          "which no step of the session made")
+    return sock
+
+
 def make_plan(session: Session) -> Plan:
     """The calls of a session, in the order its steps started."""
     builder = _Builder(session)

@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
-from workbench.export.plan import Call, ExportError, Plan, Sock, make_plan
+from workbench.export.plan import Call, ExportError, Plan, Sock, known_sock, make_plan
 from workbench.export.py_runtime import runtime
 
 MODELS = ("blocking", "selectors", "asyncio")
@@ -187,7 +187,8 @@ def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
         return "socketpair", [repr(call.made), FAMILY[a["family"]], TYPE[a["type"]],
                               str(a["proto"])]
     if op in ("bind", "connect", "sendto"):
-        assert call.address is not None and sock is not None
+        sock = known_sock(call, sock)
+        assert call.address is not None
         where = "local" if op == "bind" else "address"
         lead = "" if op == "bind" else f"{sid}, "
         addr = (f"run.{where}({lead}{call.address.text!r}, {FAMILY[sock.family]}, "
