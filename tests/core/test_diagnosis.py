@@ -374,3 +374,16 @@ def test_a_bound_socket_needs_no_ephemeral_port() -> None:
     d = diagnose(bound, [span, taken])
     assert [c.evidence for c in d.causes] == [("tcp.four_tuple",)]
     assert "(TIME_WAIT)" in d.causes[0].text
+
+
+def test_ephemeral_ports_counted_toward_the_destination() -> None:
+    span = fact("sysctl.ip_local_port_range", [60000, 60009])
+    full = fact("tcp.toward", {"remote": "127.0.0.1:80", "count": 10,
+                               "states": {"TIME_WAIT": 7, "ESTABLISHED": 3}})
+    d = diagnose(failed("connect", "EADDRNOTAVAIL", "127.0.0.1:80"), [span, full])
+    assert d.cause is not None
+    assert "10 connections to this destination use up the 10 ephemeral ports" in d.cause.text
+    assert "7 of them in TIME_WAIT" in d.cause.text
+    few = fact("tcp.toward", {"remote": "127.0.0.1:80", "count": 2, "states": {}})
+    d = diagnose(failed("connect", "EADDRNOTAVAIL", "127.0.0.1:80"), [span, few])
+    assert d.cause is not None and "not exhausted" in d.cause.text

@@ -391,3 +391,40 @@ def test_a_listeners_waiting_connections_are_counted() -> None:
     assert facts["tcp.listeners"].value["queued"] == {f"127.0.0.1:{port}": 1}
     assert "(1 waiting to be accepted)" in facts["tcp.listeners"].text
     assert "1 connection(s) waiting" in diagnose(call, facts).cause.text  # type: ignore[union-attr]
+
+
+EPHEMERAL = CHILD + """
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(8)
+target = server.getsockname()
+with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:  # this namespace's only
+    f.write("60000 60001")  # narrowed once the listener has its port
+held = []
+for _ in range(2):  # the whole range: two ports
+    client = socket.socket()
+    client.connect(target)
+    held.append(client)
+address = f"127.0.0.1:{target[1]}"
+print(json.dumps(run("connect", lambda: socket.socket().connect(target),
+                     {"address": address}, "inet", "stream")))
+"""
+
+
+def test_eaddrnotavail_when_the_ephemeral_range_is_used_up() -> None:
+    """In a network namespace of its own with two ephemeral ports (never globally)."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("needs root, unshare and ip for a namespace of its own")
+    script = 'ip link set lo up && exec "$@"'
+    done = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", sys.executable, "-c",
+                           EPHEMERAL, str(ROOT)], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no network namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    d = json.loads(done.stdout)
+    assert d["errno"] == "EADDRNOTAVAIL"
+    assert _evidence(d, "sysctl.ip_local_port_range") == [60000, 60001]
+    assert _evidence(d, "tcp.toward")["count"] == 2
+    assert "2 connections to this destination use up the 2 ephemeral ports" in (
+        d["causes"][0]["text"])

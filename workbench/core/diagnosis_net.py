@@ -158,11 +158,32 @@ def not_local(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
         yield fix("bind one of the addresses `ip addr` lists, or 0.0.0.0 / ::",
                   "address.local")
     elif failed.call == "connect" and not _bound_port(failed):
-        span = fact_value(facts, "sysctl.ip_local_port_range")
-        if span:
-            yield cause(f"the ephemeral ports {span[0]}-{span[1]} "
-                        f"({span[1] - span[0] + 1} ports) may be used up for this "
-                        "destination", "sysctl.ip_local_port_range")
+        yield from _ephemeral(facts)
+
+
+def _ephemeral(facts: Facts) -> Iterator[Claim]:
+    """Whether the local ports toward this destination run out, by count when known."""
+    span = fact_value(facts, "sysctl.ip_local_port_range")
+    if not span:
+        return
+    size = span[1] - span[0] + 1
+    used = fact_value(facts, "tcp.toward", "count")
+    if not isinstance(used, int):
+        yield cause(f"the ephemeral ports {span[0]}-{span[1]} ({size} ports) may be used up "
+                    "for this destination", "sysctl.ip_local_port_range")
+    elif used >= size * 9 // 10:
+        waiting = fact_value(facts, "tcp.toward", "states") or {}
+        tw = f", {waiting['TIME_WAIT']} of them in TIME_WAIT" if "TIME_WAIT" in waiting else ""
+        yield cause(f"{used} connections to this destination use up the {size} ephemeral "
+                    f"ports ({span[0]}-{span[1]}){tw}", "tcp.toward",
+                    "sysctl.ip_local_port_range")
+        yield fix("reuse connections (keep-alive, pooling); widen ip_local_port_range; "
+                  "net.ipv4.tcp_tw_reuse lets new connections take TIME_WAIT ports",
+                  "tcp.toward")
+    else:
+        yield cause(f"only {used} of the {size} ephemeral ports are in use toward this "
+                    "destination, so the range is not exhausted: the socket's bound address "
+                    "may be gone from its interface", "tcp.toward", "sysctl.ip_local_port_range")
 
 
 def _bound_port(failed: FailedCall) -> int:

@@ -238,6 +238,39 @@ def _local(failed: FailedCall) -> Endpoint | None:
     return ep if ep is not None and ep.kind in ("inet", "inet6") else None
 
 
+def toward(table: str, remote: str) -> dict[str, int]:
+    """How many sockets in /proc/net/TABLE are connected to `remote`, by state."""
+    states: dict[str, int] = {}
+    try:
+        with open(f"/proc/net/{table}", encoding="ascii") as f:
+            next(f, None)
+            for _, line in zip(range(MAX_LINES), f, strict=False):
+                fields = line.split()
+                if len(fields) > 3 and _address(fields[2]) == remote:
+                    name = TCP_STATES.get(int(fields[3], 16), fields[3])
+                    states[name] = states.get(name, 0) + 1
+    except (OSError, ValueError):
+        pass
+    return states
+
+
+@gatherer("EADDRNOTAVAIL")
+def destination_use(failed: FailedCall) -> Iterator[Fact]:
+    """Local ports already in use toward the destination: the ephemeral range runs out
+    per destination, since a connection is told apart by both ends."""
+    ep = _inet(failed)
+    if ep is None or failed.call != "connect" or failed.type == "dgram":
+        return
+    states: dict[str, int] = {}
+    for table in ("tcp", "tcp6"):
+        for name, n in toward(table, str(ep)).items():
+            states[name] = states.get(name, 0) + n
+    total = sum(states.values())
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none"
+    yield Fact("tcp.toward", {"remote": str(ep), "count": total, "states": states},
+               "/proc/net/tcp, tcp6", f"connections to {ep}: {total} ({shown})")
+
+
 # -- Unix paths -------------------------------------------------------------------------
 
 
