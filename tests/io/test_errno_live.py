@@ -436,3 +436,17 @@ def test_a_taken_four_tuple_on_connect(engine: Engine, listener: socket.socket) 
     assert d.fact("tcp.four_tuple").value["states"] == ["ESTABLISHED"]
     assert f"to {target} already exists (ESTABLISHED)" in cause(d)
     assert "four-tuple" in d.meaning
+
+
+def test_eaddrinuse_on_listen_after_both_bound_with_reuseaddr(engine: Engine) -> None:
+    with socket.socket() as first:
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        first.bind(("127.0.0.1", 0))
+        port = first.getsockname()[1]
+        sid = new(engine)
+        ok(engine.call("setsockopt", sid, option="SO_REUSEADDR", value=1))
+        ok(engine.call("bind", sid, address=f"127.0.0.1:{port}"))  # both bound, none listens
+        first.listen()
+        d = explain(engine, failed(engine.call("listen", sid, backlog=1), "EADDRINUSE"))
+    assert "only one may listen" in d.meaning
+    assert f"a socket listens on 127.0.0.1:{port}" in cause(d)
