@@ -59,7 +59,8 @@ def explain(engine: Engine, step: Step) -> Diagnosis:
     """The diagnosis as the workbench makes it: the socket's snapshot, evidence now."""
     info = engine.socket_info(step.sock) if step.sock is not None else None
     d = diagnose_step(step, info.family if info else "", info.type if info else "",
-                      blocking=info.blocking if info else None)
+                      blocking=info.blocking if info else None,
+                      local=info.local if info else "")
     assert d.name == step.error.name  # type: ignore[union-attr]
     family = info.family if info else str(step.args.get("family", ""))
     assert (d.meaning, d.hint) == lookup(d.name).for_call(step.op, family) or d.cancelled

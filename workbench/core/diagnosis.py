@@ -80,7 +80,10 @@ class FailedCall:
 
     @property
     def address(self) -> str:
-        return self.resolved or str(self.args.get("address", "") or "")
+        """The address the call was about: its own argument, or for listen (which takes
+        none) the address the socket is bound to."""
+        given = self.resolved or str(self.args.get("address", "") or "")
+        return given or (self.local if self.call == "listen" else "")
 
     def endpoint(self) -> Endpoint | None:
         """The target address parsed, or None when absent or not a literal address."""
