@@ -5,9 +5,9 @@ Pure: facts gathered from the live system come in (io/evidence gathers them), a
 Diagnosis comes out. A Fact is one observation with a stable key (`sysctl.
 ip_unprivileged_port_start`, `tcp.listeners`, `unix.path`, …), a JSON-able value,
 where it was read and one line of text. A Claim (a cause or a fix) cites facts by key.
-Rules live in diagnosis_rules: one function per situation, registered for errno names;
-new evidence (the connection table's holders of a port) is one more gatherer in
-io/evidence and one more rule there.
+Rules live in diagnosis_rules and diagnosis_net: one function per situation,
+registered for errno names; new evidence (the connection table's holders of a port)
+is one more gatherer in io/evidence and one more rule there.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ class FailedCall:
         if step.op in ("socket", "socketpair"):
             family = str(args.get("family", family))
             sock_type = str(args.get("type", sock_type))
-            proto = int(args.get("proto", proto) or 0)
+            given = args.get("proto", proto)
+            proto = given if isinstance(given, int) else 0
         made = cls(op, error.name if error else "", error.number if error else 0,
                    error.message if error else "", args, family, sock_type, proto, **more)
         if not family:  # a literal address says the family: 127.0.0.1 is inet, unix:… unix
