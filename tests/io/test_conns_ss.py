@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ def _tcp(known: Known, family: int, host: str) -> None:
     server, _ = lst.accept()
     waiting = socket.create_connection(lst.getsockname()[:2], timeout=5)  # not accepted
     client.sendall(b"hello")  # unread: the server's Recv-Q
+    assert server.recv(5, socket.MSG_PEEK | socket.MSG_WAITALL) == b"hello"  # arrived
+    assert select.select([lst], [], [], 5)[0], "the waiting connection never queued"
     known.keep(lst, client, server, waiting)
     known.tcp |= {_key(s) for s in (lst, client, server, waiting)}
 
@@ -71,6 +74,7 @@ def _udp(known: Known, family: int, host: str) -> None:
     connected = socket.socket(family, socket.SOCK_DGRAM)
     connected.connect(bound.getsockname()[:2])
     connected.send(b"queued")  # unread: the bound socket's Recv-Q
+    assert select.select([bound], [], [], 5)[0], "the datagram never arrived"
     known.keep(bound, connected)
     known.udp |= {_key(s) for s in (bound, connected)}
 
