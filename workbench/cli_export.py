@@ -22,7 +22,8 @@ def add_export(sub: Any) -> None:
         "export", help="turn a session into a C or Python program, or JSON findings",
         description="Turn a session into a program that makes the same calls with the same "
                     "bytes and checks that they end as recorded (exit 0, 1 when something "
-                    "differs), or into findings about its sockets (--lang json). The "
+                    "differs), or into findings about its sockets (--lang json; exit 1 when "
+                    "one says an error was met). The "
                     "programs take --peer NAME=ADDRESS and --target N=ADDRESS to run "
                     "against other peers.")
     export.add_argument("file", help="a session .json file or a journal directory")
@@ -52,19 +53,21 @@ def _choose(lang: str, model: str | None) -> tuple[str, str]:
     return key, model
 
 
-def render(session: Any, lang: str, model: str, target: str) -> str:
-    """The exported text for a loaded session."""
+def render(session: Any, lang: str, model: str, target: str) -> tuple[str, bool]:
+    """The exported text for a loaded session, and whether findings say a call failed."""
     if lang == "c":
         from workbench.export.c import export_c
 
-        return export_c(session, model)
+        return export_c(session, model), False
     if lang == "python":
         from workbench.export.python import export_python
 
-        return export_python(session, model)
+        return export_python(session, model), False
     from workbench.export.findings import analyse
 
-    return json.dumps(analyse(session, target), indent=2) + "\n"
+    reports = analyse(session, target)
+    failed = any(report["status"] == "failure" for report in reports)
+    return json.dumps(reports, indent=2) + "\n", failed
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -74,20 +77,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_session_path(args.file)
     session = load_session(args.file)
     try:
-        text = render(session, lang, model, args.file)
+        text, failed = render(session, lang, model, args.file)
     except ValueError as exc:  # payload bytes that cannot be read back
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{args.file}: {exc}") from None
     finally:
         session.close()
+    code = 1 if failed else 0  # the headless rule: a finding of failure is exit 1
     if args.output is None:
         print(text, end="")
-        return 0
+        return code
     _write(args.output, text)
     print(f"{args.output}: {lang}{f' ({model})' if model else ''}, "
           f"{len(session.steps)} steps")
-    return 0
+    return code
 
 
 def _write(path: str, text: str) -> None:

@@ -106,3 +106,9 @@ def test_a_payload_in_a_sidecar_is_exported_whole(tmp_path: Path) -> None:
     c = run_cli("export", str(path), "--lang", "c")
     check_contract(c, codes=(0,))
     assert f"data_2, {len(data)}, 0)" in c.out
+
+
+def test_findings_of_a_failure_exit_1() -> None:
+    run = run_cli("export", str(SESSIONS / "connect-refused.json"), "--lang", "json")
+    check_contract(run, codes=(1,))
+    assert {r["status"] for r in json.loads(run.out)} == {"ok", "failure"}
