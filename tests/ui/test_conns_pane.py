@@ -192,13 +192,18 @@ def test_rows_that_come_and_go_are_marked(fake: FakeSource) -> None:
 def test_pause_stops_refreshing(fake: FakeSource) -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         pane = await open_conns(pilot)
-        pane.step_interval(-5)
         await pilot.press("space")
         assert pane.paused
+        await wait_until(pilot, lambda: not pane._busy, what="the last refresh to end")
         fetched = fake.fetches
-        await pilot.press("space")  # resumed: a refresh comes, so the pause was real
+        pane._due = 0.0  # a refresh is due: a tick would start one were it not paused
+        pane.on_tick()
+        assert not pane._busy and fake.fetches == fetched
+        assert "paused" in shown(pilot.app.screen.query_one("#conns-status", Label))
+        await pilot.press("space")
+        pane.on_tick()
+        assert pane._busy or fake.fetches > fetched  # resumed: the tick starts a refresh
         await wait_until(pilot, lambda: fake.fetches > fetched, what="a refresh after resume")
-        assert not pane.paused
 
     run(WorkbenchApp(journal=False), scenario)
 
