@@ -387,3 +387,19 @@ def test_ephemeral_ports_counted_toward_the_destination() -> None:
     few = fact("tcp.toward", {"remote": "127.0.0.1:80", "count": 2, "states": {}})
     d = diagnose(failed("connect", "EADDRNOTAVAIL", "127.0.0.1:80"), [span, few])
     assert d.cause is not None and "not exhausted" in d.cause.text
+
+
+@given(st.sampled_from(["socket", "connect", "getsockopt", "expect", "recv", "x"]),
+       st.dictionaries(st.sampled_from(["family", "type", "proto", "address", "option",
+                                        "data"]), odd, max_size=4),
+       st.one_of(st.none(), st.dictionaries(st.sampled_from(["errno", "value", "peer"]), odd,
+                                            max_size=3)),
+       st.one_of(st.none(), st.sampled_from(["EINTR", "ECONNREFUSED", "INPUT", "E1"])))
+def test_any_recorded_step_is_explained_without_raising(op: str, args: dict[str, Any],
+                                                        result: Any, name: str | None) -> None:
+    error = StepError(name, 1, "m") if name else None
+    step = Step(op, 1, args, result=result, error=error)
+    words_for_step(step, brief=True)
+    f = FailedCall.from_step(step)
+    if f.error:
+        assert diagnose(f).meaning
