@@ -21,7 +21,8 @@ from workbench.core.options import (
     state_note,
 )
 
-LEVELS = {"SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6", "IPPROTO_UDP"}
+LEVELS = {"SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IP", "IPPROTO_IPV6", "IPPROTO_UDP",
+          "IPPROTO_ICMPV6"}
 KINDS = {"bool", "int", "string", "bytes", "struct"}
 UNITS = {"", "bytes", "seconds", "ms", "us"}
 

@@ -25,9 +25,10 @@ LINUX_NUMBERS = {
     "TCP_INFO": 11, "TCP_CONGESTION": 13, "TCP_USER_TIMEOUT": 18, "TCP_FASTOPEN": 23,
     "TCP_NOTSENT_LOWAT": 25,
     "UDP_CORK": 1, "UDP_SEGMENT": 103,
+    "SO_ATTACH_FILTER": 26, "SO_DETACH_FILTER": 27, "ICMP6_FILTER": 1,
 }
 LEVEL_NUMBERS = {"SOL_SOCKET": 1, "IPPROTO_IP": 0, "IPPROTO_IPV6": 41, "IPPROTO_TCP": 6,
-                 "IPPROTO_UDP": 17}
+                 "IPPROTO_UDP": 17, "IPPROTO_ICMPV6": 58}
 
 IP = ("inet", "inet6")
 V4 = ("inet",)
@@ -41,6 +42,7 @@ DGRAM = ("dgram", "raw")
 UDP = ("dgram",)
 IP_TYPES = ("stream", "dgram")
 RAW = ("raw",)
+CAPTURE = ("inet", "inet6", "packet")  # sockets a capture filter (BPF) suits
 
 
 class Row(NamedTuple):
@@ -90,6 +92,8 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row("SO_TIMESTAMP", "bool", ALL, ANY, example="on"),
         Row("SO_TYPE", "int", ALL, ANY, "ro"),
         Row("SO_BUSY_POLL", "int", IP, IP_TYPES, low=0, unit="us", example="50"),
+        Row("SO_ATTACH_FILTER", "bpf", CAPTURE, RAW, "wo", example="udp port 53"),
+        Row("SO_DETACH_FILTER", "int", CAPTURE, RAW, "wo", example="0"),
     ),
     "IPPROTO_IP": (
         Row("IP_TOS", "int", V4, ANY, low=0, high=255, example="0x10"),
@@ -134,6 +138,9 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row("IPV6_MTU", "int", V6, DGRAM, low=0, unit="bytes", states=CONNECTED,
             example="1400"),
         Row("IPV6_MTU_DISCOVER", "int", V6, ANY, low=0, high=5, example="2"),
+    ),
+    "IPPROTO_ICMPV6": (
+        Row("ICMP6_FILTER", "icmp6_filter", V6, RAW, example="129"),
     ),
     "IPPROTO_TCP": (
         Row("TCP_NODELAY", "bool", IP, STREAM, example="on"),

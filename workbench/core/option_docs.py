@@ -106,6 +106,15 @@ DOCS: dict[str, Doc] = {
                   "-1 resets to the route default (64)", "-1 means the route default"),
     "IP_HDRINCL": Doc("the application writes the IP header itself", "raw packet crafting",
                       f"raw sockets only; {_RAW}"),
+    "SO_ATTACH_FILTER": Doc("a capture filter (classic BPF) the kernel runs on every packet "
+                            "before queueing it", "keep only the traffic you look for, e.g. "
+                            "udp port 53, so a busy link cannot fill the queue",
+                            "packets queued before it is attached stay; one filter at a time"),
+    "SO_DETACH_FILTER": Doc("remove the socket's capture filter", "see every packet again",
+                            "ENOENT when no filter is attached"),
+    "ICMP6_FILTER": Doc("which ICMPv6 types a raw ICMPv6 socket receives",
+                        "keep echo replies (129) and drop neighbor discovery chatter",
+                        "raw ICMPv6 sockets only; the kernel's default passes every type"),
     "IP_OPTIONS": Doc("IP options sent with every packet (up to 40 bytes)",
                       "record-route experiments", "routers often drop packets with options"),
     "IP_RECVTOS": Doc("receive the TOS byte of incoming packets as ancillary data",

@@ -21,19 +21,22 @@ from workbench.core.errors import InputError
 from workbench.core.option_catalog import LEVEL_NUMBERS, LINUX_NUMBERS, ROWS, Row
 from workbench.core.option_codecs import CODECS, Codec
 from workbench.core.option_docs import DOCS
+from workbench.core.option_raw import RAW_CODECS
 from workbench.core.option_structs import STRUCT_CODECS
 from workbench.core.tcp_info import TCP_INFO_CODEC
 
-FAMILIES = ("inet", "inet6", "unix")
+FAMILIES = ("inet", "inet6", "unix", "packet")
 SOCK_TYPES = ("stream", "dgram", "seqpacket", "raw")
-ALL_CODECS: dict[str, Codec] = {**CODECS, **STRUCT_CODECS, "tcp_info": TCP_INFO_CODEC}
+ALL_CODECS: dict[str, Codec] = {**CODECS, **STRUCT_CODECS, "tcp_info": TCP_INFO_CODEC,
+                                 **RAW_CODECS}
 _KINDS = {"int": "int", "bool": "bool", "string": "string", "bytes": "bytes"}
 _C_TYPES = {"int": "int", "bool": "int", "linger": "struct linger",
             "timeval": "struct timeval", "string": "char[16]", "in_addr": "struct in_addr",
             "ip_mreqn": "struct ip_mreqn", "ip_mreq_source": "struct ip_mreq_source",
             "ipv6_mreq": "struct ipv6_mreq", "ucred": "struct ucred",
-            "tcp_info": "struct tcp_info", "bytes": "unsigned char[40]"}
-_FAMILY_WORDS = {"inet": "IPv4", "inet6": "IPv6", "unix": "Unix"}
+            "tcp_info": "struct tcp_info", "bytes": "unsigned char[40]",
+            "bpf": "struct sock_fprog", "icmp6_filter": "struct icmp6_filter"}
+_FAMILY_WORDS = {"inet": "IPv4", "inet6": "IPv6", "unix": "Unix", "packet": "packet"}
 # Options the sweep of all options leaves out, and why (read them one at a time).
 NOT_SWEPT = {"SO_ERROR": "reading clears the pending error; read it with getsockopt"}
 _TYPE_WORDS = {"stream": "stream", "dgram": "datagram", "seqpacket": "seqpacket", "raw": "raw"}

@@ -68,6 +68,9 @@ def op_setsockopt(eng: Engine, s: LiveSocket, call: Call) -> dict[str, Any] | No
     """Set through the option's codec, then read back what the kernel kept (in the
     same step): {"effective", "why" when it differs from what was asked}."""
     spec = lookup_option(call.args["option"])
+    if spec.name == "SO_ATTACH_FILTER":  # compiled for what this socket's packets start with
+        raw.attach_filter(s.sock, spec, call.args["value"])
+        return None
     set_option(s.sock, spec, call.args["value"])
     if spec.name == "IP_HDRINCL":  # a raw socket's sends now start with the IPv4 header
         s.hdrincl = bool(call.args["value"])

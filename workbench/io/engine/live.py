@@ -179,6 +179,8 @@ def ready(sock: socket.socket, events: int) -> bool:
 
 def datagram_size(s: LiveSocket) -> int:
     """How much the next datagram needs: Unix datagrams may exceed 64 KiB, UDP never does."""
+    if s.family == AF_PACKET:
+        return 1 << 18  # a frame on lo may carry a whole 64 KiB segment and its headers
     if s.family != socket.AF_UNIX:
         return 65536
     peek = socket.MSG_PEEK | socket.MSG_TRUNC | socket.MSG_DONTWAIT

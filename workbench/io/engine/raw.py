@@ -13,6 +13,8 @@ import socket
 from typing import Any
 
 from workbench.core.errors import InputError
+from workbench.core.option_raw import compile_fprog, filter_link
+from workbench.core.options import OptionSpec
 from workbench.core.packets import kinds
 from workbench.core.packets.decode import send_link
 from workbench.core.packets.sockaddr import (
@@ -112,3 +114,10 @@ def sent_link(sock: socket.socket, hdrincl: bool) -> str | None:
     if describe(family, sock_type, proto) is None:
         return None
     return send_link(family, sock_type, proto, hdrincl)
+
+
+def attach_filter(sock: socket.socket, spec: OptionSpec, words: str) -> None:
+    """SO_ATTACH_FILTER with the program compiled for the socket's link; the program's
+    buffer is held (in `compile_fprog`) while the kernel copies it."""
+    link = filter_link(family_name(sock.family), type_name(sock.type))
+    sock.setsockopt(spec.level, spec.optname, compile_fprog(words, link))
