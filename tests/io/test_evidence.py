@@ -428,3 +428,38 @@ def test_eaddrnotavail_when_the_ephemeral_range_is_used_up() -> None:
     assert _evidence(d, "tcp.toward")["count"] == 2
     assert "2 connections to this destination use up the 2 ephemeral ports" in (
         d["causes"][0]["text"])
+
+
+ROUTES = CHILD + """
+out = {}
+for name, host in (("none", "203.0.113.5"), ("unreachable", "198.51.100.9"),
+                   ("prohibit", "198.51.101.9"), ("blackhole", "198.51.102.9")):
+    out[name] = run("connect", lambda: socket.socket().connect((host, 80)),
+                    {"address": f"{host}:80"}, "inet", "stream")
+print(json.dumps(out))
+"""
+
+
+def test_routes_that_refuse_at_once() -> None:
+    """In a network namespace of its own: no default route, and an unreachable, a
+    prohibit and a blackhole route (documentation addresses, never sent anywhere)."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("needs root, unshare and ip for a namespace of its own")
+    script = ("ip link set lo up && ip route add unreachable 198.51.100.0/24 && "
+              "ip route add prohibit 198.51.101.0/24 && "
+              'ip route add blackhole 198.51.102.0/24 && exec "$@"')
+    done = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", sys.executable, "-c",
+                           ROUTES, str(ROOT)], capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no network namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    expected = {"none": ("ENETUNREACH", "no route to 203.0.113.5"),
+                "unreachable": ("EHOSTUNREACH", "an `unreachable` route"),
+                "prohibit": ("EACCES", "a `prohibit` route"),
+                "blackhole": ("EINVAL", "a `blackhole` route")}
+    for name, (errno_name, words) in expected.items():
+        d = out[name]
+        assert d["errno"] == errno_name, name
+        assert words in d["causes"][0]["text"], (name, d["causes"])
+        assert d["causes"][0]["evidence"] == ["route"]

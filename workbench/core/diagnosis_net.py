@@ -209,7 +209,13 @@ def no_route(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     if found is None:
         return
     host = found.get("address")
-    if "error" in found:
+    if "error" in found and failed.error == "EHOSTUNREACH" and "No route to host" in str(
+            found["error"]):
+        yield cause(f"an `unreachable` route in the routing table covers {host} "
+                    f"(`ip route get` says: {found['error']})", "route")
+        yield fix("look at the route (`ip route show table all | grep unreachable`); remove "
+                  "it or add a more specific one", "route")
+    elif "error" in found:
         yield cause(f"the routing table has no route to {host} ({found['error']})", "route")
         yield fix(f"add a route (`ip route add … via GATEWAY`) or a default route; "
                   f"`ip route get {host}` shows when it works", "route")
@@ -262,3 +268,18 @@ def taken_four_tuple(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                 "and a connection is identified by both ends", "tcp.four_tuple")
     yield fix("do not bind before connect, so the kernel picks a free local port; or bind "
               "another port", "tcp.four_tuple")
+
+
+@rule("EACCES", "EINVAL")
+def refusing_route(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    found = _route(facts)
+    if found is None or failed.call not in ("connect", "send"):
+        return
+    said = str(found.get("error", ""))
+    kind = {"EACCES": ("prohibit", "Permission denied"),
+            "EINVAL": ("blackhole", "Invalid argument")}.get(failed.error)
+    if kind and kind[1] in said:
+        yield cause(f"a `{kind[0]}` route in the routing table covers {found.get('address')} "
+                    f"(`ip route get` says: {said})", "route")
+        yield fix(f"look at it with `ip route show table all | grep {kind[0]}`; remove it or "
+                  "add a more specific route", "route")

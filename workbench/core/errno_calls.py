@@ -46,7 +46,7 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
         "send": (
             "a datagram to a broadcast address needs SO_BROADCAST set on the socket first; "
             "to a Unix datagram path, write permission on its file; a firewall rule on "
-            "OUTPUT can refuse it too",
+            "OUTPUT or a `prohibit` route can refuse it too",
             "setsockopt SO_BROADCAST 1 and send again; check the Unix path's mode"),
     },
     "EPERM": {
@@ -222,7 +222,8 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
     "EHOSTUNREACH": {
         "connect": (
             "no route to the host: an ICMP host unreachable or administratively prohibited "
-            "came back, or the next hop on the local link never answered ARP/ND",
+            "came back, the next hop on the local link never answered ARP/ND, or an "
+            "`unreachable` route covers the address",
             "check `ip route get ADDRESS`, that the host is up, and firewalls on the way"),
         "send": (
             "the datagram (or an earlier one) drew an ICMP host unreachable, or the "
@@ -262,12 +263,13 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "call listen first (socket, bind, listen, accept)"),
         "connect": (
             "the address does not fit this socket (wrong length, a malformed Unix path, an "
-            "IPv6 link-local address without a %scope), or the socket's state forbids it",
+            "IPv6 link-local address without a %scope), the socket's state forbids it, or "
+            "a `blackhole` route covers the destination",
             "check the address and the order of calls"),
         "send": (
             "the flags are invalid, the sendto address has the wrong length, the UDP "
-            "destination port is 0, or a socket bound to a loopback address sends off "
-            "the host",
+            "destination port is 0, a socket bound to a loopback address sends off the "
+            "host, or a `blackhole` route covers the destination",
             "check the flags and the destination"),
         "recv": (
             "the flags are invalid, or MSG_OOB with no urgent data pending (or "

@@ -45,8 +45,9 @@ FAMILY_CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "check the file's mode and owner (`namei -l PATH`); the server may need to "
             "chmod it or put you in its group"),
         "connect/inet": (
-            "a UDP socket connected to a broadcast address without SO_BROADCAST, or a "
-            "local firewall rule", "set SO_BROADCAST first; check the OUTPUT chain"),
+            "a UDP socket connected to a broadcast address without SO_BROADCAST, a local "
+            "firewall rule, or a `prohibit` route for the destination",
+            "set SO_BROADCAST first; check the OUTPUT chain and `ip route get ADDRESS`"),
     },
 }
 

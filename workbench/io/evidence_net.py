@@ -375,9 +375,12 @@ def _link(dev: str, what: str) -> str | None:
     return text.strip() if text else None
 
 
-@gatherer("ENETUNREACH", "EHOSTUNREACH", "ETIMEDOUT", "EMSGSIZE", "ENETDOWN", "EHOSTDOWN")
+@gatherer("ENETUNREACH", "EHOSTUNREACH", "ETIMEDOUT", "EMSGSIZE", "ENETDOWN", "EHOSTDOWN",
+          "EACCES", "EINVAL")
 def route(failed: FailedCall) -> Iterator[Fact]:
     ep = _inet(failed)
+    if failed.call not in ("connect", "send"):
+        return  # a route says nothing about a bind or an option
     found = route_to(ep.host) if ep is not None else None
     if ep is None or found is None:
         return
