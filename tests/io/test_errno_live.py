@@ -451,3 +451,20 @@ def test_eaddrinuse_on_listen_after_both_bound_with_reuseaddr(engine: Engine) ->
         d = explain(engine, failed(engine.call("listen", sid, backlog=1), "EADDRINUSE"))
     assert "only one may listen" in d.meaning
     assert f"a socket listens on 127.0.0.1:{port}" in cause(d)
+
+
+def test_enotdir_and_eloop_on_unix_paths(engine: Engine, sock_dir: str) -> None:
+    plain = os.path.join(sock_dir, "plain")
+    Path(plain).write_text("x")
+    os.symlink(os.path.join(sock_dir, "b"), os.path.join(sock_dir, "a"))
+    os.symlink(os.path.join(sock_dir, "a"), os.path.join(sock_dir, "b"))
+    sid = new(engine, family="unix")
+    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{plain}/x.sock"),
+                               "ENOTDIR"))
+    assert "a part of it is not a directory" in cause(d)
+    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{sock_dir}/a/x.sock"),
+                               "ELOOP"))
+    assert "go round in a loop" in cause(d)
+    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{sock_dir}/no/x.sock"),
+                               "ENOENT"))
+    assert f"{sock_dir}/no cannot be reached: it does not exist" in cause(d)

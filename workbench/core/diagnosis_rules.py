@@ -136,13 +136,21 @@ def broadcast(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     yield fix("setsockopt SO_BROADCAST 1, then send again", "address.broadcast")
 
 
+_DIR_ERRORS = {"ENOENT": "it does not exist", "ENOTDIR": "a part of it is not a directory",
+               "ELOOP": "its symbolic links go round in a loop",
+               "EACCES": "this process may not search a directory on the way"}
+
+
 @rule("EACCES", "ENOENT", "ENOTDIR", "ELOOP")
 def unix_access(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     info = fact_value(facts, "unix.path")
     if not isinstance(info, dict):
         return
-    path = info.get("path")
-    if failed.call == "bind" and info.get("dir_exists") is False:
+    path, error = info.get("path"), str(info.get("dir_error"))
+    why = _DIR_ERRORS.get(error) if failed.call == "bind" or error != "ENOENT" else None
+    if why is not None:
+        yield cause(f"the directory {info.get('dir')} cannot be reached: {why}", "unix.path")
+    elif failed.call == "bind" and info.get("dir_exists") is False:
         yield cause(f"the directory {info.get('dir')} does not exist", "unix.path")
     elif failed.call == "bind" and info.get("dir_writable") is False:
         yield cause(f"this process may not create files in {info.get('dir')}", "unix.path")

@@ -288,6 +288,11 @@ def unix_path(path: str) -> dict[str, Any]:
     info: dict[str, Any] = {"path": path, "dir": folder, "dir_exists": os.path.isdir(folder),
                             "dir_writable": os.access(folder, os.W_OK | os.X_OK)}
     try:
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            info["dir_error"] = "ENOTDIR"
+    except OSError as exc:  # why the folder cannot be reached: ENOENT, ENOTDIR, ELOOP, EACCES
+        info["dir_error"] = errno.errorcode.get(exc.errno or 0, str(exc))
+    try:
         st = os.stat(path)
     except FileNotFoundError:
         info["kind"] = "missing"
