@@ -57,7 +57,7 @@ def build(session: Session, lang: str, model: str, where: Path) -> list[str]:
     if lang == "python":
         path = where / f"program-{model}.py"
         path.write_text(export_python(session, model))
-        return [sys.executable, str(path)]
+        return [sys.executable, "-X", "dev", str(path)]  # an unclosed socket would warn
     if GCC is None:
         pytest.skip("gcc is not installed")
     source, binary = where / f"program-{model}.c", where / f"program-{model}"
@@ -196,6 +196,7 @@ def test_example_session_runs_as_recorded(path: Path, lang: str, model: str,
             relay.set_upstream(parse_address(program.bound(seq)))
         code, out, err = program.finish()
         assert code == 0, f"{out}\n{err}"
+        assert err == ""  # nothing differs, no ResourceWarning (an unclosed socket)
         assert "as recorded" in out.splitlines()[-1]
         for watched in setup.watched:
             sock = plan.sockets[watched.sock]
@@ -223,6 +224,7 @@ def test_a_program_run_against_the_wrong_peer_exits_1(tmp_path: Path) -> None:
             code, out, err = program.finish()
         assert code == 1, out
         assert "differs: step 4: expect" in err
+        assert "ResourceWarning" not in err  # the socket was closed on the way out
 
 
 # -- random payloads -------------------------------------------------------------------------
