@@ -283,3 +283,22 @@ def test_a_failing_source_pauses_and_says_why(fake: FakeSource,
         assert pane.paused and "Operation not permitted" in shown(status)
 
     run(WorkbenchApp(journal=False), scenario)
+
+
+def test_a_rising_trouble_counter_is_news(fake: FakeSource,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counters count from boot: only a rise since the pane opened gets a line."""
+    counters = {"ListenOverflows": 268, "ListenDrops": 268}
+    monkeypatch.setattr(fake, "counters", lambda: ({}, dict(counters), (32768, 60999)))
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        pane = await open_conns(pilot)
+        summary = pilot.app.screen.query_one("#conns-news", Label)
+        assert "since opened" not in shown(summary) and "268" not in shown(summary)
+        counters["ListenOverflows"] = 271
+        before = pane.refreshes
+        pane.refresh(fetch=True)
+        await wait_until(pilot, lambda: pane.refreshes > before, what="a refresh")
+        assert "since opened: ListenOverflows +3 (accept queue full" in shown(summary)
+
+    run(WorkbenchApp(journal=False), scenario)

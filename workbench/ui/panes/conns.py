@@ -24,7 +24,7 @@ from workbench.core.conn_filter import ConnFilter, parse_filter
 from workbench.core.conn_format import Context
 from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
-from workbench.core.conn_summary import Summary, summarize
+from workbench.core.conn_summary import TROUBLE, Summary, summarize
 from workbench.core.conntable import F_COOKIE, SORT_KEYS, RawRow, diff, sort_rows
 from workbench.core.errors import InputError
 from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, ConnSource, Snapshot
@@ -107,6 +107,7 @@ class ConnsView(Vertical):
         yield ConnTable(id="conns-table")
         yield Static("", id="conns-explain")
         yield Label("", id="conns-summary")
+        yield Label("", id="conns-news")
 
     @on(Input.Submitted, "#conns-filter")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -160,6 +161,7 @@ class ConnsPane(PaneController):
         self._due = 0.0
         self._marks: dict[int, tuple[str, float]] = {}  # cookie -> (mark, until)
         self._gone: dict[int, tuple[RawRow, float]] = {}  # vanished rows, still shown
+        self._baseline: dict[str, int] | None = None  # trouble counters when first shown
 
     def compose(self) -> ComposeResult:
         yield ConnsView(self)
@@ -269,7 +271,11 @@ class ConnsPane(PaneController):
         table.show(result.rows, Context(snap.owners, snap.extras, snap.ifnames, mine),
                    result.marks, result.settings.columns, empty)
         self._status()
-        self.screen.query_one("#conns-summary", Label).update(self._summary_text(result))
+        self.screen.query_one("#conns-summary", Label).update(result.summary.line())
+        news = self.screen.query_one("#conns-news", Label)
+        text = self._news(result)
+        news.update(text)
+        news.display = bool(text)
         if self._again:
             self._again = False
             self.refresh(fetch=False)
@@ -280,10 +286,19 @@ class ConnsPane(PaneController):
         self.screen.query_one("#conns-status", Label).update(
             f"cannot read the socket table: {exc}; paused (space tries again)")
 
-    def _summary_text(self, result: Result) -> str:
-        lines = [result.summary.line()]
-        lines += result.summary.trouble_lines()[:1]
-        return "\n".join(lines)
+    def _news(self, result: Result) -> str:
+        """Trouble counters (ListenOverflows, …) that rose since the pane first looked:
+        they count from boot, so only a rise is news."""
+        counters = result.summary.trouble
+        if self._baseline is None:
+            self._baseline = dict(counters)
+        rises = {k: v - self._baseline.get(k, 0) for k, v in counters.items()
+                 if v > self._baseline.get(k, 0)}
+        if not rises:
+            return ""
+        first, *rest = rises
+        return (f"since opened: {first} +{rises[first]} ({TROUBLE[first]})"
+                + "".join(f", {k} +{rises[k]}" for k in rest))
 
     def _status(self) -> None:
         result = self.result
