@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -463,3 +464,26 @@ def test_routes_that_refuse_at_once() -> None:
         assert d["errno"] == errno_name, name
         assert words in d["causes"][0]["text"], (name, d["causes"])
         assert d["causes"][0]["evidence"] == ["route"]
+
+
+READ_ONLY = CHILD + """
+path = sys.argv[2] + "/x.sock"
+print(json.dumps(run("bind", lambda: socket.socket(socket.AF_UNIX).bind(path),
+                     {"address": "unix:" + path}, "unix", "stream")))
+"""
+
+
+def test_erofs_on_a_read_only_mount(sock_dir: str) -> None:
+    """A read-only tmpfs mounted in a mount namespace of its own (never globally)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a mount namespace of its own")
+    script = f'mount -t tmpfs -o ro tmpfs {shlex.quote(sock_dir)} && exec "$@"'
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-c",
+                           READ_ONLY, str(ROOT), sock_dir], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    if done.returncode != 0 and ("unshare" in done.stderr or "mount" in done.stderr):
+        pytest.skip(f"no mount namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    d = json.loads(done.stdout)
+    assert d["errno"] == "EROFS"
+    assert "mounted read-only" in d["causes"][0]["text"]

@@ -163,6 +163,14 @@ def unix_access(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "writable by this process", "unix.path")
 
 
+@rule("EROFS")
+def read_only(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    info = fact_value(facts, "unix.path")
+    if isinstance(info, dict) and info.get("dir_read_only"):
+        yield cause(f"{info.get('dir')} is on a filesystem mounted read-only, where bind "
+                    "cannot create the socket file", "unix.path")
+
+
 @rule("EPERM")
 def raw_socket(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     if failed.call != "socket" or _cap(facts, "CAP_NET_RAW") is not False:

@@ -40,7 +40,7 @@ from workbench.io.evidence import (
 ADDRESS_ERRORS = ("EADDRNOTAVAIL", "ECONNREFUSED", "EADDRINUSE", "EACCES", "EHOSTUNREACH",
                   "ENETUNREACH")
 UNIX_ERRORS = ("ECONNREFUSED", "EADDRINUSE", "ENOENT", "EACCES", "ENOTDIR", "EPROTOTYPE",
-               "ELOOP")
+               "ELOOP", "EROFS", "ENOSPC")
 
 
 def _inet(failed: FailedCall) -> Endpoint | None:
@@ -290,6 +290,7 @@ def unix_path(path: str) -> dict[str, Any]:
     try:
         if not stat.S_ISDIR(os.stat(folder).st_mode):
             info["dir_error"] = "ENOTDIR"
+        info["dir_read_only"] = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError as exc:  # why the folder cannot be reached: ENOENT, ENOTDIR, ELOOP, EACCES
         info["dir_error"] = errno.errorcode.get(exc.errno or 0, str(exc))
     try:
