@@ -14,12 +14,11 @@ from workbench.core.errno_calls_gai import GAI_CALLS
 from workbench.core.errno_calls_unix import FAMILY_CALLS, PATH_CALLS
 
 CALL_NAMES = ("socket", "bind", "listen", "accept", "connect", "send", "recv",
-              "setsockopt", "getsockopt", "getpeername", "shutdown", "close",
+              "setsockopt", "getsockopt", "getsockname", "getpeername", "shutdown", "close",
               "expect")  # expect: the workbench's own wait for bytes, no system call
 ANY = "*"
 
-ALIASES = {"sendto": "send", "recvfrom": "recv", "socketpair": "socket",
-            "getsockname": "getpeername"}
+ALIASES = {"sendto": "send", "recvfrom": "recv", "socketpair": "socket"}
 
 # name -> call -> (meaning for that call, what to try)
 CALLS: dict[str, dict[str, tuple[str, str]]] = {
