@@ -145,6 +145,9 @@ def _add_replay(sub: Any) -> None:
                              f"0-{MAX_WAIT_MAX:g} (default {MAX_WAIT:g}); a file with a longer "
                              "one is refused (exit 2) before anything starts")
     replay.add_argument("--allow-public-peers", action="store_true", help=PUBLIC_PEERS_HELP)
+    replay.add_argument("--allow-raw", action="store_true",
+                        help="approve the raw and packet sockets the session creates (they "
+                        "see other programs' traffic); refused without it")
     replay.add_argument("--journal", metavar="DIR", type=_named("directory name", "--journal run1"),
                         help="journal the replay's steps to DIR, a new or empty directory")
     replay.add_argument("--json", action="store_true", help="print a JSON report")
@@ -258,7 +261,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     _check_session_path(args.file)
     session = load_session(args.file)
     try:
-        check_limits(session, args.timeout, args.max_wait, args.allow_public_peers)
+        check_limits(session, args.timeout, args.max_wait, args.allow_public_peers,
+                     args.allow_raw)
         journal = _new_journal(args.journal)
     except BaseException:
         session.close()
@@ -267,7 +271,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         limits = replay_limits(args.capture_budget, session, args.journal)
         report = replay_session(session, target=args.file, timeout=args.timeout,
                                 journal=journal, max_wait=args.max_wait,
-                                allow_public_peers=args.allow_public_peers, capture=limits)
+                                allow_public_peers=args.allow_public_peers, capture=limits,
+                                allow_raw=args.allow_raw)
     finally:
         session.close()
         if journal is not None:

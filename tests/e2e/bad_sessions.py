@@ -97,7 +97,9 @@ EVERY_ARG_REFUSES = {
 BAD_BY_ARG: dict[str, dict[str, Any]] = {
     "family": {"empty": "", "unknown": "inet7", "number": 2, "true": True},
     "type": {"raw": "raw", "number": 1},
-    "proto": {"-1": -1, "256": 256, "float": 1.5, "text": "6", "true": True},
+    "proto": {"-1": -1, "256": 256, "float": 1.5, "text": "6", "true": True,
+              "ethertype-name": "all", "65536": 65536},
+    "approved": {"0": 0, "text": "yes", "1": 1},
     "auto": {"0": 0, "1": 1, "text": "true", "no": "no"},
     "blocking": {"0": 0, "text": "false"},
     "option": {"empty": "", "unknown": "SO_NOPE", "number": 1},
@@ -422,10 +424,32 @@ def valid_cases() -> Iterator[Case]:
         yield Case(f"valid-op-{name}", on_sock(op_step(name, args)), (), RUNS)
 
 
+RAW_ICMP = {"op": "socket", "args": {"family": "inet", "type": "raw", "proto": 1,
+                                     "auto": False, "approved": True}, "result": {"sock": 1}}
+
+
+def raw_cases() -> Iterator[Case]:
+    """Raw and packet kinds: bad combinations refused on load; a good one refused before
+    it runs unless --allow-raw says yes."""
+    for label, args in (("packet-stream", {"family": "packet", "type": "stream"}),
+                        ("raw-proto-0", {"family": "inet", "type": "raw"}),
+                        ("raw-unix", {"family": "unix", "type": "raw", "proto": 1}),
+                        ("raw-300", {"family": "inet", "type": "raw", "proto": 300}),
+                        ("ping-udp-name", {"family": "inet", "type": "dgram", "proto": "all"})):
+        yield Case(f"raw-{label}", session({"op": "socket", "args": args,
+                                            "result": {"sock": 1}}), ("steps[0]",))
+    yield Case("raw-without-allow-raw", session(RAW_ICMP), ("step 0", "--allow-raw"),
+               on_load=False)
+    yield Case("raw-packet-without-allow-raw", session(
+        {"op": "socket", "args": {"family": "packet", "type": "raw", "proto": 3},
+         "result": {"sock": 1}}), ("packet socket", "--allow-raw"), on_load=False)
+
+
 def all_cases() -> list[Case]:
     cases = [*(replace(c, id=f"header-{c.id}") for c in header_cases()), *peer_cases(),
              *(replace(c, id=f"step-{c.id}") for c in step_cases()), *result_cases(),
-             *sidecar_cases(), *reference_cases(), *op_arg_cases(), *valid_cases()]
+             *sidecar_cases(), *reference_cases(), *op_arg_cases(), *valid_cases(),
+             *raw_cases()]
     ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases

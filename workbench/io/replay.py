@@ -10,6 +10,7 @@ the recording at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import threading
 import time
@@ -29,6 +30,7 @@ from workbench.core.compare import (
 from workbench.core.errnos import from_oserror
 from workbench.core.errors import InputError
 from workbench.core.ops import created_sockets
+from workbench.core.raw_approval import replay_refusal
 from workbench.core.session import PeerSpec, Session
 from workbench.core.session_checks import check_references, check_total
 from workbench.core.sockstate import Kind, kind_of
@@ -111,8 +113,10 @@ def _note_sockets(step: Step, expected: dict[int, Expected]) -> None:
 
 
 class Replayer:
-    def __init__(self, recorded: Session, engine: Engine, timeout: float) -> None:
+    def __init__(self, recorded: Session, engine: Engine, timeout: float,
+                 allow_raw: bool = False) -> None:
         self.recorded = recorded
+        self.allow_raw = allow_raw  # --allow-raw approves every raw and packet socket
         self.engine = engine
         self.timeout = timeout
         self.ids: dict[int, int] = {}  # recorded socket id -> live socket id
@@ -210,6 +214,8 @@ class Replayer:
         address = str(args.get("address", ""))
         if address.startswith("sock:") and address[5:].isdigit():
             args["address"] = f"sock:{self.ids.get(int(address[5:]), int(address[5:]))}"
+        if step.op == "socket" and self.allow_raw:
+            args["approved"] = True
         return args
 
     def _live_sock(self, step: Step) -> int | None:
@@ -245,7 +251,7 @@ class Replayer:
         self._map_result(step, live)
         diff = compare_outcome(step, live)
         if diff is not None:
-            self.report.mismatches.append(diff)
+            self.report.mismatches.append(_explained(diff, step, live))
         return live
 
     def _map_result(self, step: Step, live: Step) -> None:
@@ -290,15 +296,27 @@ class Replayer:
         return out
 
 
+def _explained(diff: Mismatch, step: Step, live: Step) -> Mismatch:
+    """A socket refused for want of privilege says why and what to do instead (the
+    engine's message holds it: CAP_NET_RAW, ping sockets)."""
+    if step.op != "socket" or live.error is None or live.error.name not in ("EPERM", "EACCES"):
+        return diff
+    return dataclasses.replace(diff, message=f"{diff.message} ({live.error.message})")
+
+
 def check_limits(recorded: Session, timeout: float = 5.0, max_wait: float = MAX_WAIT,
-                 allow_public_peers: bool = False) -> None:
-    """Bad input, before anything starts: peers beyond loopback, waits over max_wait."""
+                 allow_public_peers: bool = False, allow_raw: bool = False) -> None:
+    """Bad input, before anything starts: peers beyond loopback, waits over max_wait,
+    raw or packet sockets without --allow-raw."""
     if not (math.isfinite(timeout) and timeout > 0):
         raise InputError(f"timeout {timeout} must be a positive number: use e.g. --timeout 5")
     if not (math.isfinite(max_wait) and max_wait >= 0):
         raise InputError(f"max wait {max_wait} must be 0 or more: use e.g. --max-wait 60")
     if not allow_public_peers:
         check_loopback(recorded.peers)
+    refusal = None if allow_raw else replay_refusal(recorded.steps)
+    if refusal is not None:
+        raise InputError(refusal)
     check_references(recorded.steps, [p.name for p in recorded.peers])
     check_total(recorded.steps)
     for step in recorded.steps:
@@ -329,13 +347,15 @@ def declared_peers(specs: list[PeerSpec], allow_public: bool) -> Iterator[dict[s
 
 def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
                    journal: Any = None, max_wait: float = MAX_WAIT,
-                   allow_public_peers: bool = False, capture: Any = None) -> ReplayReport:
+                   allow_public_peers: bool = False, capture: Any = None,
+                   allow_raw: bool = False) -> ReplayReport:
     """Run a session against live peers; never raises for a mismatch, only for bad input.
 
     Each point waits at most `timeout` plus its own wait (`max_wait` at most).
     `capture`: CaptureLimits for the live capture (received bytes past its budget are
-    compared by length, as gaps are)."""
-    check_limits(recorded, timeout, max_wait, allow_public_peers)
+    compared by length, as gaps are). `allow_raw`: the person approves every raw and
+    packet socket the session creates (without it such a session is refused)."""
+    check_limits(recorded, timeout, max_wait, allow_public_peers, allow_raw)
     started = time.monotonic()
     live = Session(peers=recorded.peers, title=recorded.title)
     if journal is not None:
@@ -345,7 +365,7 @@ def replay_session(recorded: Session, target: str = "", timeout: float = 5.0,
         engine.log.lossless = True  # a regression check compares every byte, however slow
         if capture is not None:
             capture.apply(engine.log)
-        replayer = Replayer(recorded, engine, timeout)
+        replayer = Replayer(recorded, engine, timeout, allow_raw)
         unsubscribe = engine.subscribe(replayer.on_event)
         try:
             mismatches = replayer.run()
