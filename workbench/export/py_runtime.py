@@ -260,7 +260,7 @@ class Run(Base):
     def take_owed(self, sid, sock):
         want = min(65536, len(RECEIVED[sid]) - len(self.rx[sid]))
         try:
-            self.drain(sid, sock, sock.recv(want, socket.MSG_DONTWAIT))
+            self.drain(sid, sock, sock.recv(want, getattr(socket, "MSG_DONTWAIT", 0)))
         except BlockingIOError:
             pass
         except OSError:
