@@ -487,3 +487,27 @@ def test_erofs_on_a_read_only_mount(sock_dir: str) -> None:
     d = json.loads(done.stdout)
     assert d["errno"] == "EROFS"
     assert "mounted read-only" in d["causes"][0]["text"]
+
+
+NO_INODES = CHILD + """
+open(sys.argv[2] + "/filler", "w").close()  # the last free inode
+path = sys.argv[2] + "/x.sock"
+print(json.dumps(run("bind", lambda: socket.socket(socket.AF_UNIX).bind(path),
+                     {"address": "unix:" + path}, "unix", "stream")))
+"""
+
+
+def test_enospc_when_the_filesystem_has_no_inode_left(sock_dir: str) -> None:
+    """A two-inode tmpfs mounted in a mount namespace of its own (never globally)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a mount namespace of its own")
+    script = f'mount -t tmpfs -o nr_inodes=2 tmpfs {shlex.quote(sock_dir)} && exec "$@"'
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-c",
+                           NO_INODES, str(ROOT), sock_dir], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    if done.returncode != 0 and ("unshare" in done.stderr or "mount" in done.stderr):
+        pytest.skip(f"no mount namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    d = json.loads(done.stdout)
+    assert d["errno"] == "ENOSPC"
+    assert "no free inodes left" in d["causes"][0]["text"]

@@ -171,6 +171,18 @@ def read_only(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "cannot create the socket file", "unix.path")
 
 
+@rule("ENOSPC")
+def no_room(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    info = fact_value(facts, "unix.path")
+    if not isinstance(info, dict):
+        return
+    if info.get("dir_free_inodes") == 0:
+        yield cause(f"the filesystem of {info.get('dir')} has no free inodes left, and the "
+                    "socket file needs one", "unix.path")
+    elif info.get("dir_free_bytes") == 0:
+        yield cause(f"the filesystem of {info.get('dir')} is full", "unix.path")
+
+
 @rule("EPERM")
 def raw_socket(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     if failed.call != "socket" or _cap(facts, "CAP_NET_RAW") is not False:

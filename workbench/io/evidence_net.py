@@ -290,7 +290,9 @@ def unix_path(path: str) -> dict[str, Any]:
     try:
         if not stat.S_ISDIR(os.stat(folder).st_mode):
             info["dir_error"] = "ENOTDIR"
-        info["dir_read_only"] = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        room = os.statvfs(folder)
+        info.update(dir_read_only=bool(room.f_flag & os.ST_RDONLY),
+                    dir_free_bytes=room.f_bavail * room.f_frsize, dir_free_inodes=room.f_favail)
     except OSError as exc:  # why the folder cannot be reached: ENOENT, ENOTDIR, ELOOP, EACCES
         info["dir_error"] = errno.errorcode.get(exc.errno or 0, str(exc))
     try:
