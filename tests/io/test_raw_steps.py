@@ -214,3 +214,35 @@ def test_without_cap_net_raw_the_step_records_the_explanation(
     assert got["error"] == "EPERM"
     for word in words:
         assert word in got["message"], got["message"]
+
+
+@needs_root
+def test_a_recorded_packet_session_fits_the_schema_and_loads_back(
+        engine: Engine, udp_receiver: socket.socket) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from workbench.core.session import dumps_session, loads_session
+
+    port = udp_receiver.getsockname()[1]
+    sid = made(engine.call("socket", family="packet", type="dgram", proto="ipv4",
+                           approved=True))
+    assert engine.call("setsockopt", sid, option="SO_ATTACH_FILTER",
+                       value=f"udp port {port}").ok
+    assert engine.call("bind", sid, address="iface:lo").ok
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(b"schema", ("127.0.0.1", port))
+    first_received(engine, sid, lambda step: decoded(step, "packet", "dgram", 0x800).find(
+        "udp"), "the datagram")
+    text = dumps_session(engine.session)
+    schema = json.loads((Path(__file__).resolve().parents[2] / "sessions" /
+                         "session.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads(text))
+    loaded = loads_session(text)
+    created = loaded.steps[0]
+    assert created.args == {"family": "packet", "type": "dgram", "proto": 0x800,
+                            "auto": True, "approved": True}
+    got = next(s for s in loaded.steps if s.op == "recvfrom")
+    assert got.result["ethertype"] == 0x800  # type: ignore[index]
