@@ -40,8 +40,8 @@ def run_rules(failed: FailedCall, facts: Facts) -> list[Claim]:
     for fn in _RULES.get(failed.error, []):
         try:
             claims.extend(fn(failed, facts))
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-            continue  # an odd fact is no reason to lose the rest of the diagnosis
+        except Exception:  # an odd fact or a bug in one rule loses only that rule
+            continue
     return claims
 
 
