@@ -73,7 +73,7 @@ def gather(failed: FailedCall, budget: float = BUDGET) -> dict[str, Fact]:
         try:
             for fact in fn(failed):
                 facts[fact.key] = fact
-        except Exception:
+        except Exception:  # evidence is best effort: the failure itself is the data
             continue
     return facts
 
