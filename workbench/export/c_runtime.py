@@ -1,7 +1,8 @@
 """The helpers every exported C program carries, as source text.
 
 Each helper makes one kind of call, checks its return value against the recording
-and says what differs with the call's name and strerror(errno). `IO_POLL` chooses
+and says what differs with the call's name and the error's text (strerror, or the
+Winsock message; see c_platform.py). `IO_POLL` chooses
 the I/O model at compile time: 0 keeps sockets blocking as the session had them;
 1 makes every socket non-blocking and waits in poll() (bounded by --timeout) before
 a call the session made in blocking mode.
