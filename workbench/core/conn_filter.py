@@ -12,9 +12,8 @@ one line says which word and what it could be.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workbench.core.conntable import (
     AF_INET,
@@ -63,22 +62,26 @@ STATE_WORDS.update({
 HELP = ("use tcp, udp, raw, unix, v4, v6, a state (listen, estab, time-wait…), :PORT, "
         "sport:PORT, dport:PORT, an address or CIDR, src:/dst:ADDR, proc:NAME, pid:N, mine")
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+if TYPE_CHECKING:  # ipaddress is imported only when an address filter is used
+    import ipaddress
+
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass
 class ConnFilter:
-    """A parsed filter; `match(row)` on raw rows, or `apply(rows)`."""
+    """A parsed filter; `apply(rows)` on raw rows, or `matches(row)`. (A plain class:
+    the headless command imports this, and dataclasses cost it milliseconds.)"""
 
-    text: str = ""
-    kinds: set[int] = field(default_factory=set)
-    families: set[int] = field(default_factory=set)
-    states: set[int] = field(default_factory=set)
-    ports: list[tuple[str, int, int]] = field(default_factory=list)  # (side, low, high)
-    nets: list[tuple[str, Network]] = field(default_factory=list)
-    procs: list[str] = field(default_factory=list)
-    pids: set[int] = field(default_factory=set)
-    mine: bool = False
+    def __init__(self, text: str = "") -> None:
+        self.text = text
+        self.kinds: set[int] = set()
+        self.families: set[int] = set()
+        self.states: set[int] = set()
+        self.ports: list[tuple[str, int, int]] = []  # (side, low, high)
+        self.nets: list[tuple[str, Network]] = []
+        self.procs: list[str] = []
+        self.pids: set[int] = set()
+        self.mine = False
 
     @property
     def empty(self) -> bool:
@@ -142,6 +145,8 @@ def _port_check(ports: list[tuple[str, int, int]]) -> Callable[[RawRow], bool]:
 
 
 def _net_check(nets: list[tuple[str, Network]]) -> Callable[[RawRow], bool]:
+    import ipaddress
+
     cache: dict[tuple[int, bytes, str], bool] = {}
 
     def inside(family: int, raw: bytes, net: Network) -> bool:
@@ -232,6 +237,8 @@ def _port_range(value: str, word: str) -> tuple[int, int]:
 
 
 def _network(value: str, word: str) -> Network:
+    import ipaddress
+
     text = value.replace("[", "").replace("]", "")
     try:
         return ipaddress.ip_network(text, strict=False)

@@ -15,7 +15,7 @@ import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any, NamedTuple
 
 RawRow = tuple[Any, ...]
@@ -137,7 +137,7 @@ def address_column(rows: Sequence[RawRow], local: bool,
     ports = array("H", map(itemgetter(p), rows))
     if LITTLE:
         ports.byteswap()
-    out = list(map(str.__add__, map(hosts.get, raws, repeat("")), map(str, ports)))
+    out = list(map(add, map(hosts.get, raws, repeat("")), map(str, ports)))
     if ports.count(0):
         for at in [i for i, port in enumerate(ports) if not port]:
             out[at] = out[at][:-1] + "*"

@@ -12,7 +12,6 @@ import sys
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from workbench.core.conntable import (
@@ -36,17 +35,18 @@ ALL_KINDS = (*INET_KINDS, KIND_UNIX)
 WANT_INFO, WANT_SKMEM = 1, 2
 
 
-@dataclass
 class Snapshot:
     """One refresh: rows in kernel order, extras by cookie, owners by inode."""
 
-    rows: list[RawRow]
-    at: float
-    took: float
-    extras: dict[int, Extras] = field(default_factory=dict)
-    owners: Owners = field(default_factory=dict)
-    ifnames: Mapping[int, str] = field(default_factory=dict)
-    source: str = "netlink"
+    __slots__ = ("at", "extras", "ifnames", "owners", "rows", "source", "took")
+
+    def __init__(self, rows: list[RawRow], at: float, took: float,
+                 extras: dict[int, Extras] | None = None, owners: Owners | None = None,
+                 ifnames: Mapping[int, str] | None = None, source: str = "netlink") -> None:
+        self.rows, self.at, self.took, self.source = rows, at, took, source
+        self.extras: dict[int, Extras] = extras if extras is not None else {}
+        self.owners: Owners = owners if owners is not None else {}
+        self.ifnames: Mapping[int, str] = ifnames if ifnames is not None else {}
 
 
 class ConnSource(Protocol):
