@@ -31,7 +31,7 @@ from support import stop_process, wait_until
 
 from workbench.core.ops import normalise
 from workbench.core.session import PeerSpec, Session
-from workbench.core.steps import Step, StepError
+from workbench.core.steps import NotKept, Step, StepError
 from workbench.export.c import export_c
 from workbench.export.plan import Plan, make_plan
 from workbench.export.python import export_python
@@ -359,3 +359,31 @@ def test_a_send_to_the_programs_own_socket_does_not_wait_for_ever(lang: str, mod
     code, out, err = Program([*argv, "--timeout", "10"]).finish()
     assert code == 0, f"{out[-2000:]}\n{err}"
     assert f"{1 << 20} bytes sent" in out
+
+
+def gap_session(sent: bytes) -> Session:
+    """A socketpair whose receiving side did not keep its middle bytes (a capture budget)."""
+    steps = [Step("socketpair", None, normalise("socketpair", {}), result={"socks": [1, 2]}),
+             Step("send", 1, normalise("send", {"data": sent}), result={"sent": len(sent)}),
+             Step("recv", 2, {}, auto=True, result={"data": b"head", "at": 0}),
+             Step("recv", 2, {}, auto=True, result={"data": NotKept(6, "budget"), "at": 4}),
+             Step("recv", 2, {}, auto=True, result={"data": b"tail", "at": 10}),
+             Step("close", 1, {}), Step("close", 2, {})]
+    session = Session(title="bytes not kept")
+    for i, one in enumerate(steps):
+        one.t = i / 1000
+        session.add(one)
+    return session
+
+
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
+def test_bytes_not_kept_are_read_but_not_compared(lang: str, model: str,
+                                                  tmp_path: Path) -> None:
+    code, out, err = Program(build(gap_session(b"head??????tail"), lang, model,
+                                   tmp_path)).finish()
+    assert code == 0, f"{out}\n{err}"
+    (tmp_path / "again").mkdir()
+    session = gap_session(b"head??????tail")
+    session.steps[1].args["data"] = b"HEAD??????tail"  # the kept bytes differ now
+    code, out, err = Program(build(session, lang, model, tmp_path / "again")).finish()
+    assert code == 1 and "first difference at offset 0" in err, f"{out}\n{err}"
