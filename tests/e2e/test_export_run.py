@@ -27,7 +27,7 @@ import pytest
 from capture_relay import Relay
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support import stop_process, wait_until
+from support import HAS_IPV6, stop_process, wait_until
 
 from workbench.core.ops import normalise
 from workbench.core.session import PeerSpec, Session
@@ -387,3 +387,34 @@ def test_bytes_not_kept_are_read_but_not_compared(lang: str, model: str,
     session.steps[1].args["data"] = b"HEAD??????tail"  # the kept bytes differ now
     code, out, err = Program(build(session, lang, model, tmp_path / "again")).finish()
     assert code == 1 and "first difference at offset 0" in err, f"{out}\n{err}"
+
+
+def ipv6_session() -> Session:
+    """A listener on [::1] and a client of it: v6 addresses bound, connected, accepted."""
+    inet6 = {"family": "inet6"}
+    steps = [Step("socket", None, normalise("socket", inet6), result={"sock": 1}),
+             Step("bind", 1, normalise("bind", {"address": "[::1]:0"}),
+                  result={"local": "[::1]:40000"}),
+             Step("listen", 1, normalise("listen", {}), result={"local": "[::1]:40000"}),
+             Step("socket", None, normalise("socket", inet6), result={"sock": 2}),
+             Step("connect", 2, normalise("connect", {"address": "sock:1"}),
+                  result={"peer": "[::1]:40000", "local": "[::1]:40001"}),
+             Step("accept", 1, {}, auto=True, result={"sock": 3, "peer": "[::1]:40001"}),
+             Step("send", 2, normalise("send", {"data": b"over v6"}), result={"sent": 7}),
+             Step("recv", 3, {}, auto=True, result={"data": b"over v6", "at": 0}),
+             Step("close", 2, {}),
+             Step("recv", 3, {}, auto=True, result={"data": b"", "at": 7, "eof": True}),
+             Step("close", 3, {}), Step("close", 1, {})]
+    session = Session(title="IPv6 on loopback")
+    for i, one in enumerate(steps):
+        one.t = i / 1000
+        session.add(one)
+    return session
+
+
+@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback here")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
+def test_an_ipv6_session_runs(lang: str, model: str, tmp_path: Path) -> None:
+    code, out, err = Program(build(ipv6_session(), lang, model, tmp_path)).finish()
+    assert code == 0, f"{out}\n{err}"
+    assert re.search(r"^step 1: .*bound to \[::1\]:\d+$", out, re.M), out
