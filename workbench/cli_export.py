@@ -98,7 +98,7 @@ def _write(path: str, text: str) -> None:
     from workbench.io.atomic_write import write_atomic
 
     try:
-        write_atomic(path, text.encode("utf-8", "surrogateescape"))
+        write_atomic(path, text.encode("utf-8", "backslashreplace"))  # a lone surrogate
     except InputError:
         raise
     except OSError as exc:

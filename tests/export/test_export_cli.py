@@ -112,3 +112,14 @@ def test_findings_of_a_failure_exit_1() -> None:
     run = run_cli("export", str(SESSIONS / "connect-refused.json"), "--lang", "json")
     check_contract(run, codes=(1,))
     assert {r["status"] for r in json.loads(run.out)} == {"ok", "failure"}
+
+
+def test_a_title_with_a_lone_surrogate_is_written_escaped(tmp_path: Path) -> None:
+    doc = json.loads((SESSIONS / "tcp-echo.json").read_text())
+    doc["title"] = "odd \ud800 title"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    for lang in ("python", "c"):
+        out = tmp_path / f"program.{lang}"
+        check_contract(run_cli("export", str(path), "--lang", lang, "-o", str(out)), codes=(0,))
+        assert "odd \\ud800 title" in out.read_text()
