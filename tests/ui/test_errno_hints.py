@@ -77,3 +77,22 @@ def test_cancelled_accept_says_you_cancelled_it(app: WorkbenchApp) -> None:
         assert not notified(app, "EINTR", "signal interrupted")
 
     drive(app, scenario, size=(120, 40))
+
+
+def test_a_failed_non_blocking_connect_is_explained_in_the_log(app: WorkbenchApp) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # bound, never listening: the connect is refused
+        port = held.getsockname()[1]
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await new_socket(pilot)
+            await pilot.press("k")  # non-blocking
+            await wait_until(pilot, lambda: bool(user_steps(app, "set_blocking")),
+                             what="non-blocking mode")
+            await address_step(pilot, "c", "connect", f"127.0.0.1:{port}")
+            log = app.main.query_one(EventLog)
+            await pilot.press("2")
+            await wait_until(pilot, lambda: "connect failed: ECONNREFUSED nothing accepts"
+                             in log_text(log), what="the SO_ERROR read explained")
+
+        drive(app, scenario, size=(120, 40))

@@ -7,7 +7,7 @@ from collections import deque
 from rich.text import Text
 from textual.widgets import RichLog
 
-from workbench.core.diagnosis import words_for_step
+from workbench.core.diagnosis import deferred_connect_error, words_for_step
 from workbench.core.steps import Step
 
 MAX_ENTRIES = 2000  # the session keeps every step; the log shows the recent ones
@@ -25,7 +25,12 @@ def step_line(step: Step) -> Text:
         line.append("auto ", style="italic")
     line.append(step.describe())
     line.append(" → ")
-    if step.error is None:
+    failed = deferred_connect_error(step) if step.error is None else None
+    if failed is not None:  # a non-blocking connect that failed, read through SO_ERROR
+        line.append(step.outcome())
+        line.append(f" connect failed: {failed.name} ", style="bold red")
+        line.append(meaning(step))
+    elif step.error is None:
         line.append(step.outcome(), style="green")
     else:
         line.append(f"{step.error.name} ", style="bold red")
