@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-FILTER_HELP = ("filter words: tcp udp raw unix v4 v6, a state (listen estab time-wait "
+FILTER_HELP = ("Filter words: tcp udp raw unix v4 v6, a state (listen estab time-wait "
                "close-wait …, or connected), :PORT or :LOW-HIGH, sport:PORT dport:PORT, an "
                "address or CIDR (src:/dst: for one side), proc:NAME pid:N; words of one kind "
                "widen, kinds narrow (tcp listen :22)")
