@@ -358,4 +358,8 @@ def _c_bytes(data: bytes) -> str:
 
 
 def _c_text(text: str) -> str:
-    return _c_bytes(text.encode("utf-8", "surrogateescape"))
+    """Text as a C literal: the bytes a name stood for; an odd surrogate escaped."""
+    try:
+        return _c_bytes(text.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:
+        return _c_bytes(text.encode("utf-8", "backslashreplace"))
