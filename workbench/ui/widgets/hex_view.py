@@ -27,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker
 
+from workbench.core.capture_index import ChunkInfo
 from workbench.core.capture_rows import CaptureRows, Row, Shape
 from workbench.io.capture import CaptureStore
 from workbench.ui.widgets.hex_cursor import HexCursor
@@ -237,6 +238,19 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
         self.following = True
         self._relayout()
         self.catch_up()
+
+    def highlight(self, span: tuple[int, int, int] | None) -> None:
+        """Mark bytes (direction, start, end) as a match is marked, e.g. a decoded
+        field's; None clears. The cursor stays where it is."""
+        self.match = span
+        self._strips.clear()
+        self.refresh()
+
+    def cursor_chunk(self) -> tuple[ChunkInfo, int] | None:
+        """The chunk under the cursor and the cursor's byte within it."""
+        if self.cursor is None:
+            return None
+        return self.model.chunk(self.cursor[0]), self.cursor[1]
 
     def catch_up(self) -> None:
         """Take in the chunks that arrived since the last call; follow the tail if on."""
