@@ -403,3 +403,15 @@ def test_any_recorded_step_is_explained_without_raising(op: str, args: dict[str,
     f = FailedCall.from_step(step)
     if f.error:
         assert diagnose(f).meaning
+
+
+def test_the_sockets_own_state_explains_errors_of_order() -> None:
+    f = FailedCall("send", "EPIPE", errno.EPIPE, "", {}, "inet", "stream", state="shut-wr")
+    d = diagnose(f)
+    assert d.cause is not None and d.cause.evidence == ("socket.state",)
+    assert d.cause.text == "this socket was shut down for writing (its state is shut-wr)"
+    peer = diagnose(FailedCall("send", "EPIPE", errno.EPIPE, "", {}, "inet", "stream",
+                               state="peer-closed"))
+    assert peer.cause is not None and "the peer closed" in peer.cause.text
+    unknown = diagnose(FailedCall("send", "EPIPE", errno.EPIPE, "", {}, "inet", "stream"))
+    assert all(c.evidence == () for c in unknown.causes)

@@ -60,7 +60,7 @@ def explain(engine: Engine, step: Step) -> Diagnosis:
     info = engine.socket_info(step.sock) if step.sock is not None else None
     d = diagnose_step(step, info.family if info else "", info.type if info else "",
                       blocking=info.blocking if info else None,
-                      local=info.local if info else "")
+                      local=info.local if info else "", state=info.state if info else "")
     assert d.name == step.error.name  # type: ignore[union-attr]
     family = info.family if info else str(step.args.get("family", ""))
     assert (d.meaning, d.hint) == lookup(d.name).for_call(step.op, family) or d.cancelled
@@ -99,6 +99,7 @@ def test_einprogress_and_ealready(engine: Engine) -> None:
         d = explain(engine, failed(engine.call("connect", sid, address=f"127.0.0.1:{port}"),
                                    "EALREADY"))
         assert "already in progress" in d.meaning
+        assert "still in progress (its state is connecting)" in cause(d)
 
 
 def _queued(port: int) -> int:
@@ -113,12 +114,13 @@ def test_eisconn(engine: Engine, listener: socket.socket) -> None:
     ok(engine.call("connect", sid, address=address))
     d = explain(engine, failed(engine.call("connect", sid, address=address), "EISCONN"))
     assert "connects once" in d.meaning
+    assert "connected already (its state is connected)" in cause(d)
 
 
 def test_enotconn_on_getpeername_and_shutdown(engine: Engine) -> None:
     sid = new(engine)
     d = explain(engine, failed(engine.call("getpeername", sid), "ENOTCONN"))
-    assert "no peer" in d.meaning
+    assert "no peer" in d.meaning and "it never connected (its state is new)" in cause(d)
     d = explain(engine, failed(engine.call("shutdown", sid, how="wr"), "ENOTCONN"))
     assert "shutdown" in d.meaning
 
@@ -139,6 +141,7 @@ def test_epipe_after_shutdown(engine: Engine, listener: socket.socket) -> None:
     ok(engine.call("shutdown", sid, how="wr"))
     d = explain(engine, failed(engine.call("send", sid, data=b"late"), "EPIPE"))
     assert "shutdown" in d.meaning
+    assert "shut down for writing (its state is shut-wr)" in cause(d)
 
 
 # -- binding and listening ----------------------------------------------------------------
@@ -158,6 +161,7 @@ def test_einval_on_a_second_bind(engine: Engine) -> None:
     ok(engine.call("bind", sid, address="127.0.0.1:0"))
     d = explain(engine, failed(engine.call("bind", sid, address="127.0.0.1:0"), "EINVAL"))
     assert "already bound" in d.meaning
+    assert "bound already: a socket binds once (its state is bound)" in cause(d)
 
 
 def test_eaddrnotavail(engine: Engine) -> None:
@@ -342,6 +346,7 @@ def test_epipe_on_a_tcp_socket_that_never_connected(engine: Engine) -> None:
     sid = new(engine)
     d = explain(engine, failed(engine.call("send", sid, data=b"x"), "EPIPE"))
     assert "never connected" in d.meaning
+    assert "the socket never connected (its state is new)" in cause(d)
 
 
 def test_einval_on_a_udp_send_to_port_0(engine: Engine) -> None:
@@ -369,6 +374,7 @@ def test_einval_on_listen_after_connect(engine: Engine, listener: socket.socket)
     ok(engine.call("connect", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"))
     d = explain(engine, failed(engine.call("listen", sid, backlog=1), "EINVAL"))
     assert "connected or connecting" in d.meaning
+    assert "only a fresh socket listens (its state is connected)" in cause(d)
 
 
 def test_einval_on_accept_without_listen(engine: Engine) -> None:
@@ -376,6 +382,7 @@ def test_einval_on_accept_without_listen(engine: Engine) -> None:
     ok(engine.call("set_blocking", sid, blocking=False))
     d = explain(engine, failed(engine.call("accept", sid), "EINVAL"))
     assert "not listening" in d.meaning
+    assert "listen was not called (its state is new)" in cause(d)
 
 
 def test_eopnotsupp_on_msg_oob_over_udp(engine: Engine, held_port: int) -> None:

@@ -68,6 +68,7 @@ class FailedCall:
     options: Mapping[str, int] = field(default_factory=dict)  # options set on the socket
     blocking: bool | None = None
     local: str = ""  # the socket's own address, when it is bound
+    state: str = ""  # the socket's lifecycle state in the workbench (core/sockstate) now
 
     @property
     def call(self) -> str:
@@ -250,6 +251,9 @@ def _step_facts(failed: FailedCall) -> dict[str, Fact]:
     if failed.blocking is not None:
         mode = "blocking" if failed.blocking else "non-blocking"
         facts["step.blocking"] = Fact("step.blocking", failed.blocking, "the socket", f"{mode}")
+    if failed.state:
+        facts["socket.state"] = Fact("socket.state", failed.state, "the workbench's socket "
+                                     "state", f"the socket is {failed.state} now")
     for name, value in failed.options.items():
         key = f"option.{name}"
         facts[key] = Fact(key, value, "the socket's options", f"{name} = {value}")

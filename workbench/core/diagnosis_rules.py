@@ -219,6 +219,44 @@ def congestion_algorithm(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "CAP_NET_ADMIN", "sysctl.tcp_allowed_congestion_control")
 
 
+# -- the socket's own state ---------------------------------------------------------------
+
+# (errno, call) -> states that explain it, and what each says
+_STATE_CAUSES: dict[tuple[str, str], dict[str, str]] = {
+    ("EPIPE", "send"): {"shut-wr": "this socket was shut down for writing",
+                        "shut": "this socket was shut down both ways",
+                        "peer-closed": "the peer closed the connection",
+                        "reset": "the peer reset the connection",
+                        "new": "the socket never connected", "bound": "the socket never connected"},
+    ("ENOTCONN", "send"): {"new": "the socket has not connected", "bound": "the socket has "
+                           "not connected"},
+    ("ENOTCONN", "recv"): {"new": "the socket has not connected", "bound": "the socket has "
+                           "not connected"},
+    ("ENOTCONN", "shutdown"): {"new": "the socket never connected",
+                               "bound": "the socket never connected"},
+    ("ENOTCONN", "getpeername"): {"new": "the socket has no peer: it never connected",
+                                  "bound": "the socket has no peer: it never connected"},
+    ("EINVAL", "bind"): {s: "the socket is bound already: a socket binds once"
+                         for s in ("bound", "listening", "connected")},
+    ("EINVAL", "accept"): {s: "the socket is not listening: listen was not called"
+                           for s in ("new", "bound", "connected", "connecting")},
+    ("EINVAL", "listen"): {"connected": "the socket is connected: only a fresh socket listens",
+                           "connecting": "the socket is connecting: it cannot listen too"},
+    ("EISCONN", "connect"): {"connected": "the socket is connected already",
+                             "listening": "the socket is listening: it cannot connect"},
+    ("EALREADY", "connect"): {"connecting": "the first connect is still in progress"},
+}
+
+
+@rule("EPIPE", "ENOTCONN", "EINVAL", "EISCONN", "EALREADY", first=True)
+def socket_state(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    """The workbench knows each socket's state: the surest evidence for errors of order."""
+    state = fact_value(facts, "socket.state")
+    said = _STATE_CAUSES.get((failed.error, failed.call), {}).get(str(state))
+    if said:
+        yield cause(f"{said} (its state is {state})", "socket.state")
+
+
 # -- descriptors and buffers ------------------------------------------------------------
 
 

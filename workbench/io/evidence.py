@@ -80,12 +80,13 @@ def gather(failed: FailedCall, budget: float = BUDGET) -> dict[str, Fact]:
 
 def diagnose_step(step: Step, family: str = "", sock_type: str = "", *, resolved: str = "",
                   options: Mapping[str, int] | None = None, blocking: bool | None = None,
-                  local: str = "", budget: float = BUDGET) -> Diagnosis:
+                  local: str = "", state: str = "", budget: float = BUDGET) -> Diagnosis:
     """A failed step explained with evidence gathered now. It may read /proc and run
     `ip` (at most a second), so call it off the interface's loop; gather it in the
     process that made the call, since capabilities and limits are per process."""
     failed = FailedCall.from_step(step, family, sock_type, resolved=resolved,
-                                  options=dict(options or {}), blocking=blocking, local=local)
+                                  options=dict(options or {}), blocking=blocking, local=local,
+                                  state=state)
     return diagnose(failed, gather(failed, budget))
 
 
