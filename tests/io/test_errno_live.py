@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import struct
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -475,3 +476,18 @@ def test_enotdir_and_eloop_on_unix_paths(engine: Engine, sock_dir: str) -> None:
     d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{sock_dir}/no/x.sock"),
                                "ENOENT"))
     assert f"{sock_dir}/no cannot be reached: it does not exist" in cause(d)
+
+
+def test_econnaborted_after_ss_kills_the_connection(engine: Engine,
+                                                    listener: socket.socket) -> None:
+    if os.geteuid() != 0 or shutil.which("ss") is None:
+        pytest.skip("needs root and ss to kill a socket")
+    sid = new(engine)
+    ok(engine.call("connect", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"))
+    port = int(engine.socket_info(sid).local.rsplit(":", 1)[1])
+    killed = subprocess.run(["ss", "-K", "-t", "src", "127.0.0.1", "sport", "=", f":{port}"],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    if f":{port}" not in killed.stdout:
+        pytest.skip("this kernel cannot destroy sockets (no CONFIG_INET_DIAG_DESTROY)")
+    d = explain(engine, failed(engine.call("recv", sid), "ECONNABORTED"))
+    assert "`ss -K`" in d.meaning
