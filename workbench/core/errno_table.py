@@ -110,8 +110,8 @@ CAUSES: dict[str, Causes] = {
         ("SO_MARK", "SO_PRIORITY")),
     "EADDRINUSE": Causes(
         ("another process listens on the port", "connections in TIME_WAIT hold the port "
-         "and SO_REUSEADDR is off", "a stale Unix socket file is left at the path",
-         "the four-tuple of a connect is already taken"),
+         "and SO_REUSEADDR is off", "a socket bound but not listening holds the port",
+         "a stale Unix socket file is left at the path"),
         ("find the holder with `ss -ltnup`", "set SO_REUSEADDR before bind",
          "bind port 0", "remove the stale Unix socket file"),
         ("SO_REUSEADDR", "SO_REUSEPORT")),
