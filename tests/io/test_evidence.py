@@ -511,3 +511,17 @@ def test_enospc_when_the_filesystem_has_no_inode_left(sock_dir: str) -> None:
     d = json.loads(done.stdout)
     assert d["errno"] == "ENOSPC"
     assert "no free inodes left" in d["causes"][0]["text"]
+
+
+def test_proc_hex_matches_what_the_kernel_writes() -> None:
+    from workbench.core.endpoints import parse_endpoint
+    from workbench.io.evidence_net import proc_hex
+
+    with socket.socket() as server, socket.socket() as client:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client.connect(server.getsockname())
+        target = proc_hex(parse_endpoint(f"127.0.0.1:{server.getsockname()[1]}"))
+        rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        assert any(r[2] == target for r in rows)  # the client's row names the server
+    assert proc_hex(parse_endpoint("[::1]:80")) == "0" * 24 + "01000000:0050"
