@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from workbench.core.capture_rows import NewChunks
 from workbench.core.errors import InputError
+from workbench.core.packets.sockaddr import parse_packet_address
 from workbench.core.session import PeerSpec, Session
 from workbench.core.session_checks import check_total
 from workbench.core.sizes import AUTO, Budget
@@ -149,6 +150,9 @@ class Workspace:
         info = self.socket_info(sock)
         if info is None:
             raise InputError(f"no socket #{sock}")
+        if info.family == "packet":  # an interface: iface:lo
+            parse_packet_address(text)
+            return text.strip()
         endpoint = endpoint_for(text, self.engine.peers, self._local_of)
         check_family(endpoint, FAMILIES[info.family], info.id)
         return text.strip()
