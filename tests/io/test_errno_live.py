@@ -491,3 +491,17 @@ def test_econnaborted_after_ss_kills_the_connection(engine: Engine,
         pytest.skip("this kernel cannot destroy sockets (no CONFIG_INET_DIAG_DESTROY)")
     d = explain(engine, failed(engine.call("recv", sid), "ECONNABORTED"))
     assert "`ss -K`" in d.meaning
+
+
+def test_abstract_names_refused_and_in_use(engine: Engine) -> None:
+    name = f"wb-live-{os.getpid()}-{id(engine)}"
+    sid = new(engine, family="unix")
+    d = explain(engine, failed(engine.call("connect", sid, address=f"unix:@{name}"),
+                               "ECONNREFUSED"))
+    assert f"no socket is bound to the abstract name @{name}" in cause(d)
+    with socket.socket(socket.AF_UNIX) as holder:
+        holder.bind("\0" + name)
+        other = new(engine, family="unix")
+        d = explain(engine, failed(engine.call("bind", other, address=f"unix:@{name}"),
+                                   "EADDRINUSE"))
+    assert f"bound to the abstract name @{name} already" in cause(d)

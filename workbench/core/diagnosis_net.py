@@ -95,6 +95,9 @@ def udp_unreachable(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
 @rule("ECONNREFUSED", "EADDRINUSE")
 def unix_socket_file(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     info = fact_value(facts, "unix.path")
+    if info is None:
+        yield from _abstract(failed, facts)
+        return
     if not isinstance(info, dict) or info.get("kind") == "missing":
         return
     path, kind = info.get("path"), info.get("kind")
@@ -116,6 +119,20 @@ def unix_socket_file(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "server that made it has exited)", "unix.path", "unix.listener")
         yield fix(f"remove it (`rm {path}`) and start the server again", "unix.path",
                   "unix.listener")
+
+
+def _abstract(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    """An abstract name (unix:@name) has no file: it lives as long as its socket."""
+    name = fact_value(facts, "unix.listener", "path")
+    bound = fact_value(facts, "unix.listener", "bound")
+    if not isinstance(name, str) or not name.startswith("@"):
+        return
+    if failed.call == "connect" and bound is False:
+        yield cause(f"no socket is bound to the abstract name {name}: abstract names go "
+                    "away when their socket closes, so the server is not running",
+                    "unix.listener")
+    elif failed.call == "bind" and bound:
+        yield cause(f"a socket is bound to the abstract name {name} already", "unix.listener")
 
 
 @rule("EADDRINUSE")
