@@ -32,6 +32,10 @@ def add_export(sub: Any) -> None:
     export.add_argument("--io", metavar="MODEL",
                         help="c: blocking (default) or poll; python: blocking (default), "
                              "selectors or asyncio; json takes none")
+    export.add_argument("--conns", action="store_true",
+                        help="with --lang json: add what the live connection table says "
+                             "now of the session's connections and listeners (TIME_WAIT, "
+                             "CLOSE_WAIT, a full accept queue, listen overflows)")
     export.add_argument("-o", "--output", metavar="FILE",
                         help="write to FILE (atomically, mode 0600) instead of stdout; a "
                              "symlink, device, FIFO or folder is refused")
@@ -53,7 +57,8 @@ def _choose(lang: str, model: str | None) -> tuple[str, str]:
     return key, model
 
 
-def render(session: Any, lang: str, model: str, target: str) -> tuple[str, bool]:
+def render(session: Any, lang: str, model: str, target: str,
+           table: Any = None) -> tuple[str, bool]:
     """The exported text for a loaded session, and whether findings say a call failed."""
     if lang == "c":
         from workbench.export.c import export_c
@@ -65,7 +70,7 @@ def render(session: Any, lang: str, model: str, target: str) -> tuple[str, bool]
         return export_python(session, model), False
     from workbench.export.findings import analyse
 
-    reports = analyse(session, target)
+    reports = analyse(session, target, table)
     failed = any(report["status"] == "failure" for report in reports)
     return json.dumps(reports, indent=2) + "\n", failed
 
@@ -74,10 +79,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from workbench.io.sessionfile import check_session_path, load_session
 
     lang, model = _choose(args.lang, args.io)
+    if args.conns and lang != "json":
+        raise InputError("--conns goes with --lang json: the programs take no table")
     check_session_path(args.file)
     session = load_session(args.file)
     try:
-        text, failed = render(session, lang, model, args.file)
+        table = live_table() if args.conns else None
+        text, failed = render(session, lang, model, args.file, table)
     except ValueError as exc:  # payload bytes that cannot be read back
         if isinstance(exc, InputError):
             raise
@@ -92,6 +100,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"{args.output}: {lang}{f' ({model})' if model else ''}, "
           f"{len(session.steps)} steps")
     return code
+
+
+def live_table() -> Any:
+    """The TCP and UDP connection table now, as text rows, with the kernel's counters."""
+    from workbench.core.conntable import F_RQ, F_WQ, INET_KINDS, address, netid, state_name
+    from workbench.export.findings import Table
+    from workbench.io.conns.source import default_source
+
+    try:
+        source = default_source()
+        try:
+            snapshot, counters = source.fetch(INET_KINDS), source.counters()
+        finally:
+            source.close()
+    except OSError as exc:
+        raise InputError(f"cannot read the connection table: {exc.strerror or exc}; "
+                         "leave out --conns") from None
+    rows = [{"netid": netid(r), "state": state_name(r), "local": address(r, True),
+             "peer": address(r, False), "recv_q": r[F_RQ], "send_q": r[F_WQ]}
+            for r in snapshot.rows]
+    return Table(rows, counters[1])
 
 
 def _write(path: str, text: str) -> None:

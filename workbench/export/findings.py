@@ -27,6 +27,15 @@ TIMEOUTS = {"recv": "SO_RCVTIMEO", "recvfrom": "SO_RCVTIMEO", "accept": "SO_RCVT
 
 
 @dataclass
+class Table:
+    """The connection table as rows of text (netid, state, local, peer, recv_q, send_q),
+    as `ss -n` shows them, and the kernel's netstat counters ({"ListenOverflows": n})."""
+
+    rows: list[dict[str, Any]]
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class _Socket:
     id: int
     family: str
@@ -49,12 +58,17 @@ class _Socket:
         return self.family in ("inet", "inet6") and self.type == "stream"
 
 
-def analyse(session: Session, target: str = "") -> list[dict[str, Any]]:
-    """The findings of every socket in the session, in the order they were made."""
+def analyse(session: Session, target: str = "", table: Table | None = None
+            ) -> list[dict[str, Any]]:
+    """The findings of every socket in the session, in the order they were made; with
+    `table` (the connection table now, and the kernel's counters), what it says of
+    the session's connections and listeners too."""
     socks = _sockets(session)
     for sock in socks.values():
         for rule in RULES:
             rule(sock)
+        if table is not None:
+            conn_table(sock, table)
     return [_report(sock, target) for sock in socks.values()]
 
 
@@ -302,6 +316,50 @@ def _rcvbuf(sock: _Socket, before: int) -> tuple[int, list[int]]:
         if isinstance(value, int) and value > 0:
             size, based = value, [step.seq]
     return size, based
+
+
+def conn_table(sock: _Socket, table: Table) -> None:
+    """What the connection table says now of the socket's connection or listener."""
+    local, peer = _ends(sock)
+    close = next((s.seq for s in sock.steps if s.op == "close"), None)
+    for row in table.rows:
+        if local and peer and (row["local"], row["peer"]) == (local, peer):
+            _lingering(sock, row, close)
+        elif local and row["state"] == "LISTEN" and row["local"] == local and row["recv_q"]:
+            listen = [s.seq for s in sock.steps if s.op == "listen"] or [close or 0]
+            sock.find("conn-table", "warning", f"{row['recv_q']} connection(s) wait in the "
+                      f"accept queue of {local} now: nothing accepts them", listen, **row)
+    overflows = table.counters.get("ListenOverflows", 0)
+    listens = [s.seq for s in sock.steps if s.op == "listen" and s.ok]
+    if listens and overflows:
+        sock.find("conn-table", "info", f"the kernel has counted {overflows} listen queue "
+                  "overflows since boot (all listeners): a full accept queue drops SYNs",
+                  listens, listen_overflows=overflows)
+        sock.recommend("conn-table", "accept sooner, or raise the backlog (and "
+                       "net.core.somaxconn) if this listener's queue fills", listens)
+
+
+def _lingering(sock: _Socket, row: dict[str, Any], close: int | None) -> None:
+    based = [close] if close is not None else [s.seq for s in sock.steps[-1:]]
+    where = f"{row['local']} -> {row['peer']}"
+    if row["state"] == "TIME-WAIT":
+        sock.find("conn-table", "info", f"{where} is in TIME_WAIT now: this side closed "
+                  "first, and the kernel holds the four-tuple about 60 s", based, **row)
+    elif row["state"] == "CLOSE-WAIT":
+        sock.find("conn-table", "warning", f"{where} is in CLOSE_WAIT now: the peer closed "
+                  "and this side has not; it stays until close()", based, **row)
+        sock.recommend("conn-table", "close a socket once recv returns end of stream",
+                       based)
+
+
+def _ends(sock: _Socket) -> tuple[str, str]:
+    text = _address(sock)
+    local, _, peer = text.partition(" -> ")
+    return (local, peer) if peer else (text, "") if _bound(sock) else ("", text)
+
+
+def _bound(sock: _Socket) -> bool:
+    return any(s.op in ("bind", "listen") for s in sock.steps)
 
 
 RULES = (_buffer_sizes, _bandwidth_delay, _nodelay, _keepalive, _linger, _errors, _reuseaddr,
