@@ -525,3 +525,30 @@ def test_proc_hex_matches_what_the_kernel_writes() -> None:
         rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
         assert any(r[2] == target for r in rows)  # the client's row names the server
     assert proc_hex(parse_endpoint("[::1]:80")) == "0" * 24 + "01000000:0050"
+
+
+SILENT = CHILD + """
+def attempt():
+    sock = socket.socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)  # give up after ~3 s
+    sock.connect(("10.77.0.2", 80))
+
+print(json.dumps(run("connect", attempt, {"address": "10.77.0.2:80"}, "inet", "stream")))
+"""
+
+
+def test_etimedout_when_no_answer_comes() -> None:
+    """In a network namespace of its own, a route sends 10.77.0.2 into lo, where no
+    host has it: the SYNs go unanswered (a private range, and nothing leaves lo)."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("needs root, unshare and ip for a namespace of its own")
+    script = 'ip link set lo up && ip route add 10.77.0.0/24 dev lo && exec "$@"'
+    done = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", sys.executable, "-c",
+                           SILENT, str(ROOT)], capture_output=True, text=True, timeout=TIMEOUT)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no network namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    d = json.loads(done.stdout)
+    assert d["errno"] == "ETIMEDOUT" and d["call"] == "connect"
+    assert _evidence(d, "route")["dev"] == "lo"
+    assert "no answer came back" in d["causes"][0]["text"]
