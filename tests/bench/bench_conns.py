@@ -11,6 +11,8 @@ as medians of the rounds (paired: each round runs ours and theirs back to back):
   kept, and the 40 visible rows painted as the table widget paints them, vs `ss -tan`;
 - `psutil.net_connections("tcp")` vs one refresh;
 - memory the 60,000-row table holds (tracemalloc, after the dump);
+- the app itself: from `5` to the table shown, and how late the UI's loop runs (a 10 ms
+  sleep measured for 5 s) while the pane refreshes every 0.5 s;
 - as whole processes at 24,000 sockets (children stopped until that many are left):
   `workbench conns > /dev/null` and `workbench conns tcp > /dev/null` vs `ss -tan`.
 """
@@ -18,6 +20,7 @@ as medians of the rounds (paired: each round runs ours and theirs back to back):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import signal
@@ -139,6 +142,28 @@ def table_memory(source: NetlinkSource) -> tuple[int, int]:
     return len(snap.rows), held
 
 
+async def app_lag() -> tuple[float, list[float]]:
+    """The real app on this table: time to the first rows, then the UI loop's lateness."""
+    from workbench.ui.app import WorkbenchApp
+
+    app = WorkbenchApp(journal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        started = time.perf_counter()
+        await pilot.press("5")
+        pane = app.main.panes["conns"]
+        while pane.refreshes < 1:  # type: ignore[attr-defined]
+            await asyncio.sleep(0.005)
+        first = time.perf_counter() - started
+        pane.step_interval(-5)  # type: ignore[attr-defined]
+        lags: list[float] = []
+        end = time.perf_counter() + 5
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - t - 0.01)
+    return first, sorted(lags)
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -164,12 +189,16 @@ def main() -> None:
                                for _ in range(max(3, args.rounds // 2)))
         count, held = table_memory(source)
         source.close()
+        first, lags = asyncio.run(app_lag())
         result = [
             ("one refresh: dump + decode", ms(dump), ms(ss) + " ss -tan", ratio(dump, ss)),
             ("full refresh: + filter, diff, paint 40 rows", ms(full), ms(ss2) + " ss -tan",
              ratio(full, ss2)),
             ("psutil.net_connections('tcp') vs one refresh", ms(dump), ms(ps), ratio(dump, ps)),
             (f"memory of the {count}-row table", f"{held / 2**20:.1f} MiB", "", ""),
+            ("app: 5 pressed to the table shown", ms(first), "", ""),
+            ("app: UI loop lag while refreshing, p95 / max",
+             f"{ms(lags[int(len(lags) * 0.95)])} / {ms(lags[-1])}", "", ""),
         ]
         keep_whole_process_sockets(children)
         count24 = len(NetlinkSource().fetch((KIND_TCP,)).rows)
