@@ -85,7 +85,8 @@ def _fetch(args: argparse.Namespace, flt: Any) -> Any:
         WANT_SKMEM if "skmem" in args.columns else 0)
     source = default_source()
     try:
-        return source.fetch(kinds, want, owners=args.processes or flt.needs_owners)
+        return source.fetch(kinds, want, owners=args.processes or flt.needs_owners
+                            or args.sort == "process")
     except PermissionError as exc:
         raise InputError(f"cannot read the socket table: {exc.strerror}; run where "
                          "netlink sock_diag is allowed") from None
