@@ -16,15 +16,20 @@ def header(app: WorkbenchApp) -> str:
     return str(app.main.query_one("#sock-header", Label).content)
 
 
+def listening(app: WorkbenchApp) -> tuple[int, int]:
+    """A listener made through the workspace: its socket id and port."""
+    ws = app.main.ws
+    listener = ws.call("socket").result["sock"]  # type: ignore[index]
+    ws.call("bind", listener, address="127.0.0.1:0")
+    ws.call("listen", listener, backlog=1)
+    return listener, int(ws.socket_info(listener).local.rsplit(":", 1)[1])  # type: ignore[union-attr]
+
+
 def test_the_header_says_capture_full_with_the_sizes() -> None:
     app = WorkbenchApp(journal=False, capture_budget=4096)
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        ws = app.main.ws
-        listener = ws.call("socket").result["sock"]  # type: ignore[index]
-        ws.call("bind", listener, address="127.0.0.1:0")
-        ws.call("listen", listener, backlog=1)
-        port = int(ws.socket_info(listener).local.rsplit(":", 1)[1])  # type: ignore[union-attr]
+        listener, port = listening(app)
         await wait_until(pilot, lambda: header(app).startswith(f"#{listener} "),
                          what="the listener shown")
         assert "capture full" not in header(app)
@@ -43,11 +48,7 @@ def test_a_gap_past_the_budget_says_the_budget_was_reached() -> None:
     app = WorkbenchApp(journal=False, capture_budget=4096)
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        ws = app.main.ws
-        listener = ws.call("socket").result["sock"]  # type: ignore[index]
-        ws.call("bind", listener, address="127.0.0.1:0")
-        ws.call("listen", listener, backlog=1)
-        port = int(ws.socket_info(listener).local.rsplit(":", 1)[1])  # type: ignore[union-attr]
+        _, port = listening(app)
         with socket.create_connection(("127.0.0.1", port)) as peer:
             peer.sendall(b"x" * 10_000)
             await wait_until(pilot, lambda: "capture full" in header(app), what="full")

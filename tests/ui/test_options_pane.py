@@ -5,7 +5,6 @@ seen by a real peer as a reset."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,16 +16,6 @@ from workbench.ui.app import WorkbenchApp
 from workbench.ui.panes.options import OptionsPane
 from workbench.ui.screens.form import FormScreen
 from workbench.ui.widgets.option_table import OptionTable, TcpInfoTable
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A TCP listener on 127.0.0.1 port 0, held for the test."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(4)
-        sock.settimeout(10)
-        yield sock
 
 
 def pane(app: WorkbenchApp) -> OptionsPane:
@@ -51,6 +40,15 @@ async def to_row(pilot: Pilot[Any], app: WorkbenchApp, name: str) -> None:
     table.move_cursor(row=row_names(app).index(name))
     await wait_until(pilot, lambda: table.current() is not None
                      and table.current().spec.name == name, what=name)
+
+
+async def set_value(pilot: Pilot[Any], app: WorkbenchApp, name: str, text: str) -> None:
+    """Enter on the option's row, then `text` into the value form and Enter."""
+    await to_row(pilot, app, name)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
+    app.screen.query_one(Input).value = text
+    await pilot.press("enter")
 
 
 def cells(app: WorkbenchApp, name: str) -> tuple[str, str]:
@@ -159,11 +157,7 @@ def test_linger_on_zero_then_close_resets_the_peer(app: WorkbenchApp,
         peer, _ = listener.accept()
         accepted.append(peer)
         await shown_with_readings(pilot, app, sock)
-        await to_row(pilot, app, "SO_LINGER")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
-        app.screen.query_one(Input).value = "on 0"
-        await pilot.press("enter")
+        await set_value(pilot, app, "SO_LINGER", "on 0")
         await wait_until(pilot, lambda: cells(app, "SO_LINGER")[1] == "set", what="set")
         assert ws.steps()[-1].args["value"] == {"on": True, "seconds": 0}
         await pilot.press("x")
@@ -227,11 +221,7 @@ def test_a_refused_set_shows_its_errno_and_meaning(app: WorkbenchApp) -> None:
         ws = app.main.ws
         sock = ws.call("socket", family="inet", type="stream").result["sock"]
         await shown_with_readings(pilot, app, sock)
-        await to_row(pilot, app, "TCP_CONGESTION")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
-        app.screen.query_one(Input).value = "nosuchalgo"
-        await pilot.press("enter")
+        await set_value(pilot, app, "TCP_CONGESTION", "nosuchalgo")
         await wait_until(pilot, lambda: cells(app, "TCP_CONGESTION")[1] == "ENOENT",
                          what="the errno in the row")
         detail = str(app.main.query_one("#options-detail", Static).content)

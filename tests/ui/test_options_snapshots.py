@@ -11,7 +11,7 @@ then look at every changed SVG before keeping it.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,14 +32,6 @@ FROZEN_TCP_INFO = {
     "retransmits": 0, "total_retrans": 0, "lost": 0, "bytes_acked": 6, "bytes_received": 0,
     "notsent_bytes": 0, "delivery_rate": 125_000_000, "pacing_rate": 2**64 - 1,
 }
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(4)
-        yield sock
 
 
 def options_pane(app: WorkbenchApp) -> OptionsPane:
