@@ -94,5 +94,8 @@ def test_a_failed_non_blocking_connect_is_explained_in_the_log(app: WorkbenchApp
             await pilot.press("2")
             await wait_until(pilot, lambda: "connect failed: ECONNREFUSED nothing accepts"
                              in log_text(log), what="the SO_ERROR read explained")
+            await wait_until(pilot, lambda: notified(app, "ECONNREFUSED — nothing accepts",
+                                                     "try: start a listener"),
+                             what="the toast for the connect that failed")
 
         drive(app, scenario, size=(120, 40))

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TabbedContent, TabPane, Tree
 
-from workbench.core.diagnosis import words_for_step
+from workbench.core.diagnosis import deferred_connect_error, words_for_step
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS, created_sockets
 from workbench.core.steps import Step
@@ -151,14 +151,15 @@ class MainScreen(Screen[None]):
         if step.error is None and not step.auto and step.op in READS:
             self.notify(f"{step.describe()} → {step.outcome()}", timeout=6)
             return
-        if step.error is None or (step.auto and step.error.name == "EAGAIN"):
+        error = step.error or deferred_connect_error(step)  # a non-blocking connect's end
+        if error is None or (step.auto and error.name == "EAGAIN"):
             return
-        severity = "warning" if step.error.name in ("EAGAIN", "EINPROGRESS", "EINTR") else "error"
+        severity = "warning" if error.name in ("EAGAIN", "EINPROGRESS", "EINTR") else "error"
         info = self.ws.socket_info(step.sock) if step.sock is not None else None
         said, hint = words_for_step(step, info.family if info is not None else "", brief=True)
         tried = f"; try: {hint}" if hint else ""  # what to do, as `workbench errno` says
-        self.notify(f"{step.describe()}: {step.error.name} — {said}{tried}",
-                    severity=severity, timeout=8)
+        what = step.describe() if step.error is not None else f"connect(#{step.sock})"
+        self.notify(f"{what}: {error.name} — {said}{tried}", severity=severity, timeout=8)
 
     def _refresh_sockets(self, changed: set[int]) -> None:
         tree = self.query_one(SocketTree)
