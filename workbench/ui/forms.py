@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.endpoints import parse_endpoint
 from workbench.core.errors import InputError
+from workbench.core.ops import PROTO_NAMES, normalise
 from workbench.core.options import lookup_option, options_for, parse_option_value
+from workbench.core.raw_approval import describe
 from workbench.core.steps import FAMILIES, RECV_FLAGS, SHUTDOWN_HOW, TYPES, flags_value
 from workbench.io.engine import SocketInfo
 from workbench.io.peers import KINDS, TRANSPORTS
+from workbench.ui.screens.approval import ApprovalScreen
 from workbench.ui.screens.form import Field, FormScreen
 
 if TYPE_CHECKING:
@@ -57,7 +60,7 @@ def new_socket(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen,
     form = FormScreen("New socket", [
         Field("family", "family", "inet", tuple(FAMILIES)),
         Field("type", "type", "stream", tuple(TYPES)),
-        Field("proto", "protocol (0 chooses)", "0", check=int_in(0, 255, "protocol")),
+        Field("proto", "protocol (0 chooses)", "0", check=proto_text),
         Field("auto", "auto-receive / auto-accept", True, checkbox=True),
     ], submit="Create")
 
@@ -67,14 +70,45 @@ def new_socket(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen,
             args["proto"] = v["proto"]
         if not v["auto"]:
             args["auto"] = False
-        screen.submit("socket", **args)
+        create_socket(screen, args)
 
     return form, make
 
 
+def proto_text(text: str) -> int | str:
+    """A protocol number (an ethertype up to 0xffff for packet sockets) or a name such
+    as icmp or all; the family checks it when the step is made."""
+    name = text.strip().lower()
+    if name in PROTO_NAMES:
+        return name
+    return int_in(0, 0xFFFF, "protocol")(text)
+
+
+def create_socket(screen: MainScreen, args: dict[str, Any]) -> None:
+    """Submit a socket step; a raw or packet socket first asks for approval, saying what
+    it can see and send, and the yes goes into the step."""
+    try:
+        full = normalise("socket", args)
+    except InputError as exc:
+        screen.notify(str(exc), severity="error", markup=False)
+        return
+    words = describe(full["family"], full["type"], full["proto"])
+    if words is None or not words.needs_approval:
+        screen.submit("socket", **args)
+        return
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            screen.submit("socket", **args, approved=True)
+        else:
+            screen.notify(f"not created: {words.title}", markup=False)
+
+    screen.app.push_screen(ApprovalScreen(words.text()), answered)
+
+
 def socketpair(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
     form = FormScreen("New socketpair (AF_UNIX)", [
-        Field("type", "type", "stream", tuple(TYPES)),
+        Field("type", "type", "stream", tuple(t for t in TYPES if t != "raw")),
     ], submit="Create")
     return form, lambda v: screen.submit("socketpair", family="unix", type=v["type"])
 
@@ -108,7 +142,7 @@ def _flags(text: str) -> list[str]:
 
 def recv(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
     assert info is not None
-    op = "recvfrom" if info.type == "dgram" else "recv"
+    op = "recvfrom" if info.type in ("dgram", "raw") else "recv"
     form = FormScreen(f"{op} on socket #{info.id}", [
         Field("size", "size (bytes)", "65536", check=int_in(0, 1 << 26, "size")),
         Field("flags", f"flags ({', '.join(RECV_FLAGS)})", "", check=_flags),

@@ -152,6 +152,8 @@ class LiveSocket:
     def fmt(self, addr: Any) -> str:
         if self.family == AF_PACKET:  # iface:lo with the frame's ethertype and type
             return format_packet_sockaddr(tuple(addr)) if isinstance(addr, tuple) else ""
+        if self.type == socket.SOCK_RAW and isinstance(addr, tuple) and len(addr) > 1:
+            addr = (addr[0], 0, *addr[2:])  # the "port" of a raw IP socket is its protocol
         return format_sockaddr(self.family, addr)
 
     def local_address(self) -> str:
