@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Static, TabbedContent
 
 from workbench.core.errors import InputError
-from workbench.core.options import format_option_value, parse_option_value
+from workbench.core.options import format_option_value, parse_option_value, value_form
 from workbench.io.engine import EngineEvent, SocketInfo, StepDone
 from workbench.ui.panes import PaneController
 from workbench.ui.panes.option_rows import (
@@ -302,17 +302,9 @@ def edit_text(spec: Any, value: Any) -> str:
     return format_option_value(spec, value)
 
 
-HINTS = {
-    "int": "a number such as 4096, 64k or 0x10",
-    "bool": "on or off",
-    "linger": "on SECONDS or off, e.g. on 0",
-    "timeval": "seconds, e.g. 2.5 (0: no timeout)",
-    "string": "text, e.g. cubic",
-}
-
-
 def value_hint(spec: Any) -> str:
-    hint = HINTS.get(spec.codec, spec.codec)
+    """What to type, with the range and unit when the catalog has them."""
+    unit = f" {spec.unit}" if spec.unit else ""
     if spec.codec == "int" and spec.low is not None and spec.high is not None:
-        hint += f" ({spec.low}..{spec.high}{' ' + spec.unit if spec.unit else ''})"
-    return hint
+        return f"an integer from {spec.low} to {spec.high}{unit}"
+    return value_form(spec) + (f", in {spec.unit}" if unit and spec.codec == "int" else "")
