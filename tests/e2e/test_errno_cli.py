@@ -195,3 +195,13 @@ def test_local_names_the_connection_that_holds_the_four_tuple() -> None:
     assert (f"    cause: a connection from 127.0.0.1:{mine[1]} to 127.0.0.1:{theirs[1]} "
             "already exists (ESTABLISHED)") in out
     assert "ephemeral ports" not in out
+
+
+def test_the_readme_example_is_what_the_command_prints() -> None:
+    readme = (ROOT / "README.md").read_text()
+    command = "$ workbench errno ECONNREFUSED --call connect --family inet\n"
+    block = readme.split(command, 1)[1].split("```", 1)[0].splitlines()
+    out = run_cli(*command.split()[2:]).out.splitlines()
+    head, tail = block[:block.index("  ...")], block[block.index("  ...") + 1:]
+    assert out[:len(head)] == head
+    assert out[-len(tail):] == tail
