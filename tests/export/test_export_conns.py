@@ -82,3 +82,18 @@ def test_conns_goes_only_with_json() -> None:
     path = str(ROOT / "sessions" / "tcp-echo.json")
     check_contract(run_cli("export", path, "--lang", "c", "--conns"),
                    words=["--conns goes with --lang json"])
+
+
+def test_close_wait_on_an_accepted_connection() -> None:
+    """The classic leak: the server side never closed what the client ended."""
+    session = built(step("socket", result={"sock": 1}),
+                    step("bind", 1, {"local": "127.0.0.1:8080"}, address="127.0.0.1:8080"),
+                    step("listen", 1, {"local": "127.0.0.1:8080"}),
+                    step("accept", 1, {"sock": 2, "peer": "127.0.0.1:50000"}, auto=True),
+                    step("recv", 2, {"data": b"", "at": 0, "eof": True}, auto=True))
+    table = Table([row("CLOSE-WAIT", "127.0.0.1:8080", "127.0.0.1:50000")])
+    report = analyse(session, table=table)[1]
+    (found,) = conn_findings(report)
+    assert found["severity"] == "warning" and report["address"] == (
+        "127.0.0.1:8080 -> 127.0.0.1:50000")
+    assert found["steps"] == [4]  # no close: based on the socket's last step

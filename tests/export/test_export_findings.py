@@ -148,4 +148,4 @@ def test_addresses_of_a_client_and_of_an_accepted_socket() -> None:
     reports = analyse(example("tcp-listener"))
     assert [r["address"] for r in reports] == ["127.0.0.1:35279",
                                                "127.0.0.1:37572 -> 127.0.0.1:35279",
-                                               "127.0.0.1:37572"]
+                                               "127.0.0.1:35279 -> 127.0.0.1:37572"]

@@ -43,6 +43,7 @@ class _Socket:
     steps: list[Step] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     recommendations: list[dict[str, Any]] = field(default_factory=list)
+    parent: _Socket | None = None  # the listener an accepted socket came from
 
     def find(self, kind: str, severity: str, message: str, steps: Iterable[int],
              **evidence: Any) -> None:
@@ -79,7 +80,8 @@ def _sockets(session: Session) -> dict[int, _Socket]:
         for sid in created_sockets(step):
             family = str(step.args.get("family", parent.family if parent else "inet"))
             stype = str(step.args.get("type", parent.type if parent else "stream"))
-            socks[sid] = _Socket(sid, family, stype, [step])
+            socks[sid] = _Socket(sid, family, stype, [step],
+                                 parent=parent if step.op == "accept" else None)
         if step.sock in socks and step.sock not in created_sockets(step):
             socks[step.sock].steps.append(step)
     return socks
@@ -102,8 +104,10 @@ def _report(sock: _Socket, target: str) -> dict[str, Any]:
 
 
 def _address(sock: _Socket) -> str:
-    """local -> peer as the steps recorded them (an accepted socket's peer from accept)."""
-    local = peer = ""
+    """local -> peer as the steps recorded them; an accepted socket's peer from accept,
+    its local address its listener's."""
+    local = _address(sock.parent).partition(" -> ")[0] if sock.parent else ""
+    peer = ""
     for step in sock.steps:
         result = step.result or {}
         if step.op in ("bind", "listen", "connect") and isinstance(result.get("local"), str):
