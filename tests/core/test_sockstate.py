@@ -309,3 +309,20 @@ def test_close_on_exec_works_in_every_open_state(kind: Kind, state: State) -> No
     assert predict(kind, state, "set_inheritable") == ""
     assert why_not(kind, state, "set_inheritable") is None
     assert next_state(kind, state, "set_inheritable", Outcome.OK) is state
+
+
+@pytest.mark.parametrize(("state", "op", "answer"), [
+    (S.BOUND, "bind", ""),  # a raw socket has no port to hold: it binds again
+    (S.CONNECTED, "bind", "EINVAL"),
+    (S.NEW, "send", "EDESTADDRREQ"), (S.NEW, "listen", "EOPNOTSUPP"),
+    (S.NEW, "connect", ""), (S.CONNECTED, "getpeername", "ENOTCONN"),  # no peer port
+    (S.NEW, "recv", None),
+])
+def test_predict_raw(state: State, op: str, answer: str | None) -> None:
+    assert predict(Kind.RAW, state, op, "inet") == answer
+
+
+def test_packet_sockets_are_not_predicted_beyond_what_every_socket_does() -> None:
+    """Rows claim only what the live test checks: none for packet sockets yet."""
+    assert predict(Kind.RAW, S.NEW, "bind", "packet") is None
+    assert predict(Kind.RAW, S.CLOSED, "bind", "packet") == "EBADF"

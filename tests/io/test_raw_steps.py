@@ -246,3 +246,67 @@ def test_a_recorded_packet_session_fits_the_schema_and_loads_back(
                             "auto": True, "approved": True}
     got = next(s for s in loaded.steps if s.op == "recvfrom")
     assert got.result["ethertype"] == 0x800  # type: ignore[index]
+
+
+# In a network namespace of its own (`unshare -n`): ping sockets are off there ("1 0"),
+# so the step records EACCES with the words; then allowed for group 0, a ping socket
+# step (no approval needed) gets its echo reply as a recvfrom step.
+PING_STEPS = r"""
+import json, subprocess
+from workbench.core.packets import icmp
+from workbench.core.packets.decode import decode, receive_link
+from workbench.io.engine import Engine
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+out = {}
+eng = Engine()
+try:
+    refused = eng.call("socket", family="inet", type="dgram", proto="icmp")
+    out["refused"] = [refused.error.name, refused.error.message]
+    with open("/proc/sys/net/ipv4/ping_group_range", "w") as f:
+        f.write("0 0")
+    step = eng.call("socket", family="inet", type="dgram", proto="icmp", auto=False)
+    sid = step.result["sock"]
+    out["args"] = step.args
+    out["sent"] = eng.call("sendto", sid, data=icmp.echo(0, 91, b"ping step"),
+                           address="127.0.0.1:0").result
+    got = eng.call("recvfrom", sid, within=10, size=2048)
+    root = decode(got.data, receive_link("inet", "dgram", 1))
+    m = root.find("icmp")
+    out["reply"] = [m.find("type").value, m.find("seq").value, m.find("data").value.decode()]
+finally:
+    eng.shutdown()
+print(json.dumps(out))
+"""
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("ip") is None,
+                    reason="needs unshare (util-linux) and ip (iproute2)")
+def test_ping_socket_steps_refused_then_allowed_by_ping_group_range() -> None:
+    import json
+
+    done = subprocess.run(["unshare", "-n", sys.executable, "-c", PING_STEPS],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    if done.returncode and "unshare" in done.stderr and "not permitted" in done.stderr:
+        pytest.skip("cannot make a network namespace here")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    name, message = out["refused"]
+    assert name == "EACCES" and "ping_group_range" in message
+    assert out["args"] == {"family": "inet", "type": "dgram", "proto": 1, "auto": False,
+                           "approved": False}  # a ping socket needs no approval
+    assert out["sent"] == {"sent": 17, "link": "icmp"}
+    assert out["reply"] == [icmp.ECHO_REPLY, 91, "ping step"]
+
+
+@needs_root
+def test_the_icmpv6_filter_step_keeps_only_echo_replies(engine: Engine) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    sid = made(engine.call("socket", family="inet6", type="raw", proto="icmpv6",
+                           approved=True, auto=False))
+    step = engine.call("setsockopt", sid, option="ICMP6_FILTER", value="129")
+    assert step.ok and step.result == {"effective": [icmp.ECHO6_REPLY]}, step
+    got = engine.call("getsockopt", sid, option="ICMP6_FILTER")
+    assert got.result == {"value": [icmp.ECHO6_REPLY]}
