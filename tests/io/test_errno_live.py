@@ -10,13 +10,14 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
-from support import ok, wait_until
+from support import ok, stop_process, wait_until
 
 from workbench.core.diagnosis import Diagnosis
 from workbench.core.errnos import lookup
@@ -505,3 +506,48 @@ def test_abstract_names_refused_and_in_use(engine: Engine) -> None:
         d = explain(engine, failed(engine.call("bind", other, address=f"unix:@{name}"),
                                    "EADDRINUSE"))
     assert f"bound to the abstract name @{name} already" in cause(d)
+
+
+# -- SO_REUSEPORT groups ------------------------------------------------------------------
+
+REUSEPORT = {"SO_REUSEPORT": 1}  # what the workbench knows its socket set
+
+
+def _reuseport_bind(engine: Engine, port: int) -> Diagnosis:
+    sid = new(engine)
+    ok(engine.call("setsockopt", sid, option="SO_REUSEPORT", value=1))
+    step = failed(engine.call("bind", sid, address=f"127.0.0.1:{port}"), "EADDRINUSE")
+    return diagnose_step(step, "inet", "stream", options=REUSEPORT)
+
+
+def test_so_reuseport_with_a_listener_that_did_not_set_it(engine: Engine,
+                                                          listener: socket.socket) -> None:
+    d = _reuseport_bind(engine, listener.getsockname()[1])
+    assert "the listener on 127.0.0.1:" in cause(d) and "did not" in cause(d)
+    assert "option.SO_REUSEPORT" in d.cause.evidence  # type: ignore[union-attr]
+
+
+HOLDER = """
+import socket, sys
+sock = socket.socket()
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+sock.bind(("127.0.0.1", 0))
+sock.listen()
+print(sock.getsockname()[1], flush=True)
+sys.stdin.read()  # hold the port until the test closes our stdin or kills us
+"""
+
+
+def test_so_reuseport_across_users(engine: Engine) -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to hold a port as another user")
+    holder = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               "--", sys.executable, "-c", HOLDER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        port = int(holder.stdout.readline())
+        d = _reuseport_bind(engine, port)
+    finally:
+        stop_process(holder)
+    assert f"belongs to uid 65534, this process is uid {os.geteuid()}" in cause(d)

@@ -65,7 +65,8 @@ def test_econnrefused_on_a_bound_port_says_nothing_listens() -> None:
         exc = fails(client.connect, ("127.0.0.1", port))
         assert exc.errno == errno.ECONNREFUSED
         d = explain("connect", exc, f"127.0.0.1:{port}", "inet")
-    assert d.fact("tcp.listeners").value == {"port": port, "listeners": [], "queued": {}}
+    assert d.fact("tcp.listeners").value == {"port": port, "listeners": [], "queued": {},
+                                             "uids": {}}
     assert d.fact("address.local").value["local"] is True
     assert f"nothing listens on port {port}" in cause_of(d)
 

@@ -300,3 +300,24 @@ def refusing_route(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     f"(`ip route get` says: {said})", "route")
         yield fix(f"look at it with `ip route show table all | grep {kind[0]}`; remove it or "
                   "add a more specific route", "route")
+
+
+@rule("EADDRINUSE", first=True)
+def reuseport_group(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    """SO_REUSEPORT shares a port only among sockets that all set it, of the same user."""
+    if failed.call != "bind" or not failed.options.get("SO_REUSEPORT"):
+        return
+    owners = fact_value(facts, "tcp.listeners", "uids")
+    me = fact_value(facts, "process.ids", "uid")
+    if not isinstance(owners, dict) or not owners:
+        return
+    others = {a: u for a, u in owners.items() if u != me}
+    if others and me is not None:
+        where, uid = next(iter(others.items()))
+        yield cause(f"the listener on {where} belongs to uid {uid}, this process is uid {me}: "
+                    "SO_REUSEPORT shares a port only among sockets of the same user",
+                    "tcp.listeners", "process.ids", "option.SO_REUSEPORT")
+    else:
+        yield cause(f"this socket set SO_REUSEPORT, but the listener on "
+                    f"{', '.join(owners)} did not (every socket sharing the port must set "
+                    "it before bind)", "tcp.listeners", "option.SO_REUSEPORT")

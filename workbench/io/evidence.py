@@ -141,6 +141,11 @@ def privileges(failed: FailedCall) -> Iterator[Fact]:
         have = [n for n, on in caps.items() if on] or ["none of them"]
         yield Fact("process.caps", caps, "/proc/self/status CapEff",
                    f"effective network capabilities: {', '.join(have)}")
+
+
+@gatherer("EACCES", "EPERM", "EADDRINUSE")
+def identity(failed: FailedCall) -> Iterator[Fact]:
+    """Who this process is: groups for ping sockets, the user for SO_REUSEPORT groups."""
     ids = {"uid": os.geteuid(), "gid": os.getegid(), "groups": sorted(os.getgroups())}
     yield Fact("process.ids", ids, "geteuid, getegid, getgroups",
                f"uid {ids['uid']}, gid {ids['gid']}, groups {ids['groups'] or 'none'}")

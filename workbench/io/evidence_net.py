@@ -169,14 +169,14 @@ def _address(field: str) -> str:
     return f"{_hex_ip(host)}:{int(port, 16)}"
 
 
-def proc_net(table: str, port: int) -> list[tuple[str, int, int]]:
-    """(local address, state, receive queue) of the sockets in /proc/net/TABLE on a local
-    port; a listener's receive queue is the connections waiting to be accepted."""
+def proc_net(table: str, port: int) -> list[tuple[str, int, int, int]]:
+    """(local address, state, receive queue, owner uid) of the sockets in /proc/net/TABLE
+    on a local port; a listener's receive queue is the connections waiting to be accepted."""
     found = []
     for fields in _rows(table, port):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, IndexError):
             found.append((_address(fields[1]), int(fields[3], 16),
-                          int(fields[4].partition(":")[2] or "0", 16)))
+                          int(fields[4].partition(":")[2] or "0", 16), int(fields[7])))
     return found
 
 
@@ -195,19 +195,20 @@ def ports(failed: FailedCall) -> Iterator[Fact]:
     if ep is None or ep.port == 0:
         return
     if failed.type == "dgram":
-        bound = sorted({a for t in ("udp", "udp6") for a, _s, _q in proc_net(t, ep.port)})
+        bound = sorted({a for t in ("udp", "udp6") for a, _s, _q, _u in proc_net(t, ep.port)})
         yield Fact("udp.bound", {"port": ep.port, "sockets": bound}, "/proc/net/udp, udp6",
                    f"UDP sockets on port {ep.port}: {', '.join(bound) or 'none'}")
         return
     tcp = [entry for t in ("tcp", "tcp6") for entry in proc_net(t, ep.port)]
-    queued = {a: q for a, s, q in tcp if TCP_STATES.get(s) == "LISTEN"}
+    queued = {a: q for a, s, q, _u in tcp if TCP_STATES.get(s) == "LISTEN"}
+    owners = {a: u for a, s, _q, u in tcp if TCP_STATES.get(s) == "LISTEN"}
     listeners = sorted(queued)
     waiting = "".join(f" ({q} waiting to be accepted)" for q in queued.values() if q)
-    yield Fact("tcp.listeners", {"port": ep.port, "listeners": listeners, "queued": queued},
-               "/proc/net/tcp, tcp6",
+    yield Fact("tcp.listeners", {"port": ep.port, "listeners": listeners, "queued": queued,
+                                 "uids": owners}, "/proc/net/tcp, tcp6",
                f"listening on port {ep.port}: {', '.join(listeners) or 'nothing'}{waiting}")
     states: dict[str, int] = {}
-    for _a, s, _q in tcp:
+    for _a, s, _q, _u in tcp:
         name = TCP_STATES.get(s, str(s))
         if name != "LISTEN":
             states[name] = states.get(name, 0) + 1
