@@ -54,6 +54,9 @@ def add_errno_parser(sub: Any) -> None:
                           "adds what this machine shows about it now and the likely cause")
     err.add_argument("--local", metavar="ADDRESS",
                      help="with --address: the address the socket was bound to, if any")
+    err.add_argument("--set", action="append", default=[], metavar="OPTION",
+                     help="with --address: an option the socket had on, e.g. SO_REUSEADDR, "
+                          "SO_REUSEPORT or SO_BROADCAST (repeat for more)")
     err.add_argument("--type", choices=("stream", "dgram", "seqpacket"), default="stream",
                      help="the socket's type, with --address (default stream)")
     err.add_argument("--json", action="store_true", help="print findings as JSON")
@@ -114,8 +117,22 @@ def _diagnose(info: ErrnoInfo, args: argparse.Namespace) -> Diagnosis:
                          "path, e.g. 127.0.0.1:8080 (names are not resolved here)")
     failed = FailedCall(args.call, info.name, info.number, info.message,
                         {"address": args.address}, args.family or endpoint.family_name,
-                        args.type, local=args.local or "")
+                        args.type, local=args.local or "", options=_options(args.set))
     return diagnose(failed, gather(failed))
+
+
+def _options(names: list[str]) -> dict[str, int]:
+    """--set names, checked against the option catalog: each one on (1)."""
+    from workbench.core.options import lookup_option
+
+    out = {}
+    for name in names:
+        try:
+            out[lookup_option(name.strip().upper()).name] = 1
+        except (InputError, KeyError):
+            raise InputError(f"--set {name[:40]!r}: not a socket option; use a name like "
+                             "SO_REUSEADDR") from None
+    return out
 
 
 def render_diagnosis(d: Diagnosis) -> list[str]:

@@ -205,3 +205,16 @@ def test_the_readme_example_is_what_the_command_prints() -> None:
     head, tail = block[:block.index("  ...")], block[block.index("  ...") + 1:]
     assert out[:len(head)] == head
     assert out[-len(tail):] == tail
+
+
+def test_set_says_which_options_the_socket_had(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        out = run_cli("errno", "EADDRINUSE", "--call", "bind", "--address",
+                      f"127.0.0.1:{port}", "--set", "so_reuseport").out
+    assert "this socket set SO_REUSEPORT, but the listener" in out
+    run = run_cli("errno", "EADDRINUSE", "--call", "bind", "--address", "127.0.0.1:1",
+                  "--set", "SO_NOPE")
+    assert run.code == 2 and "--set 'SO_NOPE': not a socket option" in run.err
