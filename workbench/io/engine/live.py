@@ -139,6 +139,8 @@ class LiveSocket:
             name = self.sock.getsockname()
         except OSError:
             return False
+        if self.type == socket.SOCK_RAW and isinstance(name, tuple):
+            return name[0] not in ("0.0.0.0", "::", "")  # a raw IP socket's "port" is its protocol
         return bool(name[1]) if isinstance(name, tuple) else bool(name)
 
     def receiving(self) -> bool:
