@@ -160,9 +160,12 @@ class LiveSocket:
 
     def local_address(self) -> str:
         try:
-            return self.fmt(self.sock.getsockname())
+            name = self.sock.getsockname()
         except OSError:
             return ""
+        if self.family == AF_PACKET and isinstance(name, tuple):
+            return format_packet_sockaddr(name[:2])  # its interface and protocol
+        return self.fmt(name)
 
     def peer_address(self) -> str:
         try:
