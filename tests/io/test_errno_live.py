@@ -4,7 +4,6 @@ system shows it, the cause."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -13,21 +12,17 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
-import jsonschema
 import pytest
+from live_errors import cause, explain, failed, new
 from support import ok, stop_process, wait_until
 
 from workbench.core.diagnosis import Diagnosis
-from workbench.core.errnos import lookup
 from workbench.core.steps import Step
 from workbench.io.engine import Engine
 from workbench.io.evidence import diagnose_step
 
 TIMEOUT = 10.0
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "sessions" /
-                     "diagnosis.schema.json").read_text())
 
 
 @pytest.fixture
@@ -45,34 +40,6 @@ def held_port() -> Iterator[int]:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         yield held.getsockname()[1]
-
-
-def new(engine: Engine, family: str = "inet", type_: str = "stream", **extra: object) -> int:
-    step = ok(engine.call("socket", family=family, type=type_, auto=False, **extra))
-    return int(step.result["sock"])  # type: ignore[index]
-
-
-def failed(step: Step, name: str) -> Step:
-    assert step.error is not None and step.error.name == name, f"{step.describe()}: {step.error}"
-    return step
-
-
-def explain(engine: Engine, step: Step) -> Diagnosis:
-    """The diagnosis as the workbench makes it: the socket's snapshot, evidence now."""
-    info = engine.socket_info(step.sock) if step.sock is not None else None
-    d = diagnose_step(step, info.family if info else "", info.type if info else "",
-                      blocking=info.blocking if info else None,
-                      local=info.local if info else "", state=info.state if info else "")
-    assert d.name == step.error.name  # type: ignore[union-attr]
-    family = info.family if info else str(step.args.get("family", ""))
-    assert (d.meaning, d.hint) == lookup(d.name).for_call(step.op, family) or d.cancelled
-    jsonschema.validate(json.loads(json.dumps(d.to_json())), SCHEMA)
-    return d
-
-
-def cause(d: Diagnosis) -> str:
-    assert d.cause is not None and d.cause.evidence, d.causes
-    return d.cause.text
 
 
 # -- connecting ---------------------------------------------------------------------------
@@ -238,44 +205,6 @@ def test_eagain_on_a_non_blocking_recv(engine: Engine, held_port: int) -> None:
     assert "non-blocking and nothing was queued" in cause(d)
 
 
-# -- Unix paths ---------------------------------------------------------------------------
-
-
-def test_enoent_on_a_missing_path(engine: Engine, sock_dir: str) -> None:
-    sid = new(engine, family="unix")
-    path = os.path.join(sock_dir, "none.sock")
-    d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"), "ENOENT"))
-    assert f"nothing exists at {path}" in cause(d)
-
-
-def test_econnrefused_on_a_stale_path(engine: Engine, sock_dir: str) -> None:
-    path = os.path.join(sock_dir, "stale.sock")
-    with socket.socket(socket.AF_UNIX) as gone:
-        gone.bind(path)
-    sid = new(engine, family="unix")
-    d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"),
-                               "ECONNREFUSED"))
-    assert "stale" in d.meaning and "stale socket file" in cause(d)
-
-
-def test_eaddrinuse_on_a_path_that_is_a_file(engine: Engine, sock_dir: str) -> None:
-    path = os.path.join(sock_dir, "file")
-    Path(path).write_text("x")
-    sid = new(engine, family="unix")
-    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{path}"), "EADDRINUSE"))
-    assert "regular file, not a socket" in cause(d)
-
-
-def test_eprototype_stream_to_a_datagram_path(engine: Engine, sock_dir: str) -> None:
-    path = os.path.join(sock_dir, "dgram.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as receiver:
-        receiver.bind(path)
-        sid = new(engine, family="unix")
-        d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"),
-                                   "EPROTOTYPE"))
-    assert "another type" in d.meaning
-
-
 # -- a cancelled call ---------------------------------------------------------------------
 
 
@@ -356,19 +285,6 @@ def test_einval_on_a_udp_send_to_port_0(engine: Engine) -> None:
     d = explain(engine, failed(engine.call("sendto", sid, data=b"x", address="127.0.0.1:0"),
                                "EINVAL"))
     assert "port is 0" in d.meaning
-
-
-def test_eagain_on_a_unix_connect_to_a_full_backlog(engine: Engine, sock_dir: str) -> None:
-    path = os.path.join(sock_dir, "full.sock")
-    with socket.socket(socket.AF_UNIX) as server, socket.socket(socket.AF_UNIX) as first:
-        server.bind(path)
-        server.listen(0)
-        first.connect(path)  # the one connection the queue holds
-        sid = new(engine, family="unix")
-        ok(engine.call("set_blocking", sid, blocking=False))
-        d = explain(engine, failed(engine.call("connect", sid, address=f"unix:{path}"),
-                                   "EAGAIN"))
-    assert "backlog full" in d.meaning
 
 
 def test_einval_on_listen_after_connect(engine: Engine, listener: socket.socket) -> None:
@@ -462,23 +378,6 @@ def test_eaddrinuse_on_listen_after_both_bound_with_reuseaddr(engine: Engine) ->
     assert f"a socket listens on 127.0.0.1:{port}" in cause(d)
 
 
-def test_enotdir_and_eloop_on_unix_paths(engine: Engine, sock_dir: str) -> None:
-    plain = os.path.join(sock_dir, "plain")
-    Path(plain).write_text("x")
-    os.symlink(os.path.join(sock_dir, "b"), os.path.join(sock_dir, "a"))
-    os.symlink(os.path.join(sock_dir, "a"), os.path.join(sock_dir, "b"))
-    sid = new(engine, family="unix")
-    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{plain}/x.sock"),
-                               "ENOTDIR"))
-    assert "a part of it is not a directory" in cause(d)
-    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{sock_dir}/a/x.sock"),
-                               "ELOOP"))
-    assert "go round in a loop" in cause(d)
-    d = explain(engine, failed(engine.call("bind", sid, address=f"unix:{sock_dir}/no/x.sock"),
-                               "ENOENT"))
-    assert f"{sock_dir}/no cannot be reached: it does not exist" in cause(d)
-
-
 def test_econnaborted_after_ss_kills_the_connection(engine: Engine,
                                                     listener: socket.socket) -> None:
     if os.geteuid() != 0 or shutil.which("ss") is None:
@@ -492,20 +391,6 @@ def test_econnaborted_after_ss_kills_the_connection(engine: Engine,
         pytest.skip("this kernel cannot destroy sockets (no CONFIG_INET_DIAG_DESTROY)")
     d = explain(engine, failed(engine.call("recv", sid), "ECONNABORTED"))
     assert "`ss -K`" in d.meaning
-
-
-def test_abstract_names_refused_and_in_use(engine: Engine) -> None:
-    name = f"wb-live-{os.getpid()}-{id(engine)}"
-    sid = new(engine, family="unix")
-    d = explain(engine, failed(engine.call("connect", sid, address=f"unix:@{name}"),
-                               "ECONNREFUSED"))
-    assert f"no socket is bound to the abstract name @{name}" in cause(d)
-    with socket.socket(socket.AF_UNIX) as holder:
-        holder.bind("\0" + name)
-        other = new(engine, family="unix")
-        d = explain(engine, failed(engine.call("bind", other, address=f"unix:@{name}"),
-                                   "EADDRINUSE"))
-    assert f"bound to the abstract name @{name} already" in cause(d)
 
 
 # -- SO_REUSEPORT groups ------------------------------------------------------------------
