@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -18,7 +18,6 @@ from workbench.core.conntable import (
     LITTLE,
     NETIDS,
     STATE_NAMES,
-    TIME_WAIT,
     RawRow,
 )
 
@@ -124,7 +123,3 @@ def summarize(rows: Sequence[RawRow], sockstat: Mapping[str, Mapping[str, int]] 
     if netstat:
         s.trouble = {k: netstat[k] for k in TROUBLE if netstat.get(k)}
     return s
-
-
-def time_wait_count(rows: Iterable[RawRow]) -> int:
-    return sum(1 for r in rows if r[F_STATE] == TIME_WAIT and r[F_KIND] == KIND_TCP)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,7 +25,7 @@ from workbench.core.conn_format import Context
 from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
 from workbench.core.conn_summary import TROUBLE, Summary, summarize
-from workbench.core.conntable import F_COOKIE, SORT_KEYS, RawRow, diff, sort_rows
+from workbench.core.conntable import F_COOKIE, RawRow, diff, sort_rows
 from workbench.core.errors import InputError
 from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, ConnSource, Snapshot
 from workbench.io.conns.source import default_source as netlink_or_psutil
@@ -40,7 +40,6 @@ MARK_SECONDS = 3.0  # how long a row that appeared or vanished stays marked
 SORTS = ("", "netid", "state", "recv-q", "send-q", "local", "peer", "process")
 EXTRA_COLUMNS: tuple[tuple[str, ...], ...] = (
     (), ("timer", "uid", "inode"), ("rtt", "cwnd", "retrans", "timer"), ("skmem",))
-assert all(s in SORT_KEYS or s in ("", "process") for s in SORTS)
 
 
 @dataclass
@@ -368,13 +367,3 @@ class ConnsPane(PaneController):
         self.settings.extras = (self.settings.extras + 1) % len(EXTRA_COLUMNS)
         self.refresh(fetch=True)  # TCP_INFO and skmem are asked of the kernel only now
         self._status()
-
-    def close(self) -> None:
-        if self._source is not None:
-            self._source.close()
-            self._source = None
-
-    def details(self) -> dict[str, Any]:
-        """For tests and the palette: what is shown now."""
-        return {"rows": len(self.result.rows) if self.result else 0,
-                "refreshes": self.refreshes, "paused": self.paused}
