@@ -273,3 +273,13 @@ def test_an_expect_timeout_is_not_a_dead_connection() -> None:
     meaning = lookup("ETIMEDOUT").for_call("expect")[0]
     assert "did not arrive within the step's timeout" in meaning
     assert "retransmissions" not in meaning
+
+
+def test_the_words_a_notification_shows_stay_short() -> None:
+    """A notification shows the first clause of the meaning and of the hint."""
+    from workbench.core.diagnosis import first_clause
+
+    for name, calls in CALLS.items():
+        for call, (meaning, hint) in calls.items():
+            for text in (meaning, hint):
+                assert len(first_clause(text)) <= 140, (name, call, first_clause(text))

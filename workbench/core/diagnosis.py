@@ -229,7 +229,7 @@ def words_for_step(step: Step, family: str = "", brief: bool = False) -> tuple[s
     return (first_clause(meaning), first_clause(hint)) if brief else (meaning, hint)
 
 
-def first_clause(text: str, least: int = 24) -> str:
+def first_clause(text: str, least: int = 16) -> str:
     """Text up to its first ': ' or '; ' that leaves at least `least` characters."""
     cuts = [i for sep in (": ", "; ") for i in [text.find(sep, least)] if i > 0]
     return text[:min(cuts)] if cuts else text

@@ -33,9 +33,9 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "a port below net.ipv4.ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE; "
             "for a Unix path, the directory must be writable and every directory above it "
             "searchable",
-            "use a port at or above the sysctl's value, grant CAP_NET_BIND_SERVICE "
-            "(`setcap cap_net_bind_service+ep`), or bind the Unix socket in a directory "
-            "you can write"),
+            "use a port at or above the sysctl's value, or grant CAP_NET_BIND_SERVICE "
+            "(`setcap cap_net_bind_service+ep`); for a Unix path, bind in a directory you "
+            "can write"),
         "connect": (
             "on a Unix socket: no write permission on the socket file, or no search "
             "permission on a directory of its path; on IP: a local firewall rule, or a "
@@ -99,11 +99,12 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "bind an address that `ip addr` shows, 0.0.0.0 or :: for all, or set "
             "IP_FREEBIND to bind before the address appears"),
         "connect": (
-            "no local port is free for this destination (net.ipv4.ip_local_port_range is "
-            "exhausted, often by TIME_WAIT connections), the socket was bound to a port "
-            "that already has a connection to this same destination (the four-tuple must "
-            "be unique), or its bound address is no longer on an interface",
-            "let the kernel pick the local port (do not bind before connect), reuse "
+            "no usable local address and port for this connection: no local port is free "
+            "for this destination (net.ipv4.ip_local_port_range is exhausted, often by "
+            "TIME_WAIT connections), the socket was bound to a port that already has a "
+            "connection to this same destination (the four-tuple must be unique), or its "
+            "bound address is no longer on an interface",
+            "let the kernel pick the local port (do not bind before connect); reuse "
             "connections, widen ip_local_port_range, let TIME_WAIT connections end"),
     },
     "EAFNOSUPPORT": {
@@ -132,9 +133,9 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "before data came",
             "wait until the socket is readable (poll) and read again; or switch to blocking"),
         "send": (
-            "the send buffer is full (the peer reads slower than you send) on a "
-            "non-blocking socket, SO_SNDTIMEO ran out, or no ephemeral port was free to "
-            "auto-bind an unbound datagram socket",
+            "the send would have to wait: the send buffer is full (the peer reads slower "
+            "than you send) on a non-blocking socket, SO_SNDTIMEO ran out, or no ephemeral "
+            "port was free to auto-bind an unbound datagram socket",
             "wait until the socket is writable and send the rest; a bigger SO_SNDBUF "
             "absorbs bursts"),
         "connect": (
@@ -261,21 +262,24 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "the socket is not listening: listen was not called on it, or it was shut down",
             "call listen first (socket, bind, listen, accept)"),
         "connect": (
-            "the address does not fit this socket (wrong length, a malformed Unix path, an "
-            "IPv6 link-local address without a %scope), the socket's state forbids it, or "
-            "a `blackhole` route covers the destination",
+            "the address or the socket's state does not allow this connect: the address "
+            "does not fit the socket (wrong length, a malformed Unix path, an IPv6 "
+            "link-local address without a %scope), the state forbids it, or a `blackhole` "
+            "route covers the destination",
             "check the address and the order of calls"),
         "send": (
-            "the flags are invalid, the sendto address has the wrong length, the UDP "
-            "destination port is 0, a socket bound to a loopback address sends off the "
-            "host, or a `blackhole` route covers the destination",
+            "an argument does not fit this send: the flags are invalid, the sendto address "
+            "has the wrong length, the UDP destination port is 0, a socket bound to a "
+            "loopback address sends off the host, or a `blackhole` route covers the "
+            "destination",
             "check the flags and the destination"),
         "recv": (
             "the flags are invalid, or MSG_OOB with no urgent data pending (or "
             "SO_OOBINLINE set)", "drop MSG_OOB, or read it only when urgent data is signalled"),
         "setsockopt": (
-            "the value or its length is out of range for the option (e.g. TCP_MAXSEG below "
-            "88, a negative timeout), or the option cannot change in this state",
+            "the value does not fit the option: its value or length is out of range (e.g. "
+            "TCP_MAXSEG below 88, a negative timeout), or the option cannot change in "
+            "this state",
             "check the option's allowed range, and set it before listen or connect"),
         "getsockopt": ("the option length is too small for this option",
                        "pass a buffer of the option's size"),
