@@ -270,3 +270,27 @@ def test_proc_hex_matches_what_the_kernel_writes() -> None:
         rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
         assert any(r[2] == target for r in rows)  # the client's row names the server
     assert proc_hex(parse_endpoint("[::1]:80")) == "0" * 24 + "01000000:0050"
+
+
+def test_gathering_stops_at_its_budget() -> None:
+    import threading
+
+    from workbench.core.diagnosis import Fact
+    from workbench.io.evidence import gatherer
+
+    ran: list[str] = []
+    past = threading.Event()
+
+    @gatherer("EXSLOW")
+    def slow(failed: FailedCall) -> Any:
+        ran.append("slow")
+        past.wait(0.2)  # longer than the budget below: nothing sets the event
+        yield Fact("slow.fact", 1, "test", "slow")
+
+    @gatherer("EXSLOW")
+    def later(failed: FailedCall) -> Any:
+        ran.append("later")
+        yield Fact("later.fact", 1, "test", "later")
+
+    facts = gather(FailedCall("bind", "EXSLOW"), budget=0.05)
+    assert ran == ["slow"] and set(facts) == {"slow.fact"}
