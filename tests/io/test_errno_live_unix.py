@@ -106,3 +106,12 @@ def test_abstract_names_refused_and_in_use(engine: Engine) -> None:
         d = explain(engine, failed(engine.call("bind", other, address=f"unix:@{name}"),
                                    "EADDRINUSE"))
     assert f"bound to the abstract name @{name} already" in cause(d)
+
+
+def test_emsgsize_on_a_unix_datagram_over_the_send_buffer(engine: Engine) -> None:
+    pair = ok(engine.call("socketpair", family="unix", type="dgram", auto=False))
+    sid = int(pair.result["socks"][0])  # type: ignore[index]
+    default = int(Path("/proc/sys/net/core/wmem_default").read_text())
+    d = explain(engine, failed(engine.call("send", sid, data=b"x" * (default + 4096)),
+                               "EMSGSIZE"))
+    assert f"a Unix datagram must fit SO_SNDBUF, {default} bytes by default" in cause(d)

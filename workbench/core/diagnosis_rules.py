@@ -295,10 +295,25 @@ def datagram_size(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
         yield cause(f"the datagram is {size} bytes, over the {limit}-byte UDP payload limit "
                     f"of {failed.family}", "step.size")
         yield fix(f"send at most {limit} bytes per datagram", "step.size")
-    wmem = fact_value(facts, "sysctl.wmem_max")
-    if failed.family == "unix" and isinstance(wmem, int):
-        yield cause(f"the datagram is {size} bytes; a Unix datagram must fit the send "
-                    f"buffer (net.core.wmem_max is {wmem})", "step.size", "sysctl.wmem_max")
+    if failed.family == "unix":
+        yield from _unix_datagram(size, failed, facts)
+
+
+def _unix_datagram(size: int, failed: FailedCall, facts: Facts) -> Iterator[Claim]:
+    """A Unix datagram goes whole into the sender's buffer, so SO_SNDBUF is its limit."""
+    own = failed.options.get("SO_SNDBUF")
+    default, most = (fact_value(facts, "sysctl.wmem_default"),
+                     fact_value(facts, "sysctl.wmem_max"))
+    if isinstance(own, int) and own:
+        yield cause(f"the datagram is {size} bytes, more than the socket's send buffer "
+                    f"(SO_SNDBUF {own}) holds", "step.size", "option.SO_SNDBUF")
+    elif isinstance(default, int):
+        yield cause(f"the datagram is {size} bytes, more than the send buffer holds: a Unix "
+                    f"datagram must fit SO_SNDBUF, {default} bytes by default "
+                    "(net.core.wmem_default)", "step.size", "sysctl.wmem_default")
+    if isinstance(most, int):
+        yield fix(f"raise SO_SNDBUF before sending (up to net.core.wmem_max = {most}), or "
+                  "send smaller datagrams", "sysctl.wmem_max")
 
 
 @rule("EAGAIN")

@@ -186,6 +186,7 @@ def descriptors(failed: FailedCall) -> Iterator[Fact]:
 def buffers(failed: FailedCall) -> Iterator[Fact]:
     yield from _sysctl_fact("net.core.rmem_max")
     yield from _sysctl_fact("net.core.wmem_max")
+    yield from _sysctl_fact("net.core.wmem_default")
 
 
 @gatherer("EADDRNOTAVAIL", "EADDRINUSE")
