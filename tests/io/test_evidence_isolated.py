@@ -80,6 +80,16 @@ out = {
     "unix_connect": run("connect", lambda: socket.socket(socket.AF_UNIX).connect(theirs),
                         {"address": "unix:" + theirs}, "unix", "stream"),
 }
+sysctl = "/proc/sys/net/ipv4/tcp_%s_congestion_control"
+available, allowed = (open(sysctl % w).read().split() for w in ("available", "allowed"))
+barred = [name for name in available if name not in allowed]
+if barred:
+    out["congestion"] = run(
+        "setsockopt", lambda: socket.socket().setsockopt(socket.IPPROTO_TCP,
+                                                         socket.TCP_CONGESTION,
+                                                         barred[0].encode()),
+        {"option": "TCP_CONGESTION", "value": barred[0]}, "inet", "stream")
+    out["barred"] = barred[0]
 print(json.dumps(out))
 """
 
@@ -278,3 +288,12 @@ def test_etimedout_when_no_answer_comes() -> None:
     assert d["errno"] == "ETIMEDOUT" and d["call"] == "connect"
     assert _evidence(d, "route")["dev"] == "lo"
     assert "no answer came back" in d["causes"][0]["text"]
+
+
+def test_eperm_on_a_congestion_algorithm_not_allowed(as_nobody: dict[str, Any]) -> None:
+    if "congestion" not in as_nobody:
+        pytest.skip("every available congestion algorithm is allowed here")
+    d, name = as_nobody["congestion"], as_nobody["barred"]
+    assert d["errno"] == "EPERM" and d["call"] == "setsockopt"
+    assert f"{name!r} exists but only" in d["causes"][0]["text"]
+    assert d["causes"][0]["evidence"] == ["sysctl.tcp_allowed_congestion_control"]

@@ -204,7 +204,7 @@ def admin_option(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "the process lacks", "process.caps")
 
 
-@rule("ENOENT", "EPERM")
+@rule("ENOENT", "EPERM", first=True)  # more precise than "needs CAP_NET_ADMIN"
 def congestion_algorithm(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     if failed.call != "setsockopt" or failed.args.get("option") != "TCP_CONGESTION":
         return
