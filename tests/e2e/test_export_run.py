@@ -418,3 +418,30 @@ def test_an_ipv6_session_runs(lang: str, model: str, tmp_path: Path) -> None:
     code, out, err = Program(build(ipv6_session(), lang, model, tmp_path)).finish()
     assert code == 0, f"{out}\n{err}"
     assert re.search(r"^step 1: .*bound to \[::1\]:\d+$", out, re.M), out
+
+
+def datagram_pair_session() -> Session:
+    """A datagram socketpair: an expect that needs the second datagram, then the auto
+    receives it covered, then an empty datagram."""
+    dgram = {"type": "dgram"}
+    steps = [Step("socketpair", None, normalise("socketpair", dgram), result={"socks": [1, 2]}),
+             Step("send", 1, normalise("send", {"data": b"one"}), result={"sent": 3}),
+             Step("send", 1, normalise("send", {"data": b"two\x00"}), result={"sent": 4}),
+             Step("expect", 2, normalise("expect", {"data": b"two"}), result={"at": 3}),
+             Step("recv", 2, {}, auto=True, result={"data": b"one", "at": 0}),
+             Step("recv", 2, {}, auto=True, result={"data": b"two\x00", "at": 3}),
+             Step("send", 1, normalise("send", {"data": b""}), result={"sent": 0}),
+             Step("recv", 2, {}, auto=True, result={"data": b"", "at": 7}),
+             Step("close", 1, {}), Step("close", 2, {})]
+    session = Session(title="datagrams over a socketpair")
+    for i, one in enumerate(steps):
+        one.t = i / 1000
+        session.add(one)
+    return session
+
+
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
+def test_datagram_expect_and_an_empty_datagram(lang: str, model: str, tmp_path: Path) -> None:
+    code, out, err = Program(build(datagram_pair_session(), lang, model, tmp_path)).finish()
+    assert code == 0, f"{out}\n{err}"
+    assert re.search(r"^step 3: expect\(#2.*\): found at 3$", out, re.M), out

@@ -75,15 +75,17 @@ static int send_all(int seq, const char *what, int expect, int sid, const unsign
     if (expect != 0)
         return outcome(seq, what, (int)send(fds[sid], (const char *)data, IO_LEN(len), flags),
                        expect);
-    while (sent < len) {
+    for (;;) { /* at least one call: an empty send is an empty datagram */
         ssize_t n = send(fds[sid], (const char *)data + sent, IO_LEN(len - sent), flags);
         if (n < 0 && would_block(sock_errno())) {
             if (wait_fd(seq, what, fds[sid], POLLOUT) < 0)
                 return -1;
         } else if (n < 0 && sock_errno() != ERR(EINTR, WSAEINTR)) {
             return failed(seq, what, "send");
-        } else if (n > 0) {
+        } else if (n >= 0) {
             sent += (size_t)n;
+            if (sent >= len)
+                break;
         }
     }
     printf("step %d: %s: %zu bytes sent\n", seq, what, sent);
