@@ -45,6 +45,10 @@ def add_conns_parser(sub: Any) -> None:
                        help="print a summary like ss -s after the table")
     conns.add_argument("-H", "--no-header", action="store_true", help="leave the header out")
     conns.add_argument("--json", action="store_true", help="print JSON rows")
+    conns.add_argument("--from", dest="saved", metavar="FILE",
+                       help="read saved output of ss (-tan, -tanp, -uanp, -xan, -tuxanp) or "
+                            "netstat (-an, -tanp) instead of this machine's table; - reads "
+                            "stdin")
     conns.set_defaults(run=cmd_conns, buffered=True)
 
 
@@ -60,7 +64,7 @@ def cmd_conns(args: argparse.Namespace) -> int:
     if args.sort and args.sort not in (*SORT_KEYS, "process"):
         raise InputError(f"cannot sort by {args.sort[:30]!r}: choose from "
                          f"{', '.join((*SORT_KEYS, 'process'))}")
-    snap = _fetch(args, flt)
+    snap = _read_saved(args.saved) if args.saved else _fetch(args, flt)
     owners = snap.owners
     rows = flt.apply(snap.rows, owners)
     if args.sort:
@@ -94,6 +98,42 @@ def _fetch(args: argparse.Namespace, flt: Any) -> Any:
         source.close()
 
 
+SAVED_LIMIT = 64 << 20
+
+
+def _read_saved(path: str) -> Any:
+    """A Snapshot of saved ss or netstat output; lines it cannot read are said on stderr."""
+    import os
+    import stat
+    import sys
+
+    from workbench.cli_output import say
+    from workbench.core.conn_parse import parse_table
+    from workbench.core.errors import InputError
+    from workbench.io.conns.source import Snapshot
+
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(SAVED_LIMIT + 1)
+        else:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise InputError(f"{path}: not a regular file; give a file saved from ss or "
+                                 "netstat, or - for stdin")
+            with open(path, "rb") as f:
+                data = f.read(SAVED_LIMIT + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}; give a file saved from ss "
+                         "or netstat, or - for stdin") from None
+    if len(data) > SAVED_LIMIT:
+        raise InputError(f"{path}: over {SAVED_LIMIT >> 20} MiB; give a smaller file")
+    parsed = parse_table(data.decode("utf-8", "replace"))
+    if parsed.skipped:
+        say(f"workbench: {len(parsed.skipped)} line(s) of {path} not read (first: line "
+            f"{parsed.skipped[0]}); netstat needs --wide for long IPv6 addresses")
+    return Snapshot(parsed.rows, 0.0, 0.0, {}, parsed.owners, parsed.ifnames,
+                    f"{parsed.tool} output")
+
+
 def _print_table(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
     import sys
 
@@ -105,26 +145,30 @@ def _print_table(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
     if args.summary:
-        print(_summary(snap.rows).line())
-        for line in _summary(snap.rows).trouble_lines():
+        found = _summary(snap)
+        print(found.line())
+        for line in found.trouble_lines():
             print(f"  {line}")
 
 
-def _summary(rows: list[Any]) -> Any:
+def _summary(snap: Any) -> Any:
+    """Like ss -s; the kernel's counters only for this machine's table, not a file's."""
     from workbench.core.conn_summary import summarize
     from workbench.io.conns import summary
 
-    return summarize(rows, summary.sockstat(), summary.netstat(), summary.port_range())
+    if snap.source != "netlink" and snap.source != "psutil":
+        return summarize(snap.rows)
+    return summarize(snap.rows, summary.sockstat(), summary.netstat(), summary.port_range())
 
 
 def _print_json(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
     from workbench.core.conn_rows import view
 
-    out: dict[str, Any] = {"source": snap.source, "at": round(snap.at, 3),
+    out: dict[str, Any] = {"source": snap.source, "at": round(snap.at, 3) if snap.at else None,
                            "rows": [view(r, snap.owners, (), snap.extras,
                                          snap.ifnames).to_json() for r in rows]}
     if args.summary:
-        s = _summary(snap.rows)
+        s = _summary(snap)
         out["summary"] = {"line": s.line(), "by_netid": dict(s.by_netid),
                           "tcp_states": dict(s.tcp_states), "orphans": s.orphans,
                           "ephemeral_used": s.ephemeral_used, "trouble": s.trouble}

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,46 @@ def test_headless_path_does_not_import_textual() -> None:
                           timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "False"
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "io" / "fixtures"
+
+
+def test_saved_ss_output_reads_into_the_same_table() -> None:
+    done = workbench("conns", "--from", str(FIXTURES / "ss-tanp.txt"), "listen", "v6", "-p",
+                     "-H")
+    assert done.returncode == 0, done.stderr
+    assert [line.split() for line in done.stdout.splitlines()] == [
+        ["tcp", "LISTEN", "0", "8", "[::1]:35017", "[::]:*", '("python3",pid=32048)']]
+
+
+def test_saved_netstat_from_stdin_with_a_summary() -> None:
+    text = (FIXTURES / "netstat-an.txt").read_text()
+    done = subprocess.run([sys.executable, "-m", "workbench", "conns", "--from", "-", "-s",
+                           "--json"], input=text, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["source"] == "netstat output" and report["at"] is None
+    assert report["summary"]["tcp_states"]["TIME-WAIT"] == 10
+    assert report["summary"]["trouble"] == {}  # no kernel counters for a file
+
+
+def test_lines_it_cannot_read_are_said_once(tmp_path: Path) -> None:
+    saved = tmp_path / "cut.txt"
+    lines = (FIXTURES / "netstat-an.txt").read_text().splitlines(keepends=True)
+    saved.write_text("".join([*lines[:3], "tcp6  0  0 2001:db8:zz::1:22  :::*  LISTEN\n",
+                              *lines[3:]]))
+    done = workbench("conns", "--from", str(saved), "-H")
+    assert done.returncode == 0
+    assert done.stderr.count("\n") == 1 and "1 line(s)" in done.stderr and "line 4" in done.stderr
+
+
+@pytest.mark.parametrize(("target", "says"), [
+    ("/nonexistent/saved.txt", "cannot read /nonexistent/saved.txt: No such file"),
+    ("/dev/null", "not a regular file"),
+    (str(Path(__file__)), "not the output of ss or netstat"),
+])
+def test_bad_saved_files_are_one_line_and_exit_2(target: str, says: str) -> None:
+    done = workbench("conns", "--from", target)
+    assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1

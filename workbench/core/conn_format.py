@@ -177,5 +177,7 @@ def render(rows: Sequence[RawRow], columns: Sequence[str], ctx: Context,
     lines = [" ".join(h.rjust(w) if COLUMNS[n].right else h.ljust(w)
                       for n, h, w in zip(columns, heads, widths, strict=True)).rstrip()
              ] if header else []
-    lines.extend(map(" ".join, zip(*padded, strict=True)))
+    joined = map(" ".join, zip(*padded, strict=True))
+    # a last column that may be empty (Process) would leave the padding before it
+    lines.extend(map(str.rstrip, joined) if columns[-1] not in BASE else joined)
     return lines

@@ -56,7 +56,9 @@ class ConnRow:
         out: dict[str, Any] = {
             "netid": self.netid, "state": self.state, "recv_q": self.recv_q,
             "send_q": self.send_q, "local": self.local, "peer": self.peer,
-            "inode": self.inode, "uid": self.uid}
+            "uid": self.uid}
+        if self.inode > 0:  # 0: TIME_WAIT and the like; below 0: a stand-in (saved output)
+            out["inode"] = self.inode
         if self.timer:
             out["timer"] = self.timer
         if self.processes:
