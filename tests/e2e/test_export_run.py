@@ -420,10 +420,10 @@ def test_an_ipv6_session_runs(lang: str, model: str, tmp_path: Path) -> None:
     assert re.search(r"^step 1: .*bound to \[::1\]:\d+$", out, re.M), out
 
 
-def datagram_pair_session() -> Session:
-    """A datagram socketpair: an expect that needs the second datagram, then the auto
-    receives it covered, then an empty datagram."""
-    dgram = {"type": "dgram"}
+def datagram_pair_session(kind: str = "dgram") -> Session:
+    """A datagram (or seqpacket) socketpair: an expect that needs the second message,
+    then the auto receives it covered, then an empty message."""
+    dgram = {"type": kind}
     steps = [Step("socketpair", None, normalise("socketpair", dgram), result={"socks": [1, 2]}),
              Step("send", 1, normalise("send", {"data": b"one"}), result={"sent": 3}),
              Step("send", 1, normalise("send", {"data": b"two\x00"}), result={"sent": 4}),
@@ -440,8 +440,11 @@ def datagram_pair_session() -> Session:
     return session
 
 
+@pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
 @pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
-def test_datagram_expect_and_an_empty_datagram(lang: str, model: str, tmp_path: Path) -> None:
-    code, out, err = Program(build(datagram_pair_session(), lang, model, tmp_path)).finish()
+def test_datagram_expect_and_an_empty_datagram(lang: str, model: str, kind: str,
+                                               tmp_path: Path) -> None:
+    code, out, err = Program(build(datagram_pair_session(kind), lang, model,
+                                   tmp_path)).finish()
     assert code == 0, f"{out}\n{err}"
     assert re.search(r"^step 3: expect\(#2.*\): found at 3$", out, re.M), out
