@@ -415,3 +415,16 @@ def test_the_sockets_own_state_explains_errors_of_order() -> None:
     assert peer.cause is not None and "the peer closed" in peer.cause.text
     unknown = diagnose(FailedCall("send", "EPIPE", errno.EPIPE, "", {}, "inet", "stream"))
     assert all(c.evidence == () for c in unknown.causes)
+
+
+def test_options_set_reads_the_sockets_own_setsockopt_steps() -> None:
+    from workbench.core.diagnosis import options_set
+
+    steps = [Step("setsockopt", 1, {"option": "SO_REUSEADDR", "value": 1}),
+             Step("setsockopt", 2, {"option": "SO_BROADCAST", "value": 1}),
+             Step("setsockopt", 1, {"option": "SO_REUSEADDR", "value": 0}),
+             Step("setsockopt", 1, {"option": "SO_MARK", "value": 5},
+                  error=StepError("EPERM", 1, "x")),
+             Step("setsockopt", 1, {"option": "TCP_CONGESTION", "value": "bbr"})]
+    assert options_set(steps, 1) == {"SO_REUSEADDR": 0}
+    assert options_set(steps, 2) == {"SO_BROADCAST": 1}

@@ -436,3 +436,18 @@ def test_so_reuseport_across_users(engine: Engine) -> None:
     finally:
         stop_process(holder)
     assert f"belongs to uid 65534, this process is uid {os.geteuid()}" in cause(d)
+
+
+def test_diagnosed_with_what_the_session_knows(engine: Engine,
+                                               listener: socket.socket) -> None:
+    """The options the session set reach the rules: SO_REUSEPORT from its setsockopt."""
+    from workbench.io.evidence import diagnose_in_session
+
+    sid = new(engine)
+    ok(engine.call("setsockopt", sid, option="SO_REUSEPORT", value=1))
+    step = failed(engine.call("bind", sid, address=f"127.0.0.1:{listener.getsockname()[1]}"),
+                  "EADDRINUSE")
+    d = diagnose_in_session(step, engine.socket_info(sid), list(engine.session.steps))
+    assert d.fact("option.SO_REUSEPORT") is not None
+    assert "this socket set SO_REUSEPORT, but the listener" in cause(d)
+    assert d.fact("socket.state").value == "new"

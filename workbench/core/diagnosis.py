@@ -198,6 +198,18 @@ def explain(name: str, number: int = 0, message: str = "") -> ErrnoInfo:
                      FALLBACK_HINT, socket_error=False)
 
 
+def options_set(steps: Iterable[Step], sock: int | None) -> dict[str, int]:
+    """The options a socket had on, from its recorded setsockopt steps (the last value
+    of each, numbers only): what rules such as SO_REUSEPORT's need to know."""
+    out: dict[str, int] = {}
+    for step in steps:
+        if step.op == "setsockopt" and step.sock == sock and step.error is None:
+            name, value = step.args.get("option"), step.args.get("value")
+            if isinstance(name, str) and isinstance(value, int) and not isinstance(value, bool):
+                out[name] = value
+    return out
+
+
 def deferred_connect_error(step: Step) -> StepError | None:
     """A non-blocking connect that failed: the engine records its end as the SO_ERROR
     read a program makes (getsockopt, no error, `errno` in the result)."""

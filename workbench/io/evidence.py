@@ -32,10 +32,13 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, diagnose
+from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, diagnose, options_set
 from workbench.core.steps import Step
+
+if TYPE_CHECKING:  # a snapshot's type only: gathering needs nothing of the engine
+    from workbench.io.engine.events import SocketInfo
 
 Gatherer = Callable[[FailedCall], Iterable[Fact]]
 _GATHERERS: list[tuple[frozenset[str], Gatherer]] = []
@@ -88,6 +91,18 @@ def diagnose_step(step: Step, family: str = "", sock_type: str = "", *, resolved
                                   options=dict(options or {}), blocking=blocking, local=local,
                                   state=state)
     return diagnose(failed, gather(failed, budget))
+
+
+def diagnose_in_session(step: Step, info: SocketInfo | None, steps: Iterable[Step] = (),
+                        resolved: str = "") -> Diagnosis:
+    """diagnose_step with what the workbench knows of the step's socket: its snapshot
+    (family, type, local address, state, blocking) and the options its earlier steps
+    set. `resolved`: the address a peer:, sock: or host name stood for, if known."""
+    if info is None:
+        return diagnose_step(step, resolved=resolved)
+    return diagnose_step(step, info.family, info.type, resolved=resolved,
+                         options=options_set(steps, step.sock), blocking=info.blocking,
+                         local=info.local, state=info.state)
 
 
 # -- small readers ----------------------------------------------------------------------
