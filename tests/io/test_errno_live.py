@@ -451,3 +451,16 @@ def test_diagnosed_with_what_the_session_knows(engine: Engine,
     assert d.fact("option.SO_REUSEPORT") is not None
     assert "this socket set SO_REUSEPORT, but the listener" in cause(d)
     assert d.fact("socket.state").value == "new"
+
+
+def test_eopnotsupp_reading_a_tcp_option_on_udp(engine: Engine) -> None:
+    sid = new(engine, type_="dgram")
+    step = failed(engine.call("getsockopt", sid, option="TCP_NODELAY"), "EOPNOTSUPP")
+    assert "another protocol" in explain(engine, step).meaning
+
+
+def test_einval_binding_a_mapped_address_on_a_v6only_socket(engine: Engine) -> None:
+    sid = new(engine, family="inet6")
+    ok(engine.call("setsockopt", sid, option="IPV6_V6ONLY", value=1))
+    step = failed(engine.call("bind", sid, address="[::ffff:127.0.0.1]:0"), "EINVAL")
+    assert "IPV6_V6ONLY" in explain(engine, step).meaning

@@ -252,8 +252,9 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
             "the type or flags are unknown, or the family, type and protocol do not go "
             "together", "check the arguments; protocol 0 lets the kernel choose"),
         "bind": (
-            "the socket is already bound (a socket binds once), or the address does not "
-            "fit it (wrong length, a malformed Unix path)",
+            "the socket is already bound, or the address does not fit it: a socket binds "
+            "once; the address may have the wrong length, a malformed Unix path, or be "
+            "IPv4-mapped on an IPV6_V6ONLY socket",
             "create a new socket to bind another address; bind before listen or connect"),
         "listen": (
             "the socket cannot listen in its state: it is connected or connecting",
@@ -399,6 +400,9 @@ CALLS: dict[str, dict[str, tuple[str, str]]] = {
                  "drop the flag"),
         "shutdown": ("this kind of socket has no shutdown (a packet socket, for one)",
                      "close the socket instead"),
+        "getsockopt": ("the option belongs to another protocol than this socket's (a TCP "
+                       "option read on a UDP socket)", "read options of this socket's "
+                       "own protocol"),
     },
     "EPIPE": {
         "send": (
