@@ -302,3 +302,48 @@ def test_a_rising_trouble_counter_is_news(fake: FakeSource,
         assert "since opened: ListenOverflows +3 (accept queue full" in shown(summary)
 
     run(WorkbenchApp(journal=False), scenario)
+
+
+def test_pasted_ss_output_in_the_table_and_back_to_live(fake: FakeSource) -> None:
+    from pathlib import Path
+
+    from textual.widgets import TextArea
+
+    from workbench.ui.widgets.conn_paste import PasteBox
+
+    saved = (Path(__file__).parents[1] / "io" / "fixtures" / "ss-tanp.txt").read_text()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        pane = await open_conns(pilot)
+        await pilot.press("P")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PasteBox), what="the box")
+        area = pilot.app.screen.query_one(TextArea)
+        area.insert("hello, not a table")  # what a paste does
+        await wait_until(pilot, lambda: area.text == "hello, not a table", what="the paste")
+        await pilot.press("ctrl+s")
+        note = pilot.app.screen.query_one("#paste-note", Label)
+        await wait_until(pilot, lambda: "not the output of ss" in shown(note), what="refused")
+        area.text = ""
+        area.insert(saved)
+        await wait_until(pilot, lambda: area.text == saved, what="the paste")
+        before = pane.refreshes
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: pane.refreshes > before, what="the pasted table")
+        table = table_of(pilot)
+        assert len(table.rows) == len(saved.splitlines()) - 1
+        status = pilot.app.screen.query_one("#conns-status", Label)
+        assert "pasted ss output (P: back to live)" in shown(status)
+        await filter_by(pilot, "proc:python3 v6 listen")
+        assert locals_(pilot) == ["[::1]:35017"]
+        fetched = fake.fetches
+        pane._due = 0.0
+        pane.on_tick()  # a pasted table does not refresh
+        assert fake.fetches == fetched
+        table.focus()
+        await pilot.press("P")
+        await wait_until(pilot, lambda: pane.saved is None and fake.fetches > fetched,
+                         what="back to the live table")
+        await filter_by(pilot, "")
+        assert len(table_of(pilot).rows) == len(ROWS)
+
+    run(WorkbenchApp(journal=False), scenario)

@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, Static, TabbedContent
 
 from workbench.core.conn_filter import ConnFilter, parse_filter
 from workbench.core.conn_format import Context
+from workbench.core.conn_parse import Parsed
 from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
 from workbench.core.conn_summary import TROUBLE, Summary, summarize
@@ -30,6 +31,7 @@ from workbench.core.errors import InputError
 from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, ConnSource, Snapshot
 from workbench.io.conns.source import default_source as netlink_or_psutil
 from workbench.ui.panes import PaneController
+from workbench.ui.widgets.conn_paste import PasteBox
 from workbench.ui.widgets.conn_table import BASE_COLUMNS, ConnTable
 
 if TYPE_CHECKING:
@@ -93,6 +95,9 @@ class ConnsView(Vertical):
                 tooltip="sort the other way round"),
         Binding("e", "extras", "columns", id="conns.columns", show=False,
                 tooltip="more columns: timer, uid, inode; rtt, cwnd, retrans; skmem"),
+        Binding("P", "paste", "paste", id="conns.paste", show=False,
+                tooltip="show pasted ss or netstat output instead of this machine's table; "
+                        "again: back to the live table"),
     ]
 
     def __init__(self, pane: ConnsPane) -> None:
@@ -140,6 +145,12 @@ class ConnsView(Vertical):
     def action_extras(self) -> None:
         self.pane.step_extras()
 
+    def action_paste(self) -> None:
+        if self.pane.saved is not None:
+            self.pane.show_saved(None)
+        else:
+            self.app.push_screen(PasteBox(), self.pane.show_saved)
+
 
 class ConnsPane(PaneController):
     """The controller: settings, the refresh job, and what the widgets show."""
@@ -161,6 +172,7 @@ class ConnsPane(PaneController):
         self._marks: dict[int, tuple[str, float]] = {}  # cookie -> (mark, until)
         self._gone: dict[int, tuple[RawRow, float]] = {}  # vanished rows, still shown
         self._baseline: dict[str, int] | None = None  # trouble counters when first shown
+        self.saved: Snapshot | None = None  # pasted output shown instead of the live table
 
     def compose(self) -> ComposeResult:
         yield ConnsView(self)
@@ -180,7 +192,8 @@ class ConnsPane(PaneController):
             self.refresh(fetch=True)
 
     def on_tick(self) -> None:
-        if self.paused or not self.shown() or time.monotonic() < self._due:
+        if self.saved is not None or self.paused or not self.shown() or \
+                time.monotonic() < self._due:
             return
         self.refresh(fetch=True)
 
@@ -213,13 +226,16 @@ class ConnsPane(PaneController):
         took = time.monotonic() - started
         self.screen.app.call_from_thread(self._show, result, mine, took)
         source = self._source
-        if fetch and source is not None and source.scan_owners():
+        if fetch and self.saved is None and source is not None and source.scan_owners():
             self.screen.app.call_from_thread(self._owners_ready)
 
     def _compute(self, fetch: bool, settings: Settings, mine: frozenset[int]) -> Result:
         """Off the UI's loop: dump, owners, filter, marks, sort, summary."""
         last = self.result
-        if fetch or last is None:
+        if self.saved is not None:
+            snap, summary = self.saved, summarize(self.saved.rows)
+            last = None  # no marks: nothing refreshes
+        elif fetch or last is None:
             if self._source is None:
                 self._source = self.source_factory()
             snap = self._source.fetch(want=settings.want, owners=True, scan=False)
@@ -308,7 +324,9 @@ class ConnsPane(PaneController):
         parts.append("paused" if self.paused else f"every {self.interval:g}s")
         sort = s.sort or "kernel order"
         parts.append(f"sort {sort}{' descending' if s.reverse else ''}")
-        if result is not None and result.snap.source != "netlink":
+        if self.saved is not None:
+            parts[1:2] = [f"{self.saved.source} (P: back to live)"]
+        elif result is not None and result.snap.source != "netlink":
             parts.append(f"via {result.snap.source}")
         if self.filter_error:
             parts = [self.filter_error]
@@ -338,6 +356,18 @@ class ConnsPane(PaneController):
         self.filter_error = None
         self.settings.flt = flt
         self.refresh(fetch=False)
+        self._status()
+
+    def show_saved(self, parsed: Parsed | None) -> None:
+        """Show pasted output (from the paste box), or None: back to the live table."""
+        if parsed is None and self.saved is None:
+            return  # the paste box was cancelled
+        self.saved = None if parsed is None else Snapshot(
+            parsed.rows, 0.0, 0.0, {}, parsed.owners, parsed.ifnames,
+            f"pasted {parsed.tool} output")
+        self.result = None  # a table of another origin: no marks against it
+        self._marks, self._gone = {}, {}
+        self.refresh(fetch=True)
         self._status()
 
     def toggle_pause(self) -> None:
