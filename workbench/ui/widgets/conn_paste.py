@@ -37,7 +37,7 @@ class PasteBox(ModalScreen[Parsed | None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     PasteBox TextArea { height: 1fr; }
-    PasteBox #paste-note { height: auto; color: $text-muted; }
+    PasteBox #paste-note { height: auto; width: 100%; color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
