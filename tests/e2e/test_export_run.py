@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -448,3 +449,39 @@ def test_datagram_expect_and_an_empty_datagram(lang: str, model: str, kind: str,
                                    tmp_path)).finish()
     assert code == 0, f"{out}\n{err}"
     assert re.search(r"^step 3: expect\(#2.*\): found at 3$", out, re.M), out
+
+
+def reset_session() -> Session:
+    """A client whose peer resets the connection while the workbench was receiving."""
+    steps = [Step("socket", None, normalise("socket", {}), result={"sock": 1}),
+             Step("connect", 1, normalise("connect", {"address": "peer:rst"}),
+                  result={"peer": "127.0.0.1:9", "local": "127.0.0.1:40000"}),
+             Step("send", 1, normalise("send", {"data": b"x"}), result={"sent": 1}),
+             Step("recv", 1, {}, auto=True,
+                  error=StepError("ECONNRESET", 104, "Connection reset by peer")),
+             Step("close", 1, {})]
+    session = Session(peers=[PeerSpec("rst", "echo")], title="a reset")
+    for i, one in enumerate(steps):
+        one.t = i / 1000
+        session.add(one)
+    return session
+
+
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
+def test_an_error_a_receive_met_later_is_waited_for(lang: str, model: str,
+                                                    tmp_path: Path) -> None:
+    """The reset comes only once the program is receiving (after it said step 2): a
+    non-blocking program must wait for it, not meet EAGAIN first."""
+    argv = build(reset_session(), lang, model, tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        program = Program([*argv, "--peer", f"rst={address_text(server.getsockname())}"])
+        server.settimeout(TIMEOUT)
+        conn, _ = server.accept()
+        with conn:
+            assert conn.recv(1) == b"x"
+            wait_until(lambda: any(line.startswith("step 2:") for line in program.lines)
+                       or program.proc.poll() is not None, "the program to send", TIMEOUT)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        code, out, err = program.finish()  # closed with linger {1, 0}: a reset
+    assert code == 0, f"{out}\n{err}"
+    assert "step 3: recv(#1): ECONNRESET, as recorded" in out

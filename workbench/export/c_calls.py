@@ -139,6 +139,14 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
     return n;
 }
 
+/*@ settle */
+/* Before a receive the recording saw fail: an error (a reset, a refusal) makes the
+   socket readable when it comes; only EAGAIN is met at once. */
+static int settle(int seq, const char *what, int sid, int expect)
+{
+    return would_block(expect) ? 0 : wait_fd(seq, what, fds[sid], POLLIN);
+}
+
 /*@ recv_until */
 /* Read until the socket has total bytes, as in the recording; then, if the recording
    read end of stream here, one more recv must return 0. */
@@ -147,8 +155,10 @@ static int recv_until(int seq, const char *what, int expect, int sid, size_t tot
 {
     char peek[1];
     ssize_t n;
-    if (expect != 0)
-        return outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags), expect);
+    if (expect != 0) /* an error makes the socket readable when it comes */
+        return settle(seq, what, sid, expect) < 0
+                   ? -1 : outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags),
+                                  expect);
     while (rx[sid].len < total) {
         size_t want = total - rx[sid].len;
         n = take(seq, what, sid, want < size ? want : size, flags, 0);
@@ -182,8 +192,9 @@ static int recv_datagrams(int seq, const char *what, int expect, int sid, size_t
     char peek[1];
     ssize_t n;
     if (expect != 0)
-        return outcome(seq, what, (int)recvfrom(fds[sid], peek, sizeof peek, flags, NULL, NULL),
-                       expect);
+        return settle(seq, what, sid, expect) < 0
+                   ? -1 : outcome(seq, what, (int)recvfrom(fds[sid], peek, sizeof peek, flags,
+                                                           NULL, NULL), expect);
     while (rx[sid].count < count) {
         n = take(seq, what, sid, size, flags, 1);
         if (n < 0)

@@ -257,6 +257,12 @@ class Run(Base):
                     if not self.owed(key.data, key.fileobj):
                         sel.unregister(key.fileobj)
 
+    def settle(self, seq, sid, expect):
+        """Before a receive the recording saw fail: an error (a reset, a refusal) makes
+        the socket readable when it comes; only EAGAIN is met at once."""
+        if expect not in ("EAGAIN", "EWOULDBLOCK"):
+            self.wait(seq, self.socks[sid], selectors.EVENT_READ, sid)
+
     def take_owed(self, sid, sock):
         want = min(65536, len(RECEIVED[sid]) - len(self.rx[sid]))
         try:
@@ -308,6 +314,7 @@ class Run(Base):
 
     def recv(self, seq, what, expect, sid, total, eof=False, size=65536, flags=0):
         if expect is not None:
+            self.settle(seq, sid, expect)
             self.call(seq, what, expect, self.socks[sid].recv, size, flags)
             return
         got = self.rx[sid]
@@ -327,6 +334,7 @@ class Run(Base):
 
     def recv_datagram(self, seq, what, expect, sid, count, size=65536, flags=0):
         if expect is not None:
+            self.settle(seq, sid, expect)
             self.call(seq, what, expect, self.socks[sid].recvfrom, size, flags)
             return
         while self.datagrams[sid] < count:
@@ -483,6 +491,7 @@ class Run(Base):
 
     async def recv(self, seq, what, expect, sid, total, eof=False, size=65536, flags=0):
         if expect is not None:
+            await self.settle(seq, what, sid, expect)
             self.call(seq, what, expect, self.socks[sid].recv, size, flags)
             return
         got = self.rx[sid]
@@ -502,6 +511,7 @@ class Run(Base):
 
     async def recv_datagram(self, seq, what, expect, sid, count, size=65536, flags=0):
         if expect is not None:
+            await self.settle(seq, what, sid, expect)
             self.call(seq, what, expect, self.socks[sid].recvfrom, size, flags)
             return
         while self.datagrams[sid] < count:
@@ -515,15 +525,25 @@ class Run(Base):
             await self.recv_datagram(seq, what, None, sid, count)
         self.check_expect(seq, what, sid, at, data)
 
+    async def ready(self, seq, what, sid, writing):
+        """Wait (at most --timeout) until the socket is writable, or readable."""
+        sock, loop, ready = self.socks[sid], asyncio.get_running_loop(), asyncio.Event()
+        (loop.add_writer if writing else loop.add_reader)(sock, ready.set)
+        try:
+            await self.waited(seq, what, sid, ready.wait())
+        finally:
+            (loop.remove_writer if writing else loop.remove_reader)(sock)
+
+    async def settle(self, seq, what, sid, expect):
+        """Before a receive the recording saw fail: an error (a reset, a refusal) makes
+        the socket readable when it comes; only EAGAIN is met at once."""
+        if expect not in ("EAGAIN", "EWOULDBLOCK"):
+            await self.ready(seq, what, sid, False)
+
     async def so_error(self, seq, what, error, sid, expect, settle):
         sock = self.socks[sid]
         if settle:  # the recording read it once the connect completed
-            loop, ready = asyncio.get_running_loop(), asyncio.Event()
-            loop.add_writer(sock, ready.set)
-            try:
-                await self.waited(seq, what, sid, ready.wait())
-            finally:
-                loop.remove_writer(sock)
+            await self.ready(seq, what, sid, True)
         got = errno_name(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
         if got != (expect or "no error"):
             raise Differs(f"step {seq}: {what}: {got}; the recording: {expect or 'no error'}")

@@ -285,6 +285,12 @@ class Run(Base):
                     if not self.owed(key.data, key.fileobj):
                         sel.unregister(key.fileobj)
 
+    def settle(self, seq, sid, expect):
+        """Before a receive the recording saw fail: an error (a reset, a refusal) makes
+        the socket readable when it comes; only EAGAIN is met at once."""
+        if expect not in ("EAGAIN", "EWOULDBLOCK"):
+            self.wait(seq, self.socks[sid], selectors.EVENT_READ, sid)
+
     def take_owed(self, sid, sock):
         want = min(65536, len(RECEIVED[sid]) - len(self.rx[sid]))
         try:
@@ -336,6 +342,7 @@ class Run(Base):
 
     def recv(self, seq, what, expect, sid, total, eof=False, size=65536, flags=0):
         if expect is not None:
+            self.settle(seq, sid, expect)
             self.call(seq, what, expect, self.socks[sid].recv, size, flags)
             return
         got = self.rx[sid]
@@ -355,6 +362,7 @@ class Run(Base):
 
     def recv_datagram(self, seq, what, expect, sid, count, size=65536, flags=0):
         if expect is not None:
+            self.settle(seq, sid, expect)
             self.call(seq, what, expect, self.socks[sid].recvfrom, size, flags)
             return
         while self.datagrams[sid] < count:

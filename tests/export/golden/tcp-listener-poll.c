@@ -525,6 +525,13 @@ static ssize_t take(int seq, const char *what, int sid, size_t size, int flags, 
     return n;
 }
 
+/* Before a receive the recording saw fail: an error (a reset, a refusal) makes the
+   socket readable when it comes; only EAGAIN is met at once. */
+static int settle(int seq, const char *what, int sid, int expect)
+{
+    return would_block(expect) ? 0 : wait_fd(seq, what, fds[sid], POLLIN);
+}
+
 /* Read until the socket has total bytes, as in the recording; then, if the recording
    read end of stream here, one more recv must return 0. */
 static int recv_until(int seq, const char *what, int expect, int sid, size_t total, int eof,
@@ -532,8 +539,10 @@ static int recv_until(int seq, const char *what, int expect, int sid, size_t tot
 {
     char peek[1];
     ssize_t n;
-    if (expect != 0)
-        return outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags), expect);
+    if (expect != 0) /* an error makes the socket readable when it comes */
+        return settle(seq, what, sid, expect) < 0
+                   ? -1 : outcome(seq, what, (int)recv(fds[sid], peek, sizeof peek, flags),
+                                  expect);
     while (rx[sid].len < total) {
         size_t want = total - rx[sid].len;
         n = take(seq, what, sid, want < size ? want : size, flags, 0);
