@@ -167,3 +167,19 @@ def test_bind_warning_before_a_bind(pair: tuple[socket.socket, ...], tmp_path) -
     free_port = free.getsockname()[1]
     free.close()  # nothing holds it now (a bind that never listened leaves no TIME_WAIT)
     assert bind_warning(f"127.0.0.1:{free_port}") is None
+
+
+def test_psutil_when_netlink_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel that refuses sock_diag (a sandbox) leaves the table to psutil."""
+    from workbench.io.conns import netlink, source
+
+    def refuse(self: object, *args: object, **kwargs: object) -> list[object]:
+        raise netlink.DiagError(errno.EPERM, "Operation not permitted")
+
+    usual = source.default_source()
+    usual.close()
+    assert isinstance(usual, NetlinkSource)
+    monkeypatch.setattr(netlink.Dumper, "inet", refuse)
+    chosen = source.default_source()
+    assert isinstance(chosen, PsutilSource)
+    assert chosen.fetch((KIND_TCP,)).source == "psutil"

@@ -92,6 +92,11 @@ class NetlinkSource:
         from workbench.io.conns.netlink import Dumper
 
         self._dumper = Dumper()
+        try:  # a dump of no state at all: the kernel answers it, or says why not, at once
+            self._dumper.inet(KIND_TCP, socket.AF_UNSPEC, states=0)
+        except OSError:
+            self._dumper.close()
+            raise
         self._owners = OwnerCache(owner_age)
         self._ifnames = _ifnames()
 
@@ -201,7 +206,7 @@ def _inet(family: int, addr: object) -> tuple[bytes, int]:
 
 
 def default_source() -> ConnSource:
-    """Netlink where it answers (Linux), psutil elsewhere."""
+    """Netlink where it answers (Linux, where sock_diag is allowed), psutil elsewhere."""
     if sys.platform.startswith("linux"):
         try:
             return NetlinkSource()
