@@ -347,3 +347,23 @@ def test_pasted_ss_output_in_the_table_and_back_to_live(fake: FakeSource) -> Non
         assert len(table_of(pilot).rows) == len(ROWS)
 
     run(WorkbenchApp(journal=False), scenario)
+
+
+def test_dumps_run_beside_the_ui_never_on_its_loop(fake: FakeSource,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    threads: list[threading.Thread] = []
+    real = fake.fetch
+
+    def fetch(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fake, "fetch", fetch)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_conns(pilot)
+        assert threads and all(t is not threading.main_thread() for t in threads)
+
+    run(WorkbenchApp(journal=False), scenario)
