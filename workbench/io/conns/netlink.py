@@ -1,10 +1,12 @@
 """SOCK_DIAG_BY_FAMILY dumps over a raw NETLINK_SOCK_DIAG socket, decoded with struct.
 
-Speed is the point: one precompiled `Struct.unpack_from` per socket, straight off the
-receive buffer, gives the row tuple the core works on (`workbench.core.conntable`
-names its fields). Nothing else is done per row unless TCP_INFO or skmem was asked
-for. The request's sequence number names the protocol dumped, and the kernel echoes
-it in every reply, so a row says what it is without a field added in Python.
+Speed is the point: a datagram of equal-length messages (the usual case) is decoded
+by one `Struct.iter_unpack`, else one precompiled `unpack_from` per socket, straight
+off the receive buffer; each gives the row tuple the core works on
+(`workbench.core.conntable` names its fields). Nothing else is done per row unless
+TCP_INFO or skmem was asked for. The request's sequence number names the protocol
+dumped, and the kernel echoes it in every reply, so a row says what it is without a
+field added in Python.
 """
 
 from __future__ import annotations
@@ -168,9 +170,13 @@ class Dumper:
         buf = self._buf
         view = memoryview(buf)
         while True:
-            n = self.sock.recv_into(view[:RECV_SIZE], RECV_SIZE)
+            # MSG_TRUNC: the datagram's whole length, so one too big is an error, not cut
+            n = self.sock.recv_into(view[:RECV_SIZE], RECV_SIZE, socket.MSG_TRUNC)
             if n == 0:
                 return
+            if n > RECV_SIZE:
+                raise DiagError(errno.EMSGSIZE, f"a netlink reply of {n} bytes is larger "
+                                                f"than the {RECV_SIZE}-byte buffer")
             yield buf, n
 
     @staticmethod
