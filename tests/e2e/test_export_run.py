@@ -11,69 +11,33 @@ outcomes and bytes against the recording). A hypothesis test sends random payloa
 from __future__ import annotations
 
 import random
-import re
-import shutil
 import socket
-import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import pytest
 from capture_relay import Relay
+from export_programs import TIMEOUT, VARIANTS, Program, address_text, build, session_of
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support import HAS_IPV6, stop_process, wait_until
 
 from workbench.core.ops import normalise
-from workbench.core.session import PeerSpec, Session
-from workbench.core.steps import NotKept, Step, StepError
-from workbench.export.c import export_c
+from workbench.core.session import Session
+from workbench.core.steps import Step
 from workbench.export.plan import Plan, make_plan
-from workbench.export.python import export_python
 from workbench.io.peers import Peer
 from workbench.io.sessionfile import load_session
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "sessions").glob("*.json")
                   if not p.name.endswith(".schema.json"))
-VARIANTS = [("c", "blocking"), ("c", "poll"), ("python", "blocking"),
-            ("python", "selectors"), ("python", "asyncio")]
-GCC = shutil.which("gcc")
-CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-TIMEOUT = 60.0
 TRANSPORTS = {"tcp": (socket.AF_INET, socket.SOCK_STREAM),
               "udp": (socket.AF_INET, socket.SOCK_DGRAM),
               "unix-stream": (socket.AF_UNIX, socket.SOCK_STREAM),
               "unix-dgram": (socket.AF_UNIX, socket.SOCK_DGRAM)}
-
-
-def build(session: Session, lang: str, model: str, where: Path) -> list[str]:
-    """The command that runs the exported program (C is compiled first)."""
-    if lang == "python":
-        path = where / f"program-{model}.py"
-        path.write_text(export_python(session, model))
-        return [sys.executable, "-X", "dev", str(path)]  # an unclosed socket would warn
-    if GCC is None:
-        pytest.skip("gcc is not installed")
-    source, binary = where / f"program-{model}.c", where / f"program-{model}"
-    source.write_text(export_c(session, model))
-    done = subprocess.run([GCC, *CFLAGS, "-o", str(binary), str(source)], capture_output=True,
-                          text=True, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    return [str(binary)]
-
-
-def address_text(address: object) -> str:
-    if isinstance(address, tuple):
-        return f"{address[0]}:{address[1]}"
-    assert isinstance(address, str)
-    return "unix:" + address
 
 
 def parse_address(text: str) -> object:
@@ -127,49 +91,6 @@ def peers_for(session: Session, plan: Plan, tmp: Path) -> Iterator[Setup]:
                 setup.watched.append(Watched(relay, sid))
                 setup.lazy.append((relay, bind.seq))
         yield setup
-
-
-class Program:
-    """A running program whose output lines are read as they come."""
-
-    def __init__(self, argv: list[str]) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self.errors: list[str] = []
-        self._readers = [threading.Thread(target=self._read, args=(stream, into), daemon=True)
-                         for stream, into in ((self.proc.stdout, self.lines),
-                                              (self.proc.stderr, self.errors))]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _read(stream: IO[str] | None, into: list[str]) -> None:
-        assert stream is not None
-        for line in stream:
-            into.append(line.rstrip("\n"))
-
-    def bound(self, seq: int) -> str:
-        pattern = re.compile(rf"step {seq}: .*bound to (\S+)$")
-        found: list[str] = []
-
-        def seen() -> bool:
-            found[:] = [m.group(1) for line in self.lines if (m := pattern.search(line))]
-            return bool(found) or self.proc.poll() is not None
-
-        wait_until(seen, f"step {seq} to say where it bound", TIMEOUT)
-        assert found, f"the program ended before binding: {self.lines}"
-        return found[0]
-
-    def finish(self) -> tuple[int, str, str]:
-        try:
-            self.proc.wait(TIMEOUT)
-        finally:
-            for reader in self._readers:  # the pipes end when the process does
-                reader.join(TIMEOUT)
-            stop_process(self.proc)
-        return self.proc.returncode, "\n".join(self.lines), "\n".join(self.errors)
-
 
 def sent_by(plan: Plan, sid: int) -> list[bytes]:
     return [c.data for c in plan.calls
@@ -255,16 +176,12 @@ class Sink:
 
 
 def sending(data: bytes) -> Session:
-    steps = [Step("socket", None, normalise("socket", {}), t=0.0, result={"sock": 1}),
-             Step("connect", 1, normalise("connect", {"address": "peer:sink"}), t=0.1,
+    steps = [Step("socket", None, normalise("socket", {}), result={"sock": 1}),
+             Step("connect", 1, normalise("connect", {"address": "peer:sink"}),
                   result={"peer": "127.0.0.1:9"}),
-             Step("send", 1, normalise("send", {"data": data}), t=0.2,
-                  result={"sent": len(data)}),
-             Step("close", 1, {}, t=0.3)]
-    session = Session(peers=[PeerSpec("sink", "discard")], title="random bytes")
-    for step in steps:
-        session.add(step)
-    return session
+             Step("send", 1, normalise("send", {"data": data}), result={"sent": len(data)}),
+             Step("close", 1, {})]
+    return session_of("random bytes", steps, peers=("sink",))
 
 
 PAYLOADS = st.one_of(
@@ -294,194 +211,3 @@ def test_random_payloads_are_sent_exactly(data: bytes, model: str, py_model: str
         finally:
             sink.close()
         assert bytes(sink.got) == data, f"{lang}: {len(sink.got)} bytes of {len(data)}"
-
-
-def socketpair_session() -> Session:
-    """A socketpair talking to itself: peek, a receive in pieces, a half-close, end of
-    stream, an address read, a non-blocking receive that finds nothing (EAGAIN)."""
-    steps = [
-        Step("socketpair", None, normalise("socketpair", {}), result={"socks": [1, 2]}),
-        Step("send", 1, normalise("send", {"data": b"abc\x00def"}), result={"sent": 7}),
-        Step("recv", 2, normalise("recv", {"size": 3, "flags": ["MSG_PEEK"]}),
-             result={"data": b"abc", "peek": True}),
-        Step("recv", 2, normalise("recv", {"size": 4}), result={"data": b"abc\x00", "at": 0}),
-        Step("recv", 2, {}, auto=True, result={"data": b"def", "at": 4}),
-        Step("getsockname", 2, {}, result={"address": "unix:"}),
-        Step("set_inheritable", 1, normalise("set_inheritable", {"inheritable": True})),
-        Step("set_blocking", 2, normalise("set_blocking", {"blocking": False})),
-        Step("recv", 2, normalise("recv", {}), error=StepError("EAGAIN", 11, "again")),
-        Step("shutdown", 1, normalise("shutdown", {"how": "wr"})),
-        Step("recv", 2, {}, auto=True, result={"data": b"", "at": 7, "eof": True}),
-        Step("close", 1, {}), Step("close", 2, {})]
-    session = Session(title="a socketpair")
-    for i, one in enumerate(steps):
-        one.t = i / 1000
-        session.add(one)
-    return session
-
-
-@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
-def test_a_socketpair_session_with_peek_eagain_and_eof(lang: str, model: str,
-                                                       tmp_path: Path) -> None:
-    argv = build(socketpair_session(), lang, model, tmp_path)
-    code, out, err = Program(argv).finish()
-    assert code == 0, f"{out}\n{err}"
-    assert re.search(r"^step 8: recv\(#2.*\): EAGAIN, as recorded$", out, re.M), out
-    assert re.search(r"^step 10: (recv\(#2\): )?end of stream$", out, re.M), out
-    assert re.search(r"^step 6: set_inheritable\(#1.*\): ok$", out, re.M), out
-
-
-def flood_session(size: int) -> Session:
-    """One socket of a pair sends more than the socket buffers hold to the other, which
-    the workbench auto-received while the send went on."""
-    data = random.Random(3).randbytes(size)
-    steps = [Step("socketpair", None, normalise("socketpair", {}), result={"socks": [1, 2]}),
-             Step("send", 1, normalise("send", {"data": data}), result={"sent": size})]
-    for at in range(0, size, 1 << 16):
-        steps.append(Step("recv", 2, {}, auto=True,
-                          result={"data": data[at:at + (1 << 16)], "at": at}))
-    steps += [Step("close", 1, {}),
-              Step("recv", 2, {}, auto=True, result={"data": b"", "at": size, "eof": True}),
-              Step("close", 2, {})]
-    session = Session(title="a flood to the program's own socket")
-    for i, one in enumerate(steps):
-        one.t = i / 1000
-        session.add(one)
-    return session
-
-
-@pytest.mark.parametrize(("lang", "model"), [v for v in VARIANTS if v[1] != "blocking"],
-                         ids=[f"{a}-{b}" for a, b in VARIANTS if b != "blocking"])
-def test_a_send_to_the_programs_own_socket_does_not_wait_for_ever(lang: str, model: str,
-                                                                  tmp_path: Path) -> None:
-    """1 MiB over a socketpair (buffers of a few hundred KiB): while the send waits, the
-    receiving socket takes its bytes, as auto-receive did in the recording."""
-    argv = build(flood_session(1 << 20), lang, model, tmp_path)
-    code, out, err = Program([*argv, "--timeout", "10"]).finish()
-    assert code == 0, f"{out[-2000:]}\n{err}"
-    assert f"{1 << 20} bytes sent" in out
-
-
-def gap_session(sent: bytes) -> Session:
-    """A socketpair whose receiving side did not keep its middle bytes (a capture budget)."""
-    steps = [Step("socketpair", None, normalise("socketpair", {}), result={"socks": [1, 2]}),
-             Step("send", 1, normalise("send", {"data": sent}), result={"sent": len(sent)}),
-             Step("recv", 2, {}, auto=True, result={"data": b"head", "at": 0}),
-             Step("recv", 2, {}, auto=True, result={"data": NotKept(6, "budget"), "at": 4}),
-             Step("recv", 2, {}, auto=True, result={"data": b"tail", "at": 10}),
-             Step("close", 1, {}), Step("close", 2, {})]
-    session = Session(title="bytes not kept")
-    for i, one in enumerate(steps):
-        one.t = i / 1000
-        session.add(one)
-    return session
-
-
-@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
-def test_bytes_not_kept_are_read_but_not_compared(lang: str, model: str,
-                                                  tmp_path: Path) -> None:
-    code, out, err = Program(build(gap_session(b"head??????tail"), lang, model,
-                                   tmp_path)).finish()
-    assert code == 0, f"{out}\n{err}"
-    (tmp_path / "again").mkdir()
-    session = gap_session(b"head??????tail")
-    session.steps[1].args["data"] = b"HEAD??????tail"  # the kept bytes differ now
-    code, out, err = Program(build(session, lang, model, tmp_path / "again")).finish()
-    assert code == 1 and "first difference at offset 0" in err, f"{out}\n{err}"
-
-
-def ipv6_session() -> Session:
-    """A listener on [::1] and a client of it: v6 addresses bound, connected, accepted."""
-    inet6 = {"family": "inet6"}
-    steps = [Step("socket", None, normalise("socket", inet6), result={"sock": 1}),
-             Step("bind", 1, normalise("bind", {"address": "[::1]:0"}),
-                  result={"local": "[::1]:40000"}),
-             Step("listen", 1, normalise("listen", {}), result={"local": "[::1]:40000"}),
-             Step("socket", None, normalise("socket", inet6), result={"sock": 2}),
-             Step("connect", 2, normalise("connect", {"address": "sock:1"}),
-                  result={"peer": "[::1]:40000", "local": "[::1]:40001"}),
-             Step("accept", 1, {}, auto=True, result={"sock": 3, "peer": "[::1]:40001"}),
-             Step("send", 2, normalise("send", {"data": b"over v6"}), result={"sent": 7}),
-             Step("recv", 3, {}, auto=True, result={"data": b"over v6", "at": 0}),
-             Step("close", 2, {}),
-             Step("recv", 3, {}, auto=True, result={"data": b"", "at": 7, "eof": True}),
-             Step("close", 3, {}), Step("close", 1, {})]
-    session = Session(title="IPv6 on loopback")
-    for i, one in enumerate(steps):
-        one.t = i / 1000
-        session.add(one)
-    return session
-
-
-@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback here")
-@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
-def test_an_ipv6_session_runs(lang: str, model: str, tmp_path: Path) -> None:
-    code, out, err = Program(build(ipv6_session(), lang, model, tmp_path)).finish()
-    assert code == 0, f"{out}\n{err}"
-    assert re.search(r"^step 1: .*bound to \[::1\]:\d+$", out, re.M), out
-
-
-def datagram_pair_session(kind: str = "dgram") -> Session:
-    """A datagram (or seqpacket) socketpair: an expect that needs the second message,
-    then the auto receives it covered, then an empty message."""
-    dgram = {"type": kind}
-    steps = [Step("socketpair", None, normalise("socketpair", dgram), result={"socks": [1, 2]}),
-             Step("send", 1, normalise("send", {"data": b"one"}), result={"sent": 3}),
-             Step("send", 1, normalise("send", {"data": b"two\x00"}), result={"sent": 4}),
-             Step("expect", 2, normalise("expect", {"data": b"two"}), result={"at": 3}),
-             Step("recv", 2, {}, auto=True, result={"data": b"one", "at": 0}),
-             Step("recv", 2, {}, auto=True, result={"data": b"two\x00", "at": 3}),
-             Step("send", 1, normalise("send", {"data": b""}), result={"sent": 0}),
-             Step("recv", 2, {}, auto=True, result={"data": b"", "at": 7}),
-             Step("close", 1, {}), Step("close", 2, {})]
-    session = Session(title="datagrams over a socketpair")
-    for i, one in enumerate(steps):
-        one.t = i / 1000
-        session.add(one)
-    return session
-
-
-@pytest.mark.parametrize("kind", ["dgram", "seqpacket"])
-@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
-def test_datagram_expect_and_an_empty_datagram(lang: str, model: str, kind: str,
-                                               tmp_path: Path) -> None:
-    code, out, err = Program(build(datagram_pair_session(kind), lang, model,
-                                   tmp_path)).finish()
-    assert code == 0, f"{out}\n{err}"
-    assert re.search(r"^step 3: expect\(#2.*\): found at 3$", out, re.M), out
-
-
-def reset_session() -> Session:
-    """A client whose peer resets the connection while the workbench was receiving."""
-    steps = [Step("socket", None, normalise("socket", {}), result={"sock": 1}),
-             Step("connect", 1, normalise("connect", {"address": "peer:rst"}),
-                  result={"peer": "127.0.0.1:9", "local": "127.0.0.1:40000"}),
-             Step("send", 1, normalise("send", {"data": b"x"}), result={"sent": 1}),
-             Step("recv", 1, {}, auto=True,
-                  error=StepError("ECONNRESET", 104, "Connection reset by peer")),
-             Step("close", 1, {})]
-    session = Session(peers=[PeerSpec("rst", "echo")], title="a reset")
-    for i, one in enumerate(steps):
-        one.t = i / 1000
-        session.add(one)
-    return session
-
-
-@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=[f"{a}-{b}" for a, b in VARIANTS])
-def test_an_error_a_receive_met_later_is_waited_for(lang: str, model: str,
-                                                    tmp_path: Path) -> None:
-    """The reset comes only once the program is receiving (after it said step 2): a
-    non-blocking program must wait for it, not meet EAGAIN first."""
-    argv = build(reset_session(), lang, model, tmp_path)
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        program = Program([*argv, "--peer", f"rst={address_text(server.getsockname())}"])
-        server.settimeout(TIMEOUT)
-        conn, _ = server.accept()
-        with conn:
-            assert conn.recv(1) == b"x"
-            wait_until(lambda: any(line.startswith("step 2:") for line in program.lines)
-                       or program.proc.poll() is not None, "the program to send", TIMEOUT)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        code, out, err = program.finish()  # closed with linger {1, 0}: a reset
-    assert code == 0, f"{out}\n{err}"
-    assert "step 3: recv(#1): ECONNRESET, as recorded" in out
