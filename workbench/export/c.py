@@ -19,7 +19,15 @@ from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
 from workbench.export.c_platform import err
 from workbench.export.c_runtime import INCLUDES, helpers
-from workbench.export.plan import Call, ExportError, Plan, Sock, known_sock, make_plan
+from workbench.export.plan import (
+    Call,
+    Constants,
+    ExportError,
+    Plan,
+    Sock,
+    known_sock,
+    make_plan,
+)
 
 MODELS = ("blocking", "poll")
 LITERAL_MAX = 4000  # longer payloads are arrays: ISO C compilers need take only 4095
@@ -43,7 +51,7 @@ def export_c(session: Session, model: str = "blocking") -> str:
         raise ExportError(f"export: I/O model {model!r} does not fit C: use one of "
                           f"{', '.join(MODELS)}")
     plan = make_plan(session)
-    consts: list[str] = []
+    consts = Constants()
     body = [_step(plan, call, model, consts) for call in plan.calls]
     run = _run_function(body)
     return "\n".join([
@@ -172,7 +180,7 @@ def _run_function(body: list[str]) -> str:
 # -- one step --------------------------------------------------------------------------------
 
 
-def _step(plan: Plan, call: Call, model: str, consts: list[str]) -> str:
+def _step(plan: Plan, call: Call, model: str, consts: Constants) -> str:
     sock = plan.sockets.get(call.sock or 0)
     what = _c_text(call.title)
     note = " (the engine made it on its own: here it is explicit)" if call.auto else ""
@@ -187,7 +195,7 @@ def _check(expr: str, code: int = 1) -> list[str]:
     return [f"if ({expr} < 0)", f"    return {code};"]
 
 
-def _statements(plan: Plan, call: Call, sock: Sock | None, model: str, consts: list[str],
+def _statements(plan: Plan, call: Call, sock: Sock | None, model: str, consts: Constants,
                 what: str) -> list[str]:
     seq, sid, expect = call.seq, call.sock, _errno(call.error)
     op = call.op
@@ -303,7 +311,7 @@ def _receive(call: Call, sock: Sock | None, lead: str) -> list[str]:
     return _check(f"recv_datagrams({lead}, {call.sock}, {call.total}, {sizes}, {size}, {flags})")
 
 
-def _expect(call: Call, sock: Sock | None, consts: list[str], what: str) -> list[str]:
+def _expect(call: Call, sock: Sock | None, consts: Constants, what: str) -> list[str]:
     if call.error is not None or sock is None:
         return [f"/* the recording did not find these bytes ({call.error}) */"]
     data, size = _payload(call, consts)
@@ -327,16 +335,15 @@ def _flags(call: Call, table: dict[str, int]) -> str:
     return " | ".join(names) if names else "0"
 
 
-def _payload(call: Call, consts: list[str]) -> tuple[str, int]:
-    name = f"data_{call.seq}"
-    consts.append(_array(name, call.data))
-    return name, len(call.data)
+def _payload(call: Call, consts: Constants) -> tuple[str, int]:
+    data = call.data
+    return consts.name(data, f"data_{call.seq}", lambda name: _array(name, data)), len(data)
 
 
 def _array(name: str, data: bytes) -> str:
     """A static array of the bytes: an escaped string literal, or numbers when long."""
     if len(data) <= LITERAL_MAX:
-        pieces = [_c_bytes(data[i:i + 32]) for i in range(0, len(data), 32)] or ['""']
+        pieces = [_c_bytes(data[i:i + 16]) for i in range(0, len(data), 16)] or ['""']
         if len(pieces) == 1:
             return f"static const unsigned char {name}[] = {pieces[0]};"
         return f"static const unsigned char {name}[] =\n    " + "\n    ".join(pieces) + ";"

@@ -13,6 +13,7 @@ connect) become explicit calls. Pure: payload bytes are read through the session
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +126,21 @@ class Plan:
 
     def needs(self, *ops: str) -> bool:
         return any(c.op in ops for c in self.calls)
+
+
+class Constants(list[str]):
+    """The definitions of the payloads a program holds: the same bytes once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[bytes, str] = {}
+
+    def name(self, data: bytes, name: str, define: Callable[[str], str]) -> str:
+        """The name the bytes have, defining them under `name` the first time."""
+        if data not in self.names:
+            self.names[data] = name
+            self.append(define(name))
+        return self.names[data]
 
 
 def known_sock(call: Call, sock: Sock | None) -> Sock:

@@ -15,7 +15,15 @@ from typing import Any
 
 from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
-from workbench.export.plan import Call, ExportError, Plan, Sock, known_sock, make_plan
+from workbench.export.plan import (
+    Call,
+    Constants,
+    ExportError,
+    Plan,
+    Sock,
+    known_sock,
+    make_plan,
+)
 from workbench.export.py_runtime import runtime
 
 MODELS = ("blocking", "selectors", "asyncio")
@@ -36,7 +44,7 @@ def export_python(session: Session, model: str = "blocking") -> str:
         raise ExportError(f"export: I/O model {model!r} does not fit Python: use one of "
                           f"{', '.join(MODELS)}")
     plan = make_plan(session)
-    consts: list[str] = []
+    consts = Constants()
     body = [_step(plan, call, model, consts) for call in plan.calls]
     return "\n".join([
         _header(plan, model),
@@ -142,7 +150,7 @@ if __name__ == "__main__":
 # -- one step --------------------------------------------------------------------------------
 
 
-def _step(plan: Plan, call: Call, model: str, consts: list[str]) -> str:
+def _step(plan: Plan, call: Call, model: str, consts: Constants) -> str:
     sock = plan.sockets.get(call.sock or 0)
     if call.skip:
         return f"# step {call.seq}: {call.title}: {call.skip}"
@@ -173,7 +181,7 @@ def _wrapped(start: str, args: list[str]) -> str:
 
 
 def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
-            consts: list[str]) -> tuple[str | None, list[str]]:
+            consts: Constants) -> tuple[str | None, list[str]]:
     """The Run method for a call and its arguments after (seq, what, expect)."""
     s = f"s[{call.sock}]"
     sid = str(call.sock)
@@ -288,12 +296,11 @@ def _flags(args: dict[str, Any], table: dict[str, int]) -> str:
     return " | ".join(f"socket.{n}" if hasattr(socket, n) else str(table[n]) for n in names)
 
 
-def _data(call: Call, consts: list[str]) -> str:
+def _data(call: Call, consts: Constants) -> str:
     if len(repr(call.data)) <= INLINE:
         return repr(call.data)
-    name = f"DATA_{call.seq}"
-    consts.append(f"{name} = {_bytes(call.data, 4)}\n")
-    return name
+    data = call.data
+    return consts.name(data, f"DATA_{call.seq}", lambda name: f"{name} = {_bytes(data, 4)}\n")
 
 
 def _bytes(data: bytes, indent: int) -> str:
