@@ -88,7 +88,7 @@ def test_eaddrinuse_names_the_listening_holder() -> None:
         assert exc.errno == errno.EADDRINUSE
         d = explain("bind", exc, f"127.0.0.1:{port}", "inet")
     assert f"a socket listens on 127.0.0.1:{port}" in cause_of(d)
-    assert d.cause is not None and d.cause.evidence == ("tcp.listeners",)
+    assert d.cause is not None and d.cause.evidence == ("conns.holders",)
 
 
 def test_eaddrinuse_by_a_socket_bound_but_not_listening() -> None:

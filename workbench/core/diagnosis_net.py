@@ -19,7 +19,7 @@ def _listeners(facts: Facts) -> list[str] | None:
     return found if isinstance(found, list) else None
 
 
-def _same_host(ep: Endpoint, listener: str) -> bool:
+def same_host(ep: Endpoint, listener: str) -> bool:
     """A listener on the wildcard of the family, or on this very address."""
     host = listener.rsplit(":", 1)[0].strip("[]")
     wild = "0.0.0.0" if ep.kind == "inet" else "::"
@@ -38,14 +38,14 @@ def no_listener(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
                     "firewall rejects the connection", "address.local")
         return
     listeners = _listeners(facts)
-    if listeners is None:
+    if listeners is None or _table_says(facts, ep):
         return
     if not listeners:
         yield cause(f"nothing listens on port {ep.port} on this machine (no listening TCP "
                     "socket on it, IPv4 or IPv6)", "tcp.listeners")
         yield fix(f"start a listener: `workbench peer echo {ep}`", "tcp.listeners")
         return
-    others = [a for a in listeners if not _same_host(ep, a)]
+    others = [a for a in listeners if not same_host(ep, a)]
     if others and len(others) == len(listeners):
         yield cause(f"port {ep.port} has a listener, but on {', '.join(others)}, not on "
                     f"{ep.host}: another address or address family", "tcp.listeners")
@@ -58,6 +58,19 @@ def no_listener(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     else:
         yield cause(f"a socket listens on {ep} now: it started after the attempt, or a "
                     "firewall rejects the connection with a reset", "tcp.listeners")
+
+
+def _table_says(facts: Facts, ep: Endpoint) -> bool:
+    """The connection table's listeners show none on this address: diagnosis_conns
+    says so with the processes, so these rules step aside."""
+    found = fact_value(facts, "conns.listeners", "sockets")
+    return isinstance(found, list) and not any(
+        isinstance(e, dict) and same_host(ep, str(e.get("local"))) for e in found)
+
+
+def _held(facts: Facts) -> bool:
+    """The connection table names the sockets holding the address (diagnosis_conns)."""
+    return bool(fact_value(facts, "conns.holders", "sockets"))
 
 
 def _queued(facts: Facts) -> int:
@@ -100,6 +113,9 @@ def unix_socket_file(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
         return
     if not isinstance(info, dict) or info.get("kind") == "missing":
         return
+    if _held(facts) and (failed.call == "bind" or not fact_value(facts, "unix.listener",
+                                                                  "listening")):
+        return  # diagnosis_conns names the process bound to it
     path, kind = info.get("path"), info.get("kind")
     listening = fact_value(facts, "unix.listener", "listening")
     bound = fact_value(facts, "unix.listener", "bound")
@@ -114,7 +130,7 @@ def unix_socket_file(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
             yield cause(f"a live socket {holder} on {path}", "unix.path", "unix.listener")
         else:
             yield cause(f"a socket {holder} on {path}, but its queue is full", "unix.listener")
-    elif listening is False:
+    elif listening is False and not bound:
         yield cause(f"{path} is a stale socket file: no socket is bound to it any more (the "
                     "server that made it has exited)", "unix.path", "unix.listener")
         yield fix(f"remove it (`rm {path}`) and start the server again", "unix.path",
@@ -138,7 +154,7 @@ def _abstract(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
 @rule("EADDRINUSE")
 def port_taken(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     ep = inet_target(failed)
-    if ep is None or failed.call not in ("bind", "listen"):
+    if ep is None or failed.call not in ("bind", "listen") or _held(facts):
         return
     if failed.type == "dgram":
         bound = fact_value(facts, "udp.bound", "sockets")
@@ -312,12 +328,17 @@ def reuseport_group(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     if not isinstance(owners, dict) or not owners:
         return
     others = {a: u for a, u in owners.items() if u != me}
+    names = sorted({f"{o.get('process')} (pid {o.get('pid')})"
+                    for e in fact_value(facts, "conns.holders", "sockets") or ()
+                    for o in e.get("owners", ())})
+    by = f" ({', '.join(names)})" if names else ""
+    table = ("conns.holders",) if names else ()
     if others and me is not None:
         where, uid = next(iter(others.items()))
-        yield cause(f"the listener on {where} belongs to uid {uid}, this process is uid {me}: "
-                    "SO_REUSEPORT shares a port only among sockets of the same user",
-                    "tcp.listeners", "process.ids", "option.SO_REUSEPORT")
+        yield cause(f"the listener on {where}{by} belongs to uid {uid}, this process is uid "
+                    f"{me}: SO_REUSEPORT shares a port only among sockets of the same user",
+                    "tcp.listeners", "process.ids", "option.SO_REUSEPORT", *table)
     else:
         yield cause(f"this socket set SO_REUSEPORT, but the listener on "
-                    f"{', '.join(owners)} did not (every socket sharing the port must set "
-                    "it before bind)", "tcp.listeners", "option.SO_REUSEPORT")
+                    f"{', '.join(owners)}{by} did not (every socket sharing the port must "
+                    "set it before bind)", "tcp.listeners", "option.SO_REUSEPORT", *table)

@@ -326,5 +326,6 @@ def would_block(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
         yield cause(f"the socket is non-blocking and {what}", "step.blocking")
 
 
-# The address, port, Unix socket and route rules register themselves here.
-from workbench.core import diagnosis_net  # noqa: E402, F401
+# The address, port, Unix socket and route rules register themselves here, then those
+# on the connection table.
+from workbench.core import diagnosis_conns, diagnosis_net  # noqa: E402, F401

@@ -230,6 +230,6 @@ def backlog(failed: FailedCall) -> Iterator[Fact]:
         yield from _sysctl_fact("net.ipv4.tcp_abort_on_overflow")
 
 
-# The address, port and Unix path gatherers register themselves here. Imported now,
-# not when first needed: at EMFILE no module file could be opened any more.
-from workbench.io import evidence_net  # noqa: E402, F401
+# The address, port, Unix path and connection table gatherers register themselves
+# here. Imported now, not when first needed: at EMFILE no module file could be opened any more.
+from workbench.io import evidence_conns, evidence_net  # noqa: E402, F401
