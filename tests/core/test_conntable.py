@@ -175,3 +175,12 @@ def test_bulk_addresses_equal_row_by_row() -> None:
             address(r, local, {1: "lo"}) for r in rows]
     v4_only = ROWS[:3]
     assert address_column(v4_only, True) == [address(r, True) for r in v4_only]
+
+
+def test_a_unix_name_with_an_addresses_bytes_does_not_hide_the_address() -> None:
+    """Found by the property test: a Unix name holding the 16 bytes of ::1."""
+    from workbench.core.conntable import address_column
+
+    rows = [inet(KIND_TCP, ESTABLISHED, "::1", 80, "::1", 40000),
+            unix(KIND_UNIX, ESTABLISHED, b"\0" * 15 + b"\x01", 1)]
+    assert address_column(rows, True) == ["[::1]:80", "@" + "@" * 14 + "\x01 1"]

@@ -128,7 +128,10 @@ def address_column(rows: Sequence[RawRow], local: bool,
     raws = list(map(itemgetter(a), rows))
     hosts: dict[bytes, str] = {}
     zero12 = bytes(12)
-    for raw, family in dict(zip(raws, families, strict=True)).items():
+    inet_only = families.count(AF_INET) + families.count(AF_INET6) == len(families)
+    # a Unix name may hold the same bytes as an address: then every pair is looked at
+    pairs = zip(raws, families, strict=True)
+    for raw, family in (dict(pairs).items() if inet_only else set(pairs)):
         if raw[4:] == zero12:
             family = AF_INET  # IPv4 bytes, or an IPv6 address like [::]: fixed below
         if family in (AF_INET, AF_INET6):  # Unix rows: row by row, below
@@ -144,7 +147,7 @@ def address_column(rows: Sequence[RawRow], local: bool,
     slow: list[int] = []
     if families.count(AF_INET6):
         slow += [i for i, f in enumerate(families) if f == AF_INET6 and raws[i][4:] == zero12]
-    if families.count(AF_INET) + families.count(AF_INET6) != len(families):
+    if not inet_only:
         slow += [i for i, f in enumerate(families) if f not in (AF_INET, AF_INET6)]
     if any(map(itemgetter(F_IF), rows)):
         slow += [i for i, row in enumerate(rows) if row[F_IF]]
