@@ -153,15 +153,21 @@ def test_econnrefused_names_the_listener_on_the_other_family() -> None:
     assert d.fixes[0].text.startswith(f"connect to [::1]:{port}")
 
 
-def test_econnrefused_with_no_listener_cites_the_table() -> None:
+def test_econnrefused_with_no_listener_says_so_once() -> None:
     with socket.socket() as held, socket.socket() as client:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
         exc = fails(client.connect, ("127.0.0.1", port))
         d = explain("connect", exc, f"127.0.0.1:{port}", "inet")
     assert d.fact("conns.listeners").value["sockets"] == []
-    assert d.cause is not None and d.cause.evidence == ("conns.listeners",)
-    assert f"nothing listens on port {port}" in d.cause.text
+    assert d.cause is not None and f"nothing listens on port {port}" in d.cause.text
+    assert sum("nothing listens" in c.text for c in d.causes) == 1
+    facts = {k: f for k, f in ((f.key, f) for f in d.facts) if k != "tcp.listeners"}
+    call = FailedCall("connect", "ECONNREFUSED", 111, "", {"address": f"127.0.0.1:{port}"},
+                      "inet", "stream")
+    alone = diagnose(call, facts)  # without /proc's view the table's says it
+    assert alone.cause is not None and alone.cause.evidence == ("conns.listeners",)
+    assert f"nothing listens on port {port}" in alone.cause.text
 
 
 def test_econnrefused_to_a_remote_address_reads_no_table() -> None:

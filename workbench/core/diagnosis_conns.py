@@ -88,12 +88,12 @@ def listener_elsewhere(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     found = listening(facts)
     if ep is None or found is None or failed.type == "dgram":
         return
-    if not found:
+    if not found and fact_value(facts, "tcp.listeners") is None:  # else no_listener says it
         yield cause(f"nothing listens on port {ep.port} on this machine: the connection "
                     "table shows no TCP listener on it, IPv4 or IPv6", LISTENERS)
         yield fix(f"start the server, or a listener: `workbench peer echo {ep}`", LISTENERS)
         return
-    if any(same_host(ep, str(e.get("local"))) for e in found):
+    if not found or any(same_host(ep, str(e.get("local"))) for e in found):
         return  # one listens right there: the rules on queues and timing say more
     where = ", ".join(str(e.get("local")) for e in found)
     by = who(found)

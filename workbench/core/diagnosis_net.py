@@ -61,10 +61,10 @@ def no_listener(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
 
 
 def _table_says(facts: Facts, ep: Endpoint) -> bool:
-    """The connection table's listeners show none on this address: diagnosis_conns
-    says so with the processes, so these rules step aside."""
+    """The connection table shows listeners on the port, none on this address:
+    diagnosis_conns says so with their processes, so these rules step aside."""
     found = fact_value(facts, "conns.listeners", "sockets")
-    return isinstance(found, list) and not any(
+    return isinstance(found, list) and bool(found) and not any(
         isinstance(e, dict) and same_host(ep, str(e.get("local"))) for e in found)
 
 
