@@ -202,3 +202,27 @@ def test_unix_path_bound_without_listen_refuses_and_says_who(sock_dir: str) -> N
     assert d.cause is not None and d.cause.evidence == ("conns.holders",)
     assert f"(pid {os.getpid()}) has bound unix:{path} but does not listen" in d.cause.text
     assert not any("stale" in c.text for c in d.causes)
+
+
+# -- the workspace's diagnose: a recorded step, explained off the caller's thread --------
+
+
+def test_workspace_diagnoses_a_bind_to_a_peers_port() -> None:
+    from workbench.io.workspace import Workspace
+
+    ws = Workspace(journal=False)
+    try:
+        name = ws.start_peer("echo")
+        sid = int(ws.call("socket", family="inet", type="stream").result["sock"])  # type: ignore[index]
+        step = ws.call("bind", sid, address=f"peer:{name}")
+        assert step.error is not None and step.error.name == "EADDRINUSE"
+        d = ws.diagnose(step.seq).result(timeout=TIMEOUT)
+        missing = ws.diagnose(10_000)
+    finally:
+        ws.close()
+    address = d.fact("conns.holders").value["address"]
+    assert address == ws.engine.peers[name]
+    assert d.call == "bind" and d.name == "EADDRINUSE"
+    assert d.cause is not None and f"(pid {os.getpid()})" in d.cause.text
+    with pytest.raises(Exception, match="no step #10000"):
+        missing.result(timeout=TIMEOUT)

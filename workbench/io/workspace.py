@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -27,6 +28,7 @@ from workbench.core.steps import FAMILIES, Step
 from workbench.io.addresses import check_family, endpoint_for
 from workbench.io.capture_limits import capture_limits, full_text
 from workbench.io.engine import Call, Engine, EngineEvent, Listener, SocketInfo
+from workbench.io.evidence import diagnose_in_session
 from workbench.io.inspectors import looker
 from workbench.io.journal import Journal, default_journal_dir, journals_root
 from workbench.io.journals import mark_saved, tidy_at_start
@@ -122,6 +124,38 @@ class Workspace:
         `tcp_info`, `flags`), run on the socket's actor; the future holds the value or
         the OSError."""
         return self.engine.inspect(sock, looker(what))
+
+    def diagnose(self, step_seq: int) -> Future:
+        """Explain a failed step with evidence gathered now (io/evidence), on a thread of
+        its own: it may read /proc and run `ip` for a second. The future holds the
+        Diagnosis; an InputError when no step has that number."""
+        done: Future = Future()
+        step = next((s for s in self.steps() if s.seq == step_seq), None)
+        if step is None:
+            done.set_exception(InputError(f"no step #{step_seq}"))
+            return done
+        info = self.socket_info(step.sock) if step.sock is not None else None
+        steps, resolved = self.steps(), self._resolved(step)
+
+        def run() -> None:
+            if done.set_running_or_notify_cancel():
+                try:
+                    done.set_result(diagnose_in_session(step, info, steps, resolved))
+                except Exception as exc:  # a diagnosis is best effort; say why it is missing
+                    done.set_exception(exc)
+
+        threading.Thread(target=run, name=f"diagnose-{step_seq}", daemon=True).start()
+        return done
+
+    def _resolved(self, step: Step) -> str:
+        """The literal address a peer:NAME or sock:N argument stood for ("" if none)."""
+        text = step.args.get("address")
+        if not isinstance(text, str) or not text.startswith(("peer:", "sock:")):
+            return ""
+        try:
+            return str(endpoint_for(text, self.engine.peers, self._local_of))
+        except InputError:
+            return ""
 
     # -- sockets -------------------------------------------------------------------------
 
