@@ -367,3 +367,28 @@ def test_dumps_run_beside_the_ui_never_on_its_loop(fake: FakeSource,
         assert threads and all(t is not threading.main_thread() for t in threads)
 
     run(WorkbenchApp(journal=False), scenario)
+
+
+def test_copy_a_row_and_the_table_as_ss_prints_them(fake: FakeSource,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    copied: list[str] = []
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        monkeypatch.setattr(pilot.app, "copy_to_clipboard", copied.append)
+        await open_conns(pilot)
+        await filter_by(pilot, "listen v4")
+        table_of(pilot).focus()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(copied) == 1, what="the row copied")
+        assert copied[0].split() == ["tcp", "LISTEN", "2", "128", "127.0.0.1:47007",
+                                     "0.0.0.0:*", '("echo-server",pid=4242)']
+        await filter_by(pilot, "listen")
+        table_of(pilot).focus()
+        await pilot.press("Y")
+        await wait_until(pilot, lambda: len(copied) == 2, what="the table copied")
+        lines = copied[1].splitlines()
+        assert lines[0].split()[:2] == ["Netid", "State"]
+        assert [line.split()[:2] for line in lines[1:]] == [
+            ["tcp", "LISTEN"], ["tcp", "LISTEN"], ["u_str", "LISTEN"]]
+
+    run(WorkbenchApp(journal=False), scenario)

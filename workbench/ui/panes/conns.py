@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TabbedContent
 
 from workbench.core.conn_filter import ConnFilter, parse_filter
-from workbench.core.conn_format import Context
+from workbench.core.conn_format import Context, render
 from workbench.core.conn_parse import Parsed
 from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
@@ -33,6 +33,7 @@ from workbench.io.conns.source import default_source as netlink_or_psutil
 from workbench.ui.panes import PaneController
 from workbench.ui.widgets.conn_paste import PasteBox
 from workbench.ui.widgets.conn_table import BASE_COLUMNS, ConnTable
+from workbench.ui.widgets.hex_save import local_clipboard
 
 if TYPE_CHECKING:
     from workbench.ui.screens.main import MainScreen
@@ -95,6 +96,10 @@ class ConnsView(Vertical):
                 tooltip="sort the other way round"),
         Binding("e", "extras", "columns", id="conns.columns", show=False,
                 tooltip="more columns: timer, uid, inode; rtt, cwnd, retrans; skmem"),
+        Binding("y", "copy(False)", "copy row", id="conns.copy_row", show=False,
+                tooltip="copy the row under the cursor as ss prints it"),
+        Binding("Y", "copy(True)", "copy table", id="conns.copy_table", show=False,
+                tooltip="copy every row shown (the filter applied) as ss prints them"),
         Binding("P", "paste", "paste", id="conns.paste", show=False,
                 tooltip="show pasted ss or netstat output instead of this machine's table; "
                         "again: back to the live table"),
@@ -144,6 +149,9 @@ class ConnsView(Vertical):
 
     def action_extras(self) -> None:
         self.pane.step_extras()
+
+    def action_copy(self, whole: bool) -> None:
+        self.pane.copy(whole)
 
     def action_paste(self) -> None:
         if self.pane.saved is not None:
@@ -357,6 +365,29 @@ class ConnsPane(PaneController):
         self.settings.flt = flt
         self.refresh(fetch=False)
         self._status()
+
+    def copy(self, whole: bool) -> None:
+        """The row under the cursor, or every row shown, as text like ss (OSC 52, and the
+        local clipboard where there is one); a big table is rendered in a worker."""
+        table = self.screen.query_one(ConnTable)
+        rows = list(table.rows) if whole else [r for r in (table.current,) if r is not None]
+        if not rows:
+            self.screen.notify("nothing to copy: no row is shown", severity="warning")
+            return
+        columns = [c for c in table.columns if c != "process"] + ["process"]
+        ctx = table.ctx
+
+        def work() -> None:
+            text = "\n".join(render(rows, columns, ctx, header=whole)) + "\n"
+            local_clipboard(text)
+            self.screen.app.call_from_thread(self._copied, text, len(rows))
+
+        self.screen.run_worker(work, thread=True, exit_on_error=False, group="conns-copy")
+
+    def _copied(self, text: str, count: int) -> None:
+        self.screen.app.copy_to_clipboard(text)
+        self.screen.notify(f"copied {count} row{'s' if count != 1 else ''} as ss prints them",
+                           timeout=3)
 
     def show_saved(self, parsed: Parsed | None) -> None:
         """Show pasted output (from the paste box), or None: back to the live table."""
