@@ -59,6 +59,7 @@ def test_tcp_info_and_skmem_only_when_asked(pair: tuple[socket.socket, ...]) -> 
     row = view(rows[inode(client)], extras=rich.extras)
     assert row.extras is not None and row.extras.info is not None
     assert row.extras.info[TI_CWND] >= 1 and row.extras.info[TI_RTT] > 0
+    assert row.uid == os.getuid() and row.inode == inode(client)
     srv = view(rows[inode(server)], extras=rich.extras)
     assert srv.recv_q == 100 and srv.extras is not None and srv.extras.skmem is not None
     assert srv.extras.skmem[0] > 0  # rmem_alloc: the 100 unread bytes use memory
