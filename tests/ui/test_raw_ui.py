@@ -23,7 +23,7 @@ from ui_helpers import drive, open_form, settle, shown, submit, wait_until
 from workbench.core.packets import icmp
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.screens.approval import ApprovalScreen
-from workbench.ui.widgets.decode_view import DecodeView
+from workbench.ui.widgets.decode_view import DecodeView, SocketKind, ethertype_of
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.send_editor import SendEditor
 
@@ -222,3 +222,44 @@ def test_snapshot_decode_view_with_a_highlighted_field(snap_compare: SnapCompare
 
     assert snap_compare(WorkbenchApp(stable=True, journal=False), terminal_size=size,
                         run_before=run_before)
+
+
+@needs_root
+def test_a_cooked_packet_sockets_frame_is_decoded_by_its_recorded_ethertype(
+        app: WorkbenchApp) -> None:
+    """A packet SOCK_DGRAM socket's chunks start with the IP header: the decode view
+    takes the ethertype the receive recorded in the chunk's peer (iface:lo,ethertype=…)."""
+    import socket
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws = app.main.ws
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            receiver.bind(("127.0.0.1", 0))
+            sender.bind(("127.0.0.1", 0))
+            port = receiver.getsockname()[1]
+            sid = ws.call("socket", family="packet", type="dgram", proto="ipv4",
+                          approved=True).result["sock"]
+            assert ws.call("setsockopt", sid, option="SO_ATTACH_FILTER",
+                           value=f"udp port {port}").ok
+            assert ws.call("bind", sid, address="iface:lo").ok
+            await wait_until(pilot, lambda: app.main.selected == sid, what="selected")
+            sender.sendto(b"cooked frame", ("127.0.0.1", port))
+            hex_view, decode = app.main.query_one(HexView), app.main.query_one(DecodeView)
+            await wait_until(pilot, lambda: hex_view.cursor_chunk() is not None,
+                             what="the frame captured")
+            await pilot.press("h", "T", "ctrl+end")
+            await wait_until(pilot, lambda: decode.packet is not None
+                             and decode.packet.find("udp") is not None, what="the decode")
+            chunk = decode.chunk
+            assert chunk is not None and ethertype_of(chunk.peer) == 0x0800
+            assert SocketKind("packet", "dgram", 0x0800).link(chunk) == "ipv4"
+            u = decode.packet.find("udp")
+            assert u.find("dport").value == port  # type: ignore[union-attr]
+            assert u.find("sport").value == sender.getsockname()[1]  # type: ignore
+            assert decode.packet.find("udp", "data").value == b"cooked frame"  # type: ignore
+            # The last byte is payload: the data field is the one selected.
+            await wait_until(pilot, lambda: decode.cursor_node is not None
+                             and decode.cursor_node.data.name == "data", what="data")
+
+    drive(app, scenario, size=(120, 40))
