@@ -78,3 +78,35 @@ def test_replay_without_cap_net_raw_explains_the_refusal(tmp_path: Path) -> None
     assert "Traceback" not in done.stdout + done.stderr
     assert "EPERM" in done.stdout
     assert "needs CAP_NET_RAW" in done.stdout and "ping socket" in done.stdout
+
+
+def packet_session(tmp_path: Path, address: str = "iface:lo") -> Path:
+    """A packet socket on lo with a capture filter, bound, named, closed."""
+    steps = [
+        {"op": "socket", "args": {"family": "packet", "type": "raw", "proto": 3,
+                                  "auto": False, "approved": True}, "result": {"sock": 1}},
+        {"op": "setsockopt", "sock": 1,
+         "args": {"option": "SO_ATTACH_FILTER", "value": "udp port 9"}},
+        {"op": "bind", "sock": 1, "args": {"address": address},
+         "result": {"local": "iface:lo,ethertype=0x0003"}},
+        {"op": "getsockname", "sock": 1, "result": {"address": "iface:lo,ethertype=0x0003"}},
+        {"op": "close", "sock": 1},
+    ]
+    path = tmp_path / "packet-lo.json"
+    path.write_text(json.dumps({"format": "socket-workbench-session", "version": 1,
+                                "steps": steps}))
+    return path
+
+
+@needs_root
+def test_replay_of_a_packet_socket_bound_to_lo_matches(tmp_path: Path) -> None:
+    done = run(["replay", "--allow-raw", str(packet_session(tmp_path))])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ": match (5 steps" in done.stdout
+
+
+def test_a_bad_interface_address_in_a_file_is_one_line(tmp_path: Path) -> None:
+    done = run(["replay", "--allow-raw", str(packet_session(tmp_path, "iface:lo,mac=zz"))])
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "steps[2] bind" in done.stderr and "mac" in done.stderr

@@ -18,6 +18,7 @@ from typing import Any
 from workbench.core.endpoints import parse_endpoint
 from workbench.core.errors import InputError
 from workbench.core.ops import OPS, created_sockets
+from workbench.core.packets.sockaddr import is_packet_address, parse_packet_address
 from workbench.core.steps import NotKept, Step
 
 MAX_DEPTH = 32  # a session nests 6 levels; anything deeper is damage, not data
@@ -246,6 +247,12 @@ def _check_address(address: str, where: str, made: set[int], declared: set[str])
                              "earlier step: write sock:N with such a socket's id")
         return
     if address == "unix:":
+        return
+    if is_packet_address(address):  # a packet socket's interface: iface:lo
+        try:
+            parse_packet_address(address)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
         return
     try:
         endpoint = parse_endpoint(address)
