@@ -263,3 +263,20 @@ def test_a_cooked_packet_sockets_frame_is_decoded_by_its_recorded_ethertype(
                              and decode.cursor_node.data.name == "data", what="data")
 
     drive(app, scenario, size=(120, 40))
+
+
+@needs_root
+def test_the_bind_form_of_a_packet_socket_offers_an_interface(app: WorkbenchApp) -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        sid = app.main.ws.call("socket", family="packet", type="raw", proto="all",
+                               approved=True, auto=False).result["sock"]
+        await wait_until(pilot, lambda: app.main.selected == sid, what="selected")
+        form = await open_form(pilot, "b", "Bind")
+        assert form.query_one("#f-address", Input).value == "iface:lo"
+        await submit(pilot, form)
+        await wait_until(pilot, lambda: any(s.op == "bind" for s in app.main.ws.steps()),
+                         what="the bind step")
+        bind = next(s for s in app.main.ws.steps() if s.op == "bind")
+        assert bind.ok and bind.result == {"local": "iface:lo,ethertype=0x0003"}
+
+    drive(app, scenario, size=(80, 24))

@@ -48,6 +48,8 @@ def address_check(screen: MainScreen, info: SocketInfo) -> Callable[[str], str]:
 
 
 def default_address(screen: MainScreen, info: SocketInfo, for_bind: bool) -> str:
+    if info.family == "packet":  # packet sockets bind and send to an interface
+        return "iface:lo"
     if info.family == "unix":
         return "unix:" if for_bind else next(
             (f"peer:{n}" for n in screen.ws.peer_addresses()), "unix:/tmp/workbench.sock")
