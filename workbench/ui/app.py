@@ -29,6 +29,14 @@ from workbench.ui.key_help import Now, key_groups
 from workbench.ui.screens.export import ExportScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
+from workbench.ui.screens.why import (
+    ErrnoBrowser,
+    FailurePicker,
+    WhyScreen,
+    failed_steps,
+    last_failure,
+    step_title,
+)
 from workbench.ui.session_actions import SessionActions
 from workbench.ui.stable import PEER_PORT, SOCKET_PORT, FakePorts
 from workbench.ui.stepping import StepThrough
@@ -43,6 +51,7 @@ if not STYLES.is_dir():  # running from a source checkout
 
 
 TOASTS_SHORT, TOASTS_TALL = 2, 3  # toasts shown at once, up to 30 rows and above
+MAX_FAILED_LISTED = 20  # failed steps the palette offers to explain, newest first
 
 
 def keymap_path() -> Path:
@@ -227,6 +236,10 @@ class WorkbenchApp(SessionActions, App[int]):
                 reason = main.ws.why_not(main.selected, action.op)
             yield SystemCommand(action.title, f"not now: {reason}" if reason else action.help,
                                 lambda a=action.action: self.run_action(a))
+        for step in failed_steps(main.ws.steps())[:MAX_FAILED_LISTED]:
+            yield SystemCommand(f"errno: explain {step_title(step)}",
+                                "why it failed, with the evidence seen here now",
+                                lambda seq=step.seq: self.explain(seq))
         hex_view = main.query_one(HexView)
         for binding in HexView.BINDINGS:
             name = getattr(binding, "id", "").removeprefix("hex.")
@@ -297,6 +310,32 @@ class WorkbenchApp(SessionActions, App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(key_groups(self._now())))
+
+    # -- errors explained (screens/why) --------------------------------------------------
+
+    def action_why(self) -> None:
+        """Explain the selected socket's last failed step (the newest of all when none)."""
+        main = self.main
+        step = last_failure(main.ws.steps(), main.selected)
+        if step is None:
+            self.notify("no failed step on the selected socket yet", timeout=3)
+            return
+        self.explain(step.seq)
+
+    def explain(self, seq: int | None) -> None:
+        step = next((s for s in self.main.ws.steps() if s.seq == seq), None)
+        if step is not None:
+            self.push_screen(WhyScreen(step, self.main.ws.diagnose(step.seq), self.stable))
+
+    def action_pick_failure(self) -> None:
+        steps = self.main.ws.steps()
+        if not failed_steps(steps):
+            self.notify("no step has failed in this session", timeout=3)
+            return
+        self.push_screen(FailurePicker(steps), self.explain)
+
+    def action_errno_browse(self) -> None:
+        self.push_screen(ErrnoBrowser())
 
     def _now(self) -> Now:
         """What applies now, for `?`: the selected socket, the focus, a loaded session."""

@@ -75,6 +75,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("session.stop", "f9", "stop_run", "session: stop", "stop running the session"),
     Action("export.c", "X", "export('C')", "export: C",
            "the session as a C program: preview, copy (y), save (w)"),
+    Action("errno.explain", "exclamation_mark", "why", "errno: explain the last error",
+           "why the selected socket's last failed step failed: its meaning for the call, "
+           "the causes seen on this machine now with their evidence, what to do"),
     Action("capture.lossless", "K", "toggle_lossless", "capture: lossless on/off",
            "keep every byte (a flood slows) or keep up (gaps marked)"),
     *(Action(f"view.{p.id}", p.key, f"show_tab('{p.id}')", f"view: {p.name}", p.help)
@@ -91,6 +94,11 @@ PALETTE_ONLY: tuple[Action, ...] = (
            "the session as a Python program (blocking, selectors or asyncio)"),
     Action("export.findings", "", "export('findings (JSON)')", "export: findings",
            "what the session shows, as JSON findings with the evidence for each"),
+    Action("errno.pick", "", "pick_failure", "errno: explain a failed step…",
+           "choose one of the session's failed steps and see why it failed (Enter in the "
+           "Log pane too)"),
+    Action("errno.browse", "", "errno_browse", "errno: browse",
+           "every errno and resolver error with its meaning; type to search"),
     _op("socket.getsockname", "", "getsockname", "getsockname"),
     _op("socket.getpeername", "", "getpeername", "getpeername"),
 )
@@ -103,7 +111,8 @@ def bindings() -> list[Binding]:
     ]
 
 
-KEY_NAMES = {"question_mark": "?", "escape": "esc", "colon": ":", "slash": "/"}
+KEY_NAMES = {"question_mark": "?", "escape": "esc", "colon": ":", "slash": "/",
+             "exclamation_mark": "!"}
 ALIASES = {"f15"}  # what some terminals send for shift+f3: not a key to learn
 
 

@@ -159,7 +159,8 @@ class MainScreen(Screen[None]):
         said, hint = words_for_step(step, info.family if info is not None else "", brief=True)
         tried = f"; try: {hint}" if hint else ""  # what to do, as `workbench errno` says
         what = step.describe() if step.error is not None else f"connect(#{step.sock})"
-        self.notify(f"{what}: {error.name} — {said}{tried}", severity=severity, timeout=8)
+        why = "" if error.name == "EAGAIN" else " (! why)"  # screens/why: evidence seen here
+        self.notify(f"{what}: {error.name} — {said}{tried}{why}", severity=severity, timeout=8)
 
     def _refresh_sockets(self, changed: set[int]) -> None:
         tree = self.query_one(SocketTree)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import RichLog
 
 from workbench.core.diagnosis import deferred_connect_error, words_for_step
@@ -71,7 +72,11 @@ class RecvBatch:
 class EventLog(RichLog):
     """The log keeps each entry's Text, not only its wrapped lines: entries written while
     the pane is hidden (no width) are drawn when it shows, and a new width re-wraps all
-    of them, so the log always wraps at the width it has."""
+    of them, so the log always wraps at the width it has. Enter lists the failed steps
+    to explain one (screens/why)."""
+
+    BINDINGS = [Binding("enter", "app.pick_failure", "explain an error", id="log.explain",
+                        tooltip="choose a failed step and see why it failed")]
 
     def __init__(self) -> None:
         super().__init__(id="log-view", max_lines=MAX_LINES, wrap=True, markup=False,

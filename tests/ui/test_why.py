@@ -1,0 +1,134 @@
+"""Why a step failed, in the app: `!` on the selected socket's last error, Enter in the
+Log pane and the palette list the failed steps; each opens the explanation with the
+evidence gathered here now (the test's own sockets named as holders). The errno
+browser lists every entry and searches them."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import test_errno_hints as hints  # its helpers make the failures
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+from ui_helpers import drive, messages, palette_entries, type_text, wait_until
+
+from workbench.ui.app import WorkbenchApp
+from workbench.ui.screens.why import ErrnoBrowser, FailurePicker, WhyScreen
+from workbench.ui.widgets.event_log import EventLog
+
+TIMEOUT = 15.0  # the diagnosis may run `ip` and scan /proc: generous on a busy machine
+
+
+async def explained(pilot: Pilot[Any]) -> WhyScreen:
+    """Wait for the why screen and its diagnosis (gathered off the loop)."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, WhyScreen), what="the why screen")
+    screen = app.screen
+    assert isinstance(screen, WhyScreen)
+    await wait_until(pilot, lambda: screen.diagnosis is not None, TIMEOUT,
+                     what="the diagnosis")
+    await wait_until(pilot, lambda: "What to do" in screen.text, what="the text shown")
+    return screen
+
+
+async def close(pilot: Pilot[Any]) -> None:
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: app.screen is app.main, what="back to the main screen")
+
+
+def test_bang_explains_a_refused_connect_with_its_evidence(app: WorkbenchApp) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # bound, never listening: a connect is refused
+        port = held.getsockname()[1]
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await pilot.press("exclamation_mark")  # nothing failed yet: says so
+            await wait_until(pilot, lambda: any("no failed step" in m
+                                                for m in messages(app)), what="no failure")
+            await hints.new_socket(pilot)
+            await hints.address_step(pilot, "c", "connect", f"127.0.0.1:{port}")
+            await wait_until(pilot, lambda: hints.notified(app, "ECONNREFUSED", "(! why)"),
+                             what="the toast naming the key")
+            await pilot.press("exclamation_mark")
+            screen = await explained(pilot)
+            text = screen.text
+            assert f"connect(#1, address=127.0.0.1:{port}) → ECONNREFUSED" in text
+            assert "ECONNREFUSED (111) Connection refused" in text
+            assert "What it means for connect" in text
+            assert "Likely causes on this machine now" in text
+            assert f"nothing listens on port {port} on this machine" in text
+            assert "[tcp.listeners]" in text and "conns.listeners:" in text
+            assert "hard: something must change" in text
+            assert "Winsock WSAECONNREFUSED 10061" in text and "FreeBSD and macOS 61" in text
+            await close(pilot)
+
+        drive(app, scenario, size=(120, 40))
+
+
+def test_log_enter_lists_failures_and_explains_a_bind_held_by_the_test(
+        app: WorkbenchApp) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await hints.new_socket(pilot)
+            await hints.address_step(pilot, "b", "bind", f"127.0.0.1:{port}")
+            await pilot.press("2")
+            log = app.main.query_one(EventLog)
+            log.focus()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, FailurePicker),
+                             what="the failed steps")
+            picker = app.screen
+            assert isinstance(picker, FailurePicker)
+            found = picker.query_one(OptionList)
+            assert found.option_count == 1
+            assert "bind(#1, address=127.0.0.1:" in str(found.get_option_at_index(0).prompt)
+            await pilot.press("enter")
+            screen = await explained(pilot)
+            text = screen.text
+            assert "EADDRINUSE (98)" in text and "What it means for bind" in text
+            assert f"a socket listens on 127.0.0.1:{port}" in text
+            assert f"(pid {os.getpid()}) holds it" in text  # the holder: this test
+            assert "[conns.holders]" in text
+            assert "Related options: SO_REUSEADDR" in text
+            await close(pilot)
+
+        drive(app, scenario, size=(80, 24))
+
+
+def test_palette_explains_a_failed_step_and_browses_errnos(app: WorkbenchApp) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await hints.new_socket(pilot)
+            await hints.address_step(pilot, "c", "connect", f"127.0.0.1:{port}")
+            entries = await palette_entries(pilot, "errno: explain step")
+            assert entries[0][0].endswith("→ ECONNREFUSED")
+            await pilot.press("enter")
+            await explained(pilot)
+            await close(pilot)
+            await palette_entries(pilot, "errno: browse")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrnoBrowser),
+                             what="the errno browser")
+            browser = app.screen
+            listed = browser.query_one(OptionList)
+            assert listed.option_count >= 60  # every errno and resolver error
+            assert isinstance(app.focused, Input)
+            await type_text(pilot, "reuseaddr")
+            await wait_until(pilot, lambda: 0 < listed.option_count < 10, what="the search")
+            names = {str(listed.get_option_at_index(i).id) for i in range(listed.option_count)}
+            assert "EADDRINUSE" in names
+            await pilot.press("down")
+            await wait_until(pilot, lambda: app.focused is listed, what="the list focused")
+            await close(pilot)
+
+        drive(app, scenario, size=(80, 24))

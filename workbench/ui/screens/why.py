@@ -1,0 +1,241 @@
+"""Why a step failed: the call, its errno, what it means for that call, the likely
+causes on this machine now with the evidence each rests on, what to do, hard or soft,
+and the Winsock and BSD names. Also the list of failed steps to choose from, and the
+errno browser (every entry with its meaning; type to search).
+
+The diagnosis is gathered off the interface's loop (Workspace.diagnose gives a
+future); the screen shows "gathering evidence…" until it is done.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from workbench.core.diagnosis import Diagnosis, deferred_connect_error
+from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
+from workbench.core.steps import Step
+
+POLL = 0.05  # seconds between looks at the diagnosis future
+PID = re.compile(r"\bpid \d+")
+STABLE_PID = "pid 4242"
+
+
+def failed_steps(steps: list[Step]) -> list[Step]:
+    """Steps that failed (a non-blocking connect's end read through SO_ERROR too),
+    newest first."""
+    return [s for s in reversed(steps) if s.error is not None or deferred_connect_error(s)]
+
+
+def last_failure(steps: list[Step], sock: int | None) -> Step | None:
+    """The newest failed step of socket `sock`; with no socket, the newest of all."""
+    return next((s for s in failed_steps(steps) if sock is None or s.sock == sock), None)
+
+
+def step_title(step: Step) -> str:
+    error = step.error or deferred_connect_error(step)
+    name = error.name if error is not None else "?"
+    what = step.describe() if step.error is not None else f"connect(#{step.sock})"
+    return f"step {step.seq}: {what} → {name}"
+
+
+def elsewhere(info: ErrnoInfo) -> str:
+    """Its Winsock name and number, and the BSD/macOS numbers where they differ."""
+    port, parts = info.port, []
+    if port.winsock:
+        parts.append(f"Winsock {port.winsock} {port.winsock_number}")
+    if port.freebsd is not None and port.freebsd == port.macos:
+        parts.append(f"FreeBSD and macOS {port.freebsd}")
+    else:
+        parts += [f"{os_} {n}" for os_, n in (("FreeBSD", port.freebsd), ("macOS", port.macos))
+                  if n is not None]
+    return "; ".join(parts) or "the same name and number elsewhere"
+
+
+def why_text(d: Diagnosis, title: str, info: ErrnoInfo | None = None,
+             mask: Callable[[str], str] = str) -> Text:
+    """The explanation as one text: words, not colours, carry it (NO_COLOR). `mask`
+    rewrites what varies from run to run (pids, for screenshots)."""
+    out = Text()
+
+    def add(text: str, style: str = "") -> None:
+        out.append(mask(text), style=style)
+
+    add(f"{title}\n", "bold")
+    add(f"{d.name} ({d.number}) {d.message}\n", "bold red")
+    add("soft: a retry with nothing changed may succeed\n" if d.soft else
+        "hard: something must change before it can succeed\n")
+    if info is not None:
+        add(f"elsewhere: {elsewhere(info)}\n", "dim")
+    add(f"\nWhat it means for {d.call}\n", "bold underline")
+    add(f"  {d.meaning}\n")
+    found = [c for c in d.causes if c.evidence]
+    add("\nLikely causes on this machine now\n" if found else "\nUsual causes\n",
+        "bold underline")
+    for n, claim in enumerate(d.causes, 1):
+        add(f"  {n}. {claim.text}")
+        add(f"  [{', '.join(claim.evidence)}]\n" if claim.evidence else
+            "  (general knowledge)\n", "italic" if claim.evidence else "dim")
+    add("\nWhat to do\n", "bold underline")
+    for claim in d.fixes:
+        add(f"  • {claim.text}")
+        add(f"  [{', '.join(claim.evidence)}]\n" if claim.evidence else "\n", "italic")
+    facts = [f for f in d.facts if not f.key.startswith("step.")]
+    if facts:
+        add("\nEvidence gathered\n", "bold underline")
+        for fact in facts:
+            add(f"  {fact.key}: ", "bold")
+            add(fact.text)
+            add(f"  ({fact.source})\n", "dim")
+    if d.related:
+        add("\nRelated options: ", "bold")
+        add(", ".join(d.related) + " (o sets one, 4 shows the Options pane)\n")
+    return out
+
+
+class WhyScreen(ModalScreen[None]):
+    """The explanation of one failed step, gathered off the loop."""
+
+    BINDINGS = [Binding("escape,q", "close", "close", id="why.close")]
+
+    def __init__(self, step: Step, diagnosis: Future, stable: bool = False) -> None:
+        super().__init__()
+        self.step = step
+        self.future = diagnosis
+        self.stable = stable  # screenshots: pids differ each run
+        self.diagnosis: Diagnosis | None = None
+        self.text = ""  # what the screen shows, as plain text (for tests and copying)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="why"):
+            yield Label("Why it failed  (↑↓ scroll, esc closes)", id="why-title")
+            with VerticalScroll(id="why-scroll"):
+                yield Static("gathering evidence…", id="why-body")
+
+    def on_mount(self) -> None:
+        self.query_one("#why-scroll").focus()
+        self._look()
+
+    def _look(self) -> None:
+        if not self.future.done():
+            self.set_timer(POLL, self._look)
+            return
+        body = self.query_one("#why-body", Static)
+        try:
+            self.diagnosis = self.future.result()
+        except Exception as exc:  # the diagnosis is best effort: say what went wrong
+            self.text = f"no explanation: {exc}"
+            body.update(Text(self.text))
+            return
+        mask = (lambda t: PID.sub(STABLE_PID, t)) if self.stable else str
+        text = why_text(self.diagnosis, step_title(self.step), self._info(), mask)
+        self.text = text.plain
+        body.update(text)
+
+    def _info(self) -> ErrnoInfo | None:
+        try:
+            return lookup(self.diagnosis.name) if self.diagnosis else None
+        except KeyError:
+            return None
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class FailurePicker(ModalScreen[int | None]):
+    """The session's failed steps, newest first: Enter explains one."""
+
+    BINDINGS = [Binding("escape", "close", "close", id="failures.close")]
+
+    def __init__(self, steps: list[Step]) -> None:
+        super().__init__()
+        self.steps = failed_steps(steps)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="failures"):
+            yield Label("Failed steps — Enter explains one, esc closes", id="why-title")
+            yield OptionList(*(Option(step_title(s), id=str(s.seq)) for s in self.steps),
+                             id="failures-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id or -1))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def entry_line(info: ErrnoInfo) -> str:
+    return f"{info.name} ({info.number}) {info.message}: {info.meaning}"
+
+
+class ErrnoBrowser(ModalScreen[None]):
+    """Every errno and resolver error with its meaning; typing filters; Enter shows one."""
+
+    BINDINGS = [Binding("escape", "close", "close", id="errnos.close"),
+                Binding("down", "to_list", "to the list", show=False, id="errnos.list")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries = all_errnos() + gai_errors()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="errnos"):
+            yield Label("Errnos — type to search, ↓ to the list, Enter shows one, esc closes",
+                        id="why-title")
+            yield Input(placeholder="search: name, number or words", id="errnos-search")
+            yield OptionList(*self._options(""), id="errnos-list")
+            with VerticalScroll(id="errnos-detail"):
+                yield Static("", id="errnos-body")
+
+    def _options(self, text: str) -> list[Option]:
+        words = text.lower().split()
+        return [Option(entry_line(i), id=i.name) for i in self.entries
+                if all(w in entry_line(i).lower() for w in words)]
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Changed)
+    def _search(self, event: Input.Changed) -> None:
+        found = self.query_one(OptionList)
+        found.clear_options()
+        found.add_options(self._options(event.value))
+
+    @on(Input.Submitted)
+    def _to_list(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def action_to_list(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionHighlighted)
+    @on(OptionList.OptionSelected)
+    def _show(self, event: OptionList.OptionHighlighted | OptionList.OptionSelected) -> None:
+        info = next((i for i in self.entries if i.name == event.option.id), None)
+        if info is None:
+            return
+        text = Text(f"{info.name} ({info.number}) {info.message}\n", style="bold")
+        text.append(f"{info.meaning}\ntry: {info.hint}\n")
+        if info.causes:
+            text.append("causes: " + "; ".join(info.causes) + "\n")
+        text.append(f"elsewhere: {elsewhere(info)}\n", style="dim")
+        if info.related:
+            text.append("related options: " + ", ".join(info.related) + "\n")
+        self.query_one("#errnos-body", Static).update(text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
