@@ -311,3 +311,23 @@ def test_the_icmpv6_filter_step_keeps_only_echo_replies(engine: Engine) -> None:
     assert step.ok and step.result == {"effective": [icmp.ECHO6_REPLY]}, step
     got = engine.call("getsockopt", sid, option="ICMP6_FILTER")
     assert got.result == {"value": [icmp.ECHO6_REPLY]}
+
+
+def test_stepping_through_a_file_does_not_take_its_recorded_approval() -> None:
+    """The Replayer the app steps with: a raw socket step approved in the file is refused
+    unless the replay itself allows raw sockets (--allow-raw)."""
+    from workbench.core.session import Session
+    from workbench.io.replay import Replayer
+
+    recorded = Session()
+    recorded.add(Step("socket", None, {"family": "inet", "type": "raw", "proto": 1,
+                                       "auto": False, "approved": True},
+                      result={"sock": 1}))
+    eng = Engine()
+    try:
+        replayer = Replayer(recorded, eng, 5.0)
+        assert replayer.run()[0].message.startswith("step 0: Raw IPv4 socket for ICMP (1) "
+                                                    "needs approval")
+        assert eng.steps() == []  # nothing was created
+    finally:
+        eng.shutdown()

@@ -214,8 +214,10 @@ class Replayer:
         address = str(args.get("address", ""))
         if address.startswith("sock:") and address[5:].isdigit():
             args["address"] = f"sock:{self.ids.get(int(address[5:]), int(address[5:]))}"
-        if step.op == "socket" and self.allow_raw:
-            args["approved"] = True
+        if step.op == "socket":
+            # A file's recorded yes is the recorder's, not this person's: only
+            # --allow-raw (or its like in the app) approves a raw or packet socket here.
+            args["approved"] = self.allow_raw
         return args
 
     def _live_sock(self, step: Step) -> int | None:
