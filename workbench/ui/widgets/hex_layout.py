@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.geometry import Size
+from textual.widget import Widget
 
 from workbench.core.capture_rows import DIRECTION_NAMES, MODES, Shape, choose_shape, row_width
 
@@ -40,7 +41,19 @@ class HexLayout:
         return shape
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self._width, self.model.rows + 1)  # + the status line
+        """The rows to scroll through (+ the status line). Set without laying the screen
+        out again: a flood grows them at every refresh, and a layout repaints every
+        widget of the screen, time the receiving threads need the GIL for. Showing or
+        hiding the scrollbar still lays out (`_scroll_update` sets that reactive)."""
+        size = Size(self._width, self.model.rows + 1)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _reconfigure(self, **changes: object) -> None:
         for name, value in changes.items():  # headers, direction or peer of the model

@@ -1,0 +1,56 @@
+"""What following a flood costs the UI thread: the hex view grows without laying the
+screen out again (a layout repaints every widget, time the receiving threads need)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widgets import Label
+
+from workbench.core.hexdump import format_rows
+from workbench.io.capture import IN, ByteLog, CaptureStore
+from workbench.ui.widgets.hex_view import HexView
+
+
+class FollowApp(App[None]):
+    def __init__(self, store: CaptureStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        yield Label("a header above the view")
+        yield HexView(self.store, poll=0)
+
+
+def test_following_a_growing_capture_never_lays_the_screen_out() -> None:
+    store = CaptureStore(ByteLog())
+    store.append(IN, bytes(range(256)) * 8, 1.0)  # more rows than the screen: scrollbar on
+    app = FollowApp(store)
+    layouts: list[int] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 16)) as pilot:
+            await pilot.pause()
+            view = app.query_one(HexView)
+            plain = view.refresh
+
+            def counted(*regions: Any, **kw: Any) -> HexView:
+                if kw.get("layout"):
+                    layouts.append(view.model.rows)
+                return plain(*regions, **kw)
+
+            view.refresh = counted  # type: ignore[method-assign]
+            for n in range(10):
+                data = b"chunk %02d " % n * 40
+                store.append(IN, data, 2.0 + n)
+                view.catch_up()
+                await pilot.pause()
+                last = format_rows(data, store.totals[IN] - len(data), "narrow")[-1]
+                bottom = view.scrollable_content_region.height - 2  # above the status line
+                assert view.render_line(bottom).text.rstrip() == "< " + last
+            assert view.virtual_size.height == view.model.rows + 1
+
+    asyncio.run(main())
+    assert layouts == []
