@@ -145,9 +145,12 @@ def _print_table(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
     if args.summary:
+        from workbench.core.conn_trouble import pileups
+
         found = _summary(snap)
         print(found.line())
-        for line in found.trouble_lines():
+        for line in [*pileups(snap.rows, found.tcp_states, snap.owners, found.port_range),
+                     *found.trouble_lines()]:
             print(f"  {line}")
 
 
@@ -168,8 +171,12 @@ def _print_json(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
                            "rows": [view(r, snap.owners, (), snap.extras,
                                          snap.ifnames).to_json() for r in rows]}
     if args.summary:
+        from workbench.core.conn_trouble import pileups
+
         s = _summary(snap)
         out["summary"] = {"line": s.line(), "by_netid": dict(s.by_netid),
                           "tcp_states": dict(s.tcp_states), "orphans": s.orphans,
-                          "ephemeral_used": s.ephemeral_used, "trouble": s.trouble}
+                          "ephemeral_used": s.ephemeral_used, "trouble": s.trouble,
+                          "pileups": pileups(snap.rows, s.tcp_states, snap.owners,
+                                             s.port_range)}
     print(json.dumps(out, indent=1))

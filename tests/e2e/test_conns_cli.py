@@ -139,3 +139,13 @@ def test_lines_it_cannot_read_are_said_once(tmp_path: Path) -> None:
 def test_bad_saved_files_are_one_line_and_exit_2(target: str, says: str) -> None:
     done = workbench("conns", "--from", target)
     assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_summary_spots_a_pile_up(tmp_path: Path) -> None:
+    rows = "".join(f"CLOSE-WAIT 1 0 127.0.0.1:8080 127.0.0.1:{50000 + i} "
+                   'users:(("app",pid=77,fd=9))\n' for i in range(12))
+    saved = tmp_path / "ss.txt"
+    saved.write_text("State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" + rows)
+    done = workbench("conns", "--from", str(saved), "-s", "-H")
+    assert done.returncode == 0, done.stderr
+    assert '  12 CLOSE-WAIT held by ("app",pid=77): a program that never closes' in done.stdout

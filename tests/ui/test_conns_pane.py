@@ -392,3 +392,26 @@ def test_copy_a_row_and_the_table_as_ss_prints_them(fake: FakeSource,
             ["tcp", "LISTEN"], ["tcp", "LISTEN"], ["u_str", "LISTEN"]]
 
     run(WorkbenchApp(journal=False), scenario)
+
+
+def test_a_pile_up_is_spotted(fake: FakeSource) -> None:
+    from conns_fake import OWNERS
+
+    waiting = [inet(KIND_TCP, 8, "127.0.0.1", 47007, "127.0.0.1", 52000 + i, inode=500 + i)
+               for i in range(10)]
+    fake.rows += waiting
+    for r in waiting:
+        OWNERS[r[19]] = OWNERS[101]
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_conns(pilot)
+        news = pilot.app.screen.query_one("#conns-news", Label)
+        await wait_until(pilot, lambda: "11 CLOSE-WAIT held by" in shown(news),
+                         what="the pile-up said")
+        assert '("echo-server",pid=4242)' in shown(news) and news.display
+
+    try:
+        run(WorkbenchApp(journal=False), scenario)
+    finally:
+        for r in waiting:
+            del OWNERS[r[19]]

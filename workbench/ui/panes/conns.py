@@ -26,6 +26,7 @@ from workbench.core.conn_parse import Parsed
 from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
 from workbench.core.conn_summary import TROUBLE, Summary, summarize
+from workbench.core.conn_trouble import pileups
 from workbench.core.conntable import F_COOKIE, RawRow, diff, sort_rows
 from workbench.core.errors import InputError
 from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, ConnSource, Snapshot
@@ -72,6 +73,7 @@ class Result:
     marks: dict[int, str]
     summary: Summary
     settings: Settings
+    trouble: list[str] = field(default_factory=list)  # pile-ups spotted (conn_trouble)
 
 
 class ConnsView(Vertical):
@@ -259,7 +261,8 @@ class ConnsPane(PaneController):
             rows = rows + settings.flt.apply(gone, snap.owners, mine)
         time.sleep(0)
         rows = sort_rows(rows, settings.sort, settings.reverse, snap.owners)
-        return Result(snap, rows, marks, summary, settings)
+        trouble = pileups(snap.rows, summary.tcp_states, snap.owners, summary.port_range)
+        return Result(snap, rows, marks, summary, settings, trouble)
 
     def _update_marks(self, before: list[RawRow] | None, after: list[RawRow]
                       ) -> dict[int, str]:
@@ -310,18 +313,19 @@ class ConnsPane(PaneController):
             f"cannot read the socket table: {exc}; paused (space tries again)")
 
     def _news(self, result: Result) -> str:
-        """Trouble counters (ListenOverflows, …) that rose since the pane first looked:
-        they count from boot, so only a rise is news."""
+        """Pile-ups spotted in the table, then trouble counters (ListenOverflows, …) that
+        rose since the pane first looked: they count from boot, so only a rise is news."""
         counters = result.summary.trouble
         if self._baseline is None:
             self._baseline = dict(counters)
         rises = {k: v - self._baseline.get(k, 0) for k, v in counters.items()
                  if v > self._baseline.get(k, 0)}
-        if not rises:
-            return ""
-        first, *rest = rises
-        return (f"since opened: {first} +{rises[first]} ({TROUBLE[first]})"
-                + "".join(f", {k} +{rises[k]}" for k in rest))
+        parts = list(result.trouble)
+        if rises:
+            first, *rest = rises
+            parts.append(f"since opened: {first} +{rises[first]} ({TROUBLE[first]})"
+                         + "".join(f", {k} +{rises[k]}" for k in rest))
+        return "; ".join(parts)
 
     def _status(self) -> None:
         result = self.result
