@@ -171,9 +171,12 @@ def ms(seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=30000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--pairs", type=int, default=30000,
+                        help="established loopback pairs to hold (two sockets each)")
+    parser.add_argument("--rounds", type=int, default=7, help="paired runs per figure")
     args = parser.parse_args()
+    if args.pairs < 1 or args.rounds < 1:
+        parser.error("--pairs and --rounds must be at least 1")
     if SS is None:
         raise SystemExit("ss (iproute2) is needed")
     import psutil
