@@ -7,8 +7,9 @@ to 20,000 descriptors; each raises RLIMIT_NOFILE to its hard limit and holds at 
 6,000 pairs), each on its own listener; all are stopped by pid at the end. Figures,
 as medians of the rounds (paired: each round runs ours and theirs back to back):
 - one refresh: the TCP dump decoded (the pane's worker) vs `ss -tan > /dev/null`;
-- a full refresh: dump, filter (`tcp estab`), diff against the previous refresh, sort
-  kept, and the 40 visible rows painted as the table widget paints them, vs `ss -tan`;
+- a full refresh: dump, summary and pile-ups, filter (`tcp estab`), diff against the
+  previous refresh, and the 40 visible rows painted as the table widget paints them,
+  vs `ss -tan`;
 - `psutil.net_connections("tcp")` vs one refresh;
 - memory the 60,000-row table holds (tracemalloc, after the dump);
 - the app itself: from the Conns tab chosen to its rows shown, and how late the UI's
@@ -38,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from workbench.core.conn_filter import parse_filter  # noqa: E402
+from workbench.core.conn_summary import summarize  # noqa: E402
+from workbench.core.conn_trouble import pileups  # noqa: E402
 from workbench.core.conntable import KIND_TCP, diff  # noqa: E402
 from workbench.io.conns.source import NetlinkSource  # noqa: E402
 
@@ -118,6 +121,8 @@ def full_refresh(source: NetlinkSource, before: list[tuple]) -> Callable[[], obj
 
     def refresh() -> object:
         snap = source.fetch((KIND_TCP,))
+        summary = summarize(snap.rows, *source.counters())
+        pileups(snap.rows, summary.tcp_states, snap.owners, summary.port_range)
         rows = flt.apply(snap.rows)
         changes = diff(before, snap.rows)
         return paint_visible(rows[:VISIBLE], snap, changes, width=118)
@@ -196,7 +201,8 @@ def main() -> None:
         first, lags = asyncio.run(app_lag())
         result = [
             ("one refresh: dump + decode", ms(dump), ms(ss) + " ss -tan", ratio(dump, ss)),
-            ("full refresh: + filter, diff, paint 40 rows", ms(full), ms(ss2) + " ss -tan",
+            ("full refresh: + summary, filter, diff, paint 40", ms(full),
+             ms(ss2) + " ss -tan",
              ratio(full, ss2)),
             ("psutil.net_connections('tcp') vs one refresh", ms(dump), ms(ps), ratio(dump, ps)),
             (f"memory of the {count}-row table", f"{held / 2**20:.1f} MiB", "", ""),
