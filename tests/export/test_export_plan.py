@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from export_sessions import built, example, step
 
-from workbench.core.steps import NotKept
+from workbench.core.steps import NotKept, Step
 from workbench.export.plan import ExportError, make_plan
 
 
@@ -82,10 +84,17 @@ def test_typed_option_values_become_structs_or_a_clear_refusal() -> None:
     assert kinds == ["linger", "timeval"]
     member = built(step("socket", result={"sock": 1}, type="dgram"),
                    step("setsockopt", 1, option="IP_ADD_MEMBERSHIP",
-                        value={"group": "239.1.1.1", "interface": "127.0.0.1"}))
-    with pytest.raises(ExportError, match=r"^export: option IP_ADD_MEMBERSHIP with a value of "
-                                          "kind dict is not exported yet$"):
-        make_plan(member)
+                        value={"group": "239.1.1.1", "interface": "127.0.0.1"}),
+                   step("setsockopt", 1, option="IP_MULTICAST_IF", value="127.0.0.1"))
+    joined, chosen = [c.option for c in make_plan(member).calls if c.option]
+    assert joined is not None and chosen is not None
+    assert (joined.kind, chosen.kind) == ("ip_mreqn", "in_addr")
+    assert joined.encoded == bytes([239, 1, 1, 1, 127, 0, 0, 1]) + struct.pack("i", 0)
+    odd = built(step("socket", result={"sock": 1}),
+                Step("setsockopt", 1, {"option": "SO_RCVBUF", "value": [1, 2]}))
+    with pytest.raises(ExportError, match=r"^export: option SO_RCVBUF with a value of "
+                                          "kind list is not exported yet$"):
+        make_plan(odd)
 
 
 def test_a_packet_socket_is_refused_in_one_line() -> None:

@@ -17,6 +17,7 @@ import errno
 
 from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
+from workbench.export.c_options import extra_includes, setsockopt_lines
 from workbench.export.c_platform import err
 from workbench.export.c_runtime import INCLUDES, helpers
 from workbench.export.plan import (
@@ -57,6 +58,7 @@ def export_c(session: Session, model: str = "blocking") -> str:
     return "\n".join([
         _header(plan, model),
         INCLUDES,
+        *extra_includes({c.option.kind for c in plan.calls if c.option is not None}),
         *_defines(plan, model),
         _errno_names(plan),
         _tables(plan),
@@ -242,12 +244,17 @@ def _plain(call: Call, model: str, lead: str, what: str) -> list[str]:
     if op == "listen":
         return [f"rc = listen(fds[{sid}], {call.args['backlog']});", *done]
     if op == "setsockopt":
-        return ["{", *("    " + line for line in _setsockopt(call)), "}", *done]
+        assert call.option is not None and call.sock is not None
+        lines = setsockopt_lines(call.option, call.sock)
+        return ["{", *(line if line.startswith("#") else "    " + line for line in lines), "}",
+                *done]
     if op == "getsockopt":
         assert call.option is not None
         if call.so_error is not None and call.error is None:
             return _check(f"so_error({seq}, {what}, {sid}, {_errno(call.so_error)}, "
                           f"{int(call.auto)})")
+        if call.option.kind == "string":
+            return _read_name(call, what, done)
         raw = call.option.kind == "raw"  # a struct: its bytes, however long
         return ["{", "    unsigned char v[256];" if raw else "    int v = 0;",
                 "    socklen_t n = sizeof v;",
@@ -274,29 +281,17 @@ def _plain(call: Call, model: str, lead: str, what: str) -> list[str]:
     raise ExportError(f"export: step {call.seq} ({op}) has no C form yet")
 
 
-def _setsockopt(call: Call) -> list[str]:
-    option = call.option
-    assert option is not None
-    if option.kind == "linger":
-        value = option.value
-        decl = f"struct linger v = {{{int(bool(value['on']))}, {int(value['seconds'])}}};"
-    elif option.kind == "timeval":
-        whole = int(option.value)
-        micro = round((option.value - whole) * 1e6)
-        return ["#ifdef _WIN32",
-                f"DWORD v = {round(option.value * 1000)}; /* Winsock takes milliseconds */",
-                "#else", f"struct timeval v = {{{whole}, {micro}}};", "#endif",
-                *_setsockopt_call(call)]
-    else:
-        decl = f"int v = {int(option.value)};"
-    return [decl, *_setsockopt_call(call)]
-
-
-def _setsockopt_call(call: Call) -> list[str]:
-    option = call.option
-    assert option is not None
-    return [f"rc = setsockopt(fds[{call.sock}], {option.level}, {option.name}, "
-            "(const char *)&v, sizeof v);"]
+def _read_name(call: Call, what: str, done: list[str]) -> list[str]:
+    """getsockopt of a name (TCP_CONGESTION): said, and compared when the session set it."""
+    assert call.option is not None
+    seq, option = call.seq, call.option
+    recorded = _c_text(call.read) if call.read is not None else "NULL"
+    check = [f"    if (rc >= 0 && check_name({seq}, {what}, v, {recorded}) < 0)",
+             "        return 1;"]
+    return ["{", "    char v[256];", "    socklen_t n = sizeof v - 1;",
+            f"    rc = getsockopt(fds[{call.sock}], {option.level}, {option.name}, v, &n);",
+            *("    " + line for line in done), "    v[rc < 0 ? 0 : n] = '\\0';",
+            *check, "}"]
 
 
 def _receive(call: Call, sock: Sock | None, lead: str) -> list[str]:

@@ -222,6 +222,19 @@ static int check_expect(int seq, const char *what, int sid, size_t at,
     return 0;
 }
 
+/*@ check_name */
+/* A name read back (TCP_CONGESTION): said, and compared when the session set it. */
+static int check_name(int seq, const char *what, const char *got, const char *recorded)
+{
+    if (recorded != NULL && strcmp(got, recorded) != 0) {
+        fprintf(stderr, "differs: step %d: %s: \"%s\"; the recording: \"%s\"\n", seq, what,
+                got, recorded);
+        return -1;
+    }
+    printf("step %d: %s: \"%s\"%s\n", seq, what, got, recorded ? ", as recorded" : "");
+    return 0;
+}
+
 /*@ so_error */
 static int so_error(int seq, const char *what, int sid, int expect, int settle)
 {

@@ -19,7 +19,9 @@ from typing import Any
 
 from workbench.core.errnos import lookup
 from workbench.core.errors import InputError
-from workbench.core.options import lookup_option
+from workbench.core.option_raw import filter_link
+from workbench.core.options import check_option_value, encode_option, lookup_option
+from workbench.core.packets import bpf
 from workbench.core.session import Session
 from workbench.core.steps import CANCELLED, NotKept, Step, payload_bytes
 
@@ -49,8 +51,10 @@ class Option:
     level: str  # "SOL_SOCKET"
     optname: int
     levelnum: int
-    kind: str  # "int", "linger" or "timeval"
-    value: Any  # int; {"on": bool, "seconds": int}; float seconds
+    kind: str  # "int", "linger", "timeval", the codec of a struct or name, or "raw" (a read)
+    value: Any  # the normal value: int; {"on": bool, "seconds": int}; float seconds; ...
+    encoded: bytes = b""  # what setsockopt takes when it is not an int (the exact bytes)
+    program: tuple[tuple[int, int, int, int], ...] = ()  # SO_ATTACH_FILTER: the filter
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Call:
     at: int = 0  # expect: where the bytes were found
     eof: bool = False  # recv: the recording read end of stream here
     so_error: str | None = None  # getsockopt SO_ERROR: errno name, "" for none
+    read: str | None = None  # getsockopt of a name the session set on the socket: that name
     option: Option | None = None
     skip: str = ""  # why the program does not make this call (a comment says it)
 
@@ -168,6 +173,7 @@ class _Builder:
         self.blocking: dict[int, bool] = {}
         self.targets: dict[int, str] = {}
         self.peer_seen: dict[str, str] = {}
+        self.names: dict[tuple[int | None, str], str] = {}  # names set, by (socket, option)
 
     def add(self, step: Step) -> None:
         if step.op in SKIPPED:
@@ -284,9 +290,16 @@ class _Builder:
         call.option = _option(step.args["option"], None)
         if call.option.name == "SO_ERROR" and step.ok:
             call.so_error = _so_error(step.result or {})
+        value = (step.result or {}).get("value")
+        if call.option.kind == "string" and step.ok and isinstance(value, str):
+            # a name is machine-dependent unless the session set it: then it is compared
+            call.read = value if self.names.get((step.sock, call.option.name)) else None
 
     def _setsockopt(self, step: Step, call: Call) -> None:
-        call.option = _option(step.args["option"], step.args["value"])
+        call.option = _option(step.args["option"], step.args["value"],
+                              self.sockets.get(step.sock or 0))
+        if call.option.kind == "string" and step.ok:
+            self.names[(step.sock, call.option.name)] = call.option.value
 
     def finish(self) -> Plan:
         for call in self.calls:
@@ -359,7 +372,7 @@ def _so_error(result: dict[str, Any]) -> str:
     return ""
 
 
-def _option(name: str, value: Any) -> Option:
+def _option(name: str, value: Any, sock: Sock | None = None) -> Option:
     """The option of a setsockopt (value given) or getsockopt (value None) step."""
     try:
         spec = lookup_option(name)
@@ -368,13 +381,31 @@ def _option(name: str, value: Any) -> Option:
     level = getattr(spec, "c_level", "") or spec.level_name
     c_name = getattr(spec, "c_name", "") or spec.name
     codec = getattr(spec, "codec", "int")
-    if value is None:  # a read: an int, or the raw bytes of a struct
-        kind = "int" if codec in ("int", "bool") else "raw"
-    else:
-        kind = CODEC_KINDS.get(codec) or _value_kind(spec.name, value)
-        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            kind = _value_kind(spec.name, value)
-    return Option(c_name, level, spec.optname, spec.level, kind, value)
+    if value is None:  # a read: an int, a name, or the raw bytes of a struct
+        kind = {"int": "int", "bool": "int", "string": "string"}.get(codec, "raw")
+        return Option(c_name, level, spec.optname, spec.level, kind, None)
+    kind = CODEC_KINDS.get(codec, codec)
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        kind = _value_kind(spec.name, value)  # an int option recorded with another value
+    if kind in ("int", "linger", "timeval"):
+        return Option(c_name, level, spec.optname, spec.level, kind, value)
+    try:
+        value = check_option_value(spec, value)
+    except InputError as exc:
+        raise ExportError(f"export: {exc}") from None
+    if kind == "bpf":  # compiled for what the socket's packets start with, as the engine does
+        link = filter_link(sock.family, sock.type) if sock else "ip"
+        program = bpf.compile_filter(bpf.parse(value, link))
+        return Option(c_name, level, spec.optname, spec.level, kind, value,
+                      bpf.program_bytes(program), tuple(_insn(i) for i in program))
+    encoded = encode_option(spec, value)
+    if isinstance(encoded, int):
+        return Option(c_name, level, spec.optname, spec.level, "int", encoded)
+    return Option(c_name, level, spec.optname, spec.level, kind, value, encoded)
+
+
+def _insn(insn: Any) -> tuple[int, int, int, int]:
+    return (int(insn.code), int(insn.jt), int(insn.jf), int(insn.k))
 
 
 CODEC_KINDS = {"int": "int", "bool": "int", "linger": "linger", "timeval": "timeval"}

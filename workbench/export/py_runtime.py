@@ -8,6 +8,8 @@ session made them, a selector with every socket non-blocking, or asyncio.
 
 from __future__ import annotations
 
+import re
+
 from workbench.export.py_asyncio import ASYNCIO
 
 COMMON = r'''
@@ -132,6 +134,16 @@ class Base:
             raise differs
         self.say(seq, f"{what}: {show(result)}")
         return result
+
+    def read_name(self, seq, what, expect, sid, level, name, recorded):
+        """getsockopt of a name (TCP_CONGESTION): said, and compared when recorded."""
+        raw = self.call(seq, what, expect, self.socks[sid].getsockopt, level, name, 256)
+        if raw is None or recorded is None:
+            return
+        got = raw.split(b"\0", 1)[0].decode("ascii", "replace")
+        if got != recorded:
+            raise Differs(f"step {seq}: {what}: {got!r}; the recording: {recorded!r}")
+        self.say(seq, f"{what}: {got!r}, as recorded")
 
     def bind(self, seq, what, expect, sid, address):
         """bind, and say where: a port 0 or an autobound name is chosen now."""
@@ -397,10 +409,20 @@ class Run(Blocking):
             self.add(new, made[0])
 '''
 
-def runtime(model: str) -> str:
-    """The helper classes for one I/O model."""
+OPTIONAL = ("read_name",)  # methods only the programs that call them carry
+
+
+def runtime(model: str, body: str = "") -> str:
+    """The helper classes for one I/O model; `body` (the steps) decides the optional
+    methods."""
     if model == "blocking":
-        return COMMON + BLOCKING
-    if model == "selectors":
-        return COMMON + BLOCKING.replace("class Run(Base):", "class Blocking(Base):", 1) + SELECTORS
-    return COMMON + ASYNCIO
+        text = COMMON + BLOCKING
+    elif model == "selectors":
+        text = COMMON + BLOCKING.replace("class Run(Base):", "class Blocking(Base):", 1) + SELECTORS
+    else:
+        text = COMMON + ASYNCIO
+    for name in OPTIONAL:
+        if f"run.{name}(" not in body:
+            text = re.sub(rf"\n    def {name}\(.*?\n(?=\n    def )", "", text, count=1,
+                          flags=re.S)
+    return text

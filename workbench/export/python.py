@@ -24,6 +24,8 @@ from workbench.export.plan import (
     known_sock,
     make_plan,
 )
+from workbench.export.py_options import imports as py_imports
+from workbench.export.py_options import option_value
 from workbench.export.py_runtime import runtime
 
 MODELS = ("blocking", "selectors", "asyncio")
@@ -51,7 +53,7 @@ def export_python(session: Session, model: str = "blocking") -> str:
         _data_tables(plan),
         *consts,
         "",
-        runtime(model).strip("\n"),
+        runtime(model, "\n".join(body)).strip("\n"),
         "",
         "",
         _steps_function(body, model),
@@ -69,8 +71,8 @@ def _header(plan: Plan, model: str) -> str:
     imports = {"argparse", "contextlib", "errno", "socket", "sys"}
     imports |= {"asyncio"} if model == "asyncio" else {"selectors", "time"}
     imports |= {"os"} if model == "selectors" else set()
-    if any(c.option and c.option.kind != "int" for c in plan.calls):
-        imports.add("struct")
+    imports |= py_imports({c.option.kind for c in plan.calls
+                           if c.option is not None and c.op == "setsockopt"})
     peers = {p.name: p.default for p in plan.peers}
     lines = [
         "#!/usr/bin/env python3",
@@ -215,6 +217,10 @@ def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
             return None, [f"the recording did not find these bytes ({call.error})"]
         count = "" if sock.stream else f", {call.total}"
         return "expect", [sid, str(call.at), _data(call, consts) + count]
+    if op == "setsockopt":
+        assert call.option is not None
+        value = option_value(call.option, call.seq, consts.append)
+        return "call", [f"{s}.setsockopt", *_level_name(call), value]
     return _plain(call, s, sid, model)
 
 
@@ -225,13 +231,12 @@ def _plain(call: Call, s: str, sid: str, model: str) -> tuple[str | None, list[s
         return "accept", [sid, new, str(call.blocking)]
     if op == "listen":
         return "call", [f"{s}.listen", str(call.args["backlog"])]
-    if op == "setsockopt":
-        assert call.option is not None
-        return "call", [f"{s}.setsockopt", *_level_name(call), _option_value(call)]
     if op == "getsockopt":
         assert call.option is not None
         if call.so_error is not None and call.error is None:
             return "so_error", [sid, repr(call.so_error or None), str(call.auto)]
+        if call.option.kind == "string":  # a name: said, and checked when the session set it
+            return "read_name", [sid, *_level_name(call), repr(call.read)]
         size = ["256"] if call.option.kind == "raw" else []  # a struct: its bytes
         return "call", [f"{s}.getsockopt", *_level_name(call), *size]
     if op in ("getsockname", "getpeername"):
@@ -274,19 +279,6 @@ def _level_name(call: Call) -> list[str]:
     level = f"socket.{option.level}" if hasattr(socket, option.level) else str(option.levelnum)
     name = f"socket.{option.name}" if hasattr(socket, option.name) else str(option.optname)
     return [level, name]
-
-
-def _option_value(call: Call) -> str:
-    option = call.option
-    assert option is not None
-    if option.kind == "linger":
-        on, seconds = int(bool(option.value["on"])), int(option.value["seconds"])
-        return f'struct.pack("ii", {on}, {seconds})'
-    if option.kind == "timeval":
-        whole = int(option.value)
-        micro = round((option.value - whole) * 1_000_000)
-        return f'struct.pack("ll", {whole}, {micro})'
-    return str(int(option.value))
 
 
 def _flags(args: dict[str, Any], table: dict[str, int]) -> str:
