@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import test_errno_hints as hints  # its helpers make the failures
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
@@ -16,6 +18,7 @@ from ui_helpers import drive, messages, palette_entries, type_text, wait_until
 
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.screens.why import ErrnoBrowser, FailurePicker, WhyScreen
+from workbench.ui.stable import REFUSED_PORT
 from workbench.ui.widgets.event_log import EventLog
 
 TIMEOUT = 15.0  # the diagnosis may run `ip` and scan /proc: generous on a busy machine
@@ -132,3 +135,58 @@ def test_palette_explains_a_failed_step_and_browses_errnos(app: WorkbenchApp) ->
             await close(pilot)
 
         drive(app, scenario, size=(80, 24))
+
+
+# -- snapshots: pids shown as one, ports as their fakes (workbench/ui/stable.py) ---------
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SnapCompare = Callable[..., bool]
+HELD_PORT = REFUSED_PORT + 1  # the fake of the port the test's listener holds
+
+
+async def bind_explained(pilot: Pilot[Any], port: int) -> None:
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    await hints.new_socket(pilot)
+    await hints.address_step(pilot, "b", "bind", f"127.0.0.1:{port}")
+    await pilot.press("exclamation_mark")
+    screen = await explained(pilot)
+    assert "pid 4242" in screen.text and str(os.getpid()) not in screen.text
+    assert f"port {HELD_PORT}" in screen.text or f"port {port}" not in screen.text
+    app.screen.query_one("#why-scroll").focus()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_why_a_bind_failed(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """EADDRINUSE against a listener the test holds: the holder named, with evidence."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        app = WorkbenchApp(stable=True, journal=False)
+        app.fake_ports.add(port, HELD_PORT)
+        assert snap_compare(app, terminal_size=size,
+                            run_before=lambda pilot: bind_explained(pilot, port))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_errno_browser(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+        await palette_entries(pilot, "errno: browse")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrnoBrowser), what="browser")
+        await type_text(pilot, "refused")  # ECONNREFUSED, and EAI_FAIL whose words say it
+        listed = app.screen.query_one(OptionList)
+        await wait_until(pilot, lambda: listed.option_count == 2, what="the search")
+        await pilot.press("down")
+        browser = app.screen
+        assert isinstance(browser, ErrnoBrowser)
+        await wait_until(pilot, lambda: "ECONNREFUSED (111)" in browser.shown,
+                         what="the entry shown")
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(WorkbenchApp(stable=True, journal=False), terminal_size=size,
+                        run_before=run_before)

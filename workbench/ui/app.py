@@ -35,6 +35,7 @@ from workbench.ui.screens.why import (
     WhyScreen,
     failed_steps,
     last_failure,
+    stable_mask,
     step_title,
 )
 from workbench.ui.session_actions import SessionActions
@@ -325,7 +326,8 @@ class WorkbenchApp(SessionActions, App[int]):
     def explain(self, seq: int | None) -> None:
         step = next((s for s in self.main.ws.steps() if s.seq == seq), None)
         if step is not None:
-            self.push_screen(WhyScreen(step, self.main.ws.diagnose(step.seq), self.stable))
+            mask = stable_mask(self.fake_ports) if self.stable else str
+            self.push_screen(WhyScreen(step, self.main.ws.diagnose(step.seq), mask))
 
     def action_pick_failure(self) -> None:
         steps = self.main.ws.steps()

@@ -25,10 +25,22 @@ from textual.widgets.option_list import Option
 from workbench.core.diagnosis import Diagnosis, deferred_connect_error
 from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
 from workbench.core.steps import Step
+from workbench.ui.stable import FakePorts
 
 POLL = 0.05  # seconds between looks at the diagnosis future
 PID = re.compile(r"\bpid \d+")
 STABLE_PID = "pid 4242"
+PORT_WORD = re.compile(r"\bport (\d{5})\b")
+
+
+def stable_mask(fakes: FakePorts) -> Callable[[str], str]:
+    """For screenshots: every pid shown as one, and a port written as "port N" as its
+    fake (the app fakes "host:port" itself when it draws)."""
+    def port(match: re.Match[str]) -> str:
+        real = int(match.group(1))
+        return f"port {fakes[real]}" if real in fakes else match.group(0)
+
+    return lambda text: PORT_WORD.sub(port, PID.sub(STABLE_PID, text))
 
 
 def failed_steps(steps: list[Step]) -> list[Step]:
@@ -108,11 +120,12 @@ class WhyScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q", "close", "close", id="why.close")]
 
-    def __init__(self, step: Step, diagnosis: Future, stable: bool = False) -> None:
+    def __init__(self, step: Step, diagnosis: Future,
+                 mask: Callable[[str], str] = str) -> None:
         super().__init__()
         self.step = step
         self.future = diagnosis
-        self.stable = stable  # screenshots: pids differ each run
+        self.mask = mask  # screenshots: pids and ports differ each run (stable_mask)
         self.diagnosis: Diagnosis | None = None
         self.text = ""  # what the screen shows, as plain text (for tests and copying)
 
@@ -123,6 +136,7 @@ class WhyScreen(ModalScreen[None]):
                 yield Static("gathering evidence…", id="why-body")
 
     def on_mount(self) -> None:
+        self.app.clear_notifications()  # the toast of the failure: this says all of it
         self.query_one("#why-scroll").focus()
         self._look()
 
@@ -137,8 +151,7 @@ class WhyScreen(ModalScreen[None]):
             self.text = f"no explanation: {exc}"
             body.update(Text(self.text))
             return
-        mask = (lambda t: PID.sub(STABLE_PID, t)) if self.stable else str
-        text = why_text(self.diagnosis, step_title(self.step), self._info(), mask)
+        text = why_text(self.diagnosis, step_title(self.step), self._info(), self.mask)
         self.text = text.plain
         body.update(text)
 
@@ -191,6 +204,7 @@ class ErrnoBrowser(ModalScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.entries = all_errnos() + gai_errors()
+        self.shown = ""  # the entry shown below the list, as plain text
 
     def compose(self) -> ComposeResult:
         with Vertical(id="errnos"):
@@ -220,7 +234,10 @@ class ErrnoBrowser(ModalScreen[None]):
         self.query_one(OptionList).focus()
 
     def action_to_list(self) -> None:
-        self.query_one(OptionList).focus()
+        found = self.query_one(OptionList)
+        found.focus()
+        if found.highlighted is None and found.option_count:
+            found.highlighted = 0
 
     @on(OptionList.OptionHighlighted)
     @on(OptionList.OptionSelected)
@@ -228,13 +245,15 @@ class ErrnoBrowser(ModalScreen[None]):
         info = next((i for i in self.entries if i.name == event.option.id), None)
         if info is None:
             return
-        text = Text(f"{info.name} ({info.number}) {info.message}\n", style="bold")
+        text = Text()
+        text.append(f"{info.name} ({info.number}) {info.message}\n", style="bold")
         text.append(f"{info.meaning}\ntry: {info.hint}\n")
         if info.causes:
             text.append("causes: " + "; ".join(info.causes) + "\n")
         text.append(f"elsewhere: {elsewhere(info)}\n", style="dim")
         if info.related:
             text.append("related options: " + ", ".join(info.related) + "\n")
+        self.shown = text.plain
         self.query_one("#errnos-body", Static).update(text)
 
     def action_close(self) -> None:
