@@ -11,8 +11,7 @@ from __future__ import annotations
 import threading
 from array import array
 from bisect import bisect_right
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -25,8 +24,9 @@ if TYPE_CHECKING:
 IN, OUT = 0, 1  # directions: bytes received, bytes sent
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
+    """One chunk as the index holds it (a tuple: made once per datagram in a flood)."""
+
     t: float
     direction: int
     offset: int  # cumulative offset within its direction, like socat's from=/to=
@@ -105,15 +105,19 @@ class CaptureStore:
                     self._whys[0].append(len(self._t))
             else:
                 why = ""
-            pid = self._peer_ids.setdefault(peer, len(self._peers))
-            if pid == len(self._peers):
+            pid = self._peer_ids.get(peer)
+            if pid is None:
+                pid = self._peer_ids[peer] = len(self._peers)
                 self._peers.append(peer)
             offset = self.totals[direction]
             self._by_dir[direction].append(len(self._t))
             self._dir_off[direction].append(offset)
-            for arr, value in ((self._t, t), (self._dir, direction), (self._off, offset),
-                               (self._size, size), (self._pos, pos), (self._peer, pid)):
-                arr.append(value)
+            self._t.append(t)
+            self._dir.append(direction)
+            self._off.append(offset)
+            self._size.append(size)
+            self._pos.append(pos)
+            self._peer.append(pid)
             self.totals[direction] += size
         return Chunk(t, direction, offset, size, pos, peer, why)
 

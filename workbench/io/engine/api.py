@@ -208,15 +208,7 @@ class Engine:
                auto: bool = False, event: str | None = None) -> Step:
         step = Step(call.op, call.sock, call.args, auto=auto, t=call.started,
                     dur=max(0.0, self.now() - call.started), result=result, error=error)
-        line = self.journal.encode(step) if self.journal is not None else None
-        with self._record_lock:  # encoding and storage waits happen outside
-            self.session.add(step)
-            if line is not None:
-                self.journal.enqueue(*line)
-        s = self._socks.get(call.sock) if call.sock is not None else None
-        if s is not None:
-            event = event or event_of(call.op, call.args)
-            s.advance(event, outcome_of(step, event))
+        self._add(step, self._socks.get(call.sock) if call.sock is not None else None, event)
         call.step = step
         call.done.set()
         self.emit(StepDone(step))
@@ -224,8 +216,25 @@ class Engine:
 
     def record_auto(self, op: str, s: LiveSocket, result: dict[str, Any] | None,
                     error: StepError | None = None) -> Step:
-        call = Call(op, s.id, {}, started=self.now())  # nobody asked: no arguments
-        return self.record(call, result, error, auto=True)
+        """A step nobody asked for (no arguments, no Call to wait on): a flood records
+        thousands a second, so none of a Call's machinery is made for it."""
+        started = self.now()
+        step = Step(op, s.id, {}, auto=True, t=started, dur=max(0.0, self.now() - started),
+                    result=result, error=error)
+        self._add(step, s, None)
+        self.emit(StepDone(step))
+        return step
+
+    def _add(self, step: Step, s: LiveSocket | None, event: str | None) -> None:
+        """Into the session and the journal, in one order; the socket's state moves."""
+        line = self.journal.encode(step) if self.journal is not None else None
+        with self._record_lock:  # encoding and storage waits happen outside
+            self.session.add(step)
+            if line is not None:
+                self.journal.enqueue(*line)
+        if s is not None:
+            event = event or event_of(step.op, step.args)
+            s.advance(event, outcome_of(step, event))
 
     def finish(self, s: LiveSocket, call: Call, result: dict[str, Any] | None,
                error: StepError | None) -> None:

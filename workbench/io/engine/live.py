@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from workbench.core.endpoints import format_sockaddr
@@ -96,11 +97,11 @@ class LiveSocket:
     inode: int = 0  # fstat of the socket: how the connection table finds it
     hdrincl: bool = False  # IP_HDRINCL set: what it sends starts with the IPv4 header
 
-    @property
-    def family(self) -> int:
+    @cached_property
+    def family(self) -> int:  # read once: each read makes an enum, several per datagram
         return self.sock.family
 
-    @property
+    @cached_property
     def type(self) -> int:
         return self.sock.type
 

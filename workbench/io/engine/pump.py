@@ -77,9 +77,9 @@ def _drain_into_log(eng: Engine, s: LiveSocket, pos: int, view: memoryview
 def _drain(eng: Engine, s: LiveSocket, view: memoryview) -> tuple[int, bool, StepError | None]:
     """Read what is queued into `view`: (bytes read, the end came, the error that came)."""
     filled = 0
-    while filled < len(view):
+    while (want := len(view) - filled) > 0:
         try:
-            n = s.sock.recv_into(view[filled:], len(view) - filled, socket.MSG_DONTWAIT)
+            n = s.sock.recv_into(view[filled:], want, socket.MSG_DONTWAIT)
         except BlockingIOError:
             break
         except OSError as exc:
@@ -87,8 +87,11 @@ def _drain(eng: Engine, s: LiveSocket, view: memoryview) -> tuple[int, bool, Ste
         if n == 0:
             return filled, True, None
         filled += n
-        if s.type == socket.SOCK_SEQPACKET:
-            break  # one message per step, so record boundaries stay visible
+        if n < want or s.type == socket.SOCK_SEQPACKET:
+            # Short: the queue was empty, and asking again only to hear EAGAIN costs a
+            # syscall and, while the UI thread runs, a wait for the GIL. Seqpacket: one
+            # message per step, so record boundaries stay visible.
+            break
     return filled, False, None
 
 
@@ -123,6 +126,7 @@ class BufferPool:
 
 
 def auto_datagrams(eng: Engine, s: LiveSocket) -> None:
+    seen: tuple[object, str] = (None, "")  # a flood comes from one peer: named once a turn
     for _ in range(DATAGRAM_BURST):
         try:
             data, addr = s.sock.recvfrom(datagram_size(s), socket.MSG_DONTWAIT)
@@ -132,6 +136,7 @@ def auto_datagrams(eng: Engine, s: LiveSocket) -> None:
             # e.g. ECONNREFUSED from an ICMP error on a connected UDP socket
             eng.record_auto("recvfrom", s, None, eng.error_of(exc))
             break
-        peer = s.fmt(addr) if addr else ""
-        eng.record_auto("recvfrom", s, received(eng, s, data, peer))
+        if addr != seen[0]:
+            seen = (addr, s.fmt(addr) if addr else "")
+        eng.record_auto("recvfrom", s, received(eng, s, data, seen[1]))
     eng.changed(s)
