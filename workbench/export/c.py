@@ -174,7 +174,8 @@ def _run_function(body: list[str]) -> str:
         lines.append("    int rc;")
     lines.append("")
     for chunk in body:
-        lines += ["    " + line if line else "" for line in chunk.splitlines()]
+        lines += [line if not line or line.startswith("#") else "    " + line
+                  for line in chunk.splitlines()]  # directives stay in column 0
     lines += ["    return 0;", "}", ""]
     return "\n".join(lines)
 

@@ -67,36 +67,34 @@ def _string(option: Option) -> list[str]:
     return [f"static const char v[] = {_c_string(option.encoded)};"]
 
 
-def _in_addr(text: str) -> str:
-    """An IPv4 address as the s_addr value, with the address in a comment."""
-    return f"htonl(0x{int(ipaddress.IPv4Address(text)):08x}UL) /* {text} */"
+def _s_addr(field: str, text: str) -> str:
+    """An assignment of an IPv4 address to an s_addr, with the address in a comment."""
+    return f"{field} = htonl(0x{int(ipaddress.IPv4Address(text)):08x}UL); /* {text} */"
 
 
 def _in_addr_value(option: Option) -> list[str]:
-    return ["struct in_addr v;", "memset(&v, 0, sizeof v);",
-            f"v.s_addr = {_in_addr(option.value)};"]
+    return ["struct in_addr v;", "memset(&v, 0, sizeof v);", _s_addr("v.s_addr", option.value)]
 
 
 def _mreqn(option: Option) -> list[str]:
     group, iface = option.value["group"], option.value["interface"]
     index = iface if isinstance(iface, int) else 0
     address = "0.0.0.0" if isinstance(iface, int) else iface
-    windows_iface = (f"htonl({index}) /* interface index {index} */" if index
-                     else _in_addr(address))
+    windows_iface = (f"v.imr_interface.s_addr = htonl({index}); /* interface index {index} */"
+                     if index else _s_addr("v.imr_interface.s_addr", address))
     return ["#ifdef _WIN32", "struct ip_mreq v; /* Winsock has no ip_mreqn */",
-            "memset(&v, 0, sizeof v);", f"v.imr_multiaddr.s_addr = {_in_addr(group)};",
-            f"v.imr_interface.s_addr = {windows_iface};", "#else", "struct ip_mreqn v;",
-            "memset(&v, 0, sizeof v);", f"v.imr_multiaddr.s_addr = {_in_addr(group)};",
-            f"v.imr_address.s_addr = {_in_addr(address)};", f"v.imr_ifindex = {index};",
-            "#endif"]
+            "memset(&v, 0, sizeof v);", _s_addr("v.imr_multiaddr.s_addr", group),
+            windows_iface, "#else", "struct ip_mreqn v;", "memset(&v, 0, sizeof v);",
+            _s_addr("v.imr_multiaddr.s_addr", group), _s_addr("v.imr_address.s_addr", address),
+            f"v.imr_ifindex = {index};", "#endif"]
 
 
 def _mreq_source(option: Option) -> list[str]:
     value = option.value
     return ["struct ip_mreq_source v;", "memset(&v, 0, sizeof v);",
-            f"v.imr_multiaddr.s_addr = {_in_addr(value['group'])};",
-            f"v.imr_interface.s_addr = {_in_addr(value['interface'])};",
-            f"v.imr_sourceaddr.s_addr = {_in_addr(value['source'])};"]
+            _s_addr("v.imr_multiaddr.s_addr", value["group"]),
+            _s_addr("v.imr_interface.s_addr", value["interface"]),
+            _s_addr("v.imr_sourceaddr.s_addr", value["source"])]
 
 
 def _ipv6_mreq(option: Option) -> list[str]:

@@ -20,7 +20,12 @@ from typing import Any
 from workbench.core.errnos import lookup
 from workbench.core.errors import InputError
 from workbench.core.option_raw import filter_link
-from workbench.core.options import check_option_value, encode_option, lookup_option
+from workbench.core.options import (
+    check_option_value,
+    encode_option,
+    format_option_value,
+    lookup_option,
+)
 from workbench.core.packets import bpf
 from workbench.core.session import Session
 from workbench.core.steps import CANCELLED, NotKept, Step, payload_bytes
@@ -327,6 +332,13 @@ def _made(step: Step, key: str) -> list[int]:
 
 
 def _title(step: Step) -> str:
+    value = step.args.get("value")
+    if step.op == "setsockopt" and isinstance(value, dict | list):
+        try:  # a struct as people write it: "239.255.0.1 on 127.0.0.1", "pass 129"
+            shown = format_option_value(lookup_option(step.args["option"]), value)
+            return f"setsockopt(#{step.sock}, option={step.args['option']}, value={shown})"
+        except (InputError, KeyError, TypeError, ValueError):
+            pass
     try:
         return step.describe()
     except ValueError:  # a payload that was not kept
