@@ -10,7 +10,10 @@ import os
 from typing import TYPE_CHECKING
 
 from workbench.core.errors import InputError
+from workbench.core.raw_approval import Approval, raw_steps
 from workbench.core.session import Session
+from workbench.core.steps import Step
+from workbench.ui.screens.approval import ApprovalScreen
 from workbench.ui.screens.form import Field, FormScreen
 from workbench.ui.stepping import StepThrough
 
@@ -73,6 +76,19 @@ class SessionActions(_Base):
         main.update_title()
         self.action_show_tab("session")
         self.notify(f"loaded {path}: {len(recorded.steps)} steps; f7 next, f8 run all")
+        raw = raw_steps(recorded.steps)
+        if raw:  # as --allow-raw: the file's own recorded approval is never taken
+            self.push_screen(ApprovalScreen(raw_question(raw), "Step through raw sockets?",
+                                            "Enter or y: approve them for this run · "
+                                            "Esc or n: their steps fail, the rest run"),
+                             lambda yes: self._approve_raw(recorded) if yes else None)
+
+    def _approve_raw(self, recorded: Session) -> None:
+        if self.stepper is None or self.stepper.replayer.recorded is not recorded:
+            return  # another session was loaded meanwhile
+        self.stepper.close()
+        self.stepper = StepThrough(recorded, self.main.ws, allow_raw=True)
+        self.notify("raw and packet sockets approved for this run")
 
     # -- stepping ------------------------------------------------------------------------
 
@@ -113,3 +129,11 @@ def path_check(text: str) -> str:
     if not text.strip():
         raise InputError("a file name is needed, e.g. session.json")
     return os.path.expanduser(text.strip())
+
+
+def raw_question(raw: list[tuple[Step, Approval]]) -> str:
+    """What approving a loaded session's raw sockets lets it do, socket by socket."""
+    parts = [f"This session creates {len(raw)} raw or packet socket"
+             f"{'s' if len(raw) > 1 else ''}. Approve them for this run?"]
+    parts += [f"step {step.seq}: {words.text()}" for step, words in raw]
+    return "\n\n".join(parts)

@@ -17,8 +17,9 @@ from workbench.io.workspace import Workspace
 
 
 class StepThrough:
-    def __init__(self, recorded: Session, ws: Workspace, timeout: float = 5.0) -> None:
-        self.replayer = Replayer(recorded, ws, timeout)
+    def __init__(self, recorded: Session, ws: Workspace, timeout: float = 5.0,
+                 allow_raw: bool = False) -> None:
+        self.replayer = Replayer(recorded, ws, timeout, allow_raw=allow_raw)
         self._steps = self.replayer.iter_steps()
         self._stop = threading.Event()
         self.done = False

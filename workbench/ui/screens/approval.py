@@ -35,17 +35,20 @@ class ApprovalScreen(ModalScreen[bool]):
     ApprovalScreen #approval-keys { color: $text-muted; padding-top: 1; }
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, title: str = "Create this socket?",
+                 keys: str = "Enter or y: create it and record the approval · "
+                             "Esc or n: cancel") -> None:
         super().__init__(classes="approval")
         self.text = text
+        self.title_text = title
+        self.keys = keys
 
     def compose(self) -> ComposeResult:
         with Vertical(id="approval"):
-            yield Label("Create this socket?", id="approval-title")
+            yield Label(self.title_text, id="approval-title", markup=False)
             with VerticalScroll(id="approval-text", can_focus=True):
                 yield Static(self.text, markup=False)
-            yield Label("Enter or y: create it and record the approval · Esc or n: cancel",
-                        id="approval-keys", markup=False)
+            yield Label(self.keys, id="approval-keys", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#approval-text").focus()  # arrows scroll the words if they are long
