@@ -288,6 +288,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(report.mismatches)} mismatch(es)")
         for mismatch in report.mismatches:
             print(mismatch.render())
+        for found in report.diagnoses:  # why a step failed this time, seen live
+            print(f"why step {found['step']}: {found['message']}")
     return OK if report.ok else MISMATCH
 
 

@@ -32,10 +32,12 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.core.diagnosis import Diagnosis, Fact, FailedCall, diagnose, options_set
+from workbench.core.errors import InputError
 from workbench.core.steps import Step
+from workbench.io.addresses import endpoint_for
 
 if TYPE_CHECKING:  # a snapshot's type only: gathering needs nothing of the engine
     from workbench.io.engine.events import SocketInfo
@@ -103,6 +105,45 @@ def diagnose_in_session(step: Step, info: SocketInfo | None, steps: Iterable[Ste
     return diagnose_step(step, info.family, info.type, resolved=resolved,
                          options=options_set(steps, step.sock), blocking=info.blocking,
                          local=info.local, state=info.state)
+
+
+class Recorder(Protocol):
+    """What diagnose_recorded reads of an engine (io/engine's Engine)."""
+
+    peers: dict[str, str]
+
+    def socket_info(self, sock: int) -> SocketInfo: ...
+
+    def steps(self) -> list[Step]: ...
+
+
+def resolved_address(step: Step, peers: Mapping[str, str],
+                     local_of: Callable[[int], str]) -> str:
+    """The literal address a peer:NAME or sock:N argument stood for ("" if none)."""
+    text = step.args.get("address")
+    if not isinstance(text, str) or not text.startswith(("peer:", "sock:")):
+        return ""
+    try:
+        return str(endpoint_for(text, dict(peers), local_of))
+    except (InputError, ValueError):
+        return ""
+
+
+def diagnose_recorded(engine: Recorder, step: Step) -> Diagnosis:
+    """diagnose_in_session for a step the engine recorded, with its socket's snapshot
+    and the address its peer: or sock: argument stood for. Blocking (see diagnose_step)."""
+    def info(sock: int | None) -> SocketInfo | None:
+        try:
+            return engine.socket_info(sock) if sock is not None else None
+        except InputError:
+            return None
+
+    def local_of(sid: int) -> str:
+        found = info(sid)
+        return found.local if found is not None else ""
+
+    resolved = resolved_address(step, engine.peers, local_of)
+    return diagnose_in_session(step, info(step.sock), engine.steps(), resolved)
 
 
 # -- small readers ----------------------------------------------------------------------

@@ -36,9 +36,11 @@ from workbench.core.session_checks import check_references, check_total
 from workbench.core.sockstate import Kind, kind_of
 from workbench.core.steps import NotKept, Step, payload_bytes
 from workbench.io.engine import Engine, EngineEvent, StepDone
+from workbench.io.evidence import diagnose_recorded
 from workbench.io.peerset import check_loopback, started_peers
 
 MAX_WAIT = 60.0  # the default bound of a wait step or an expect timeout in a replay
+MAX_DIAGNOSED = 10  # failed steps explained with live evidence in one replay
 OWN_WAIT = {"wait": "seconds", "expect": "timeout"}  # ops that wait by their own argument
 
 
@@ -50,6 +52,7 @@ class ReplayReport:
     steps: int = 0  # steps in the recording, auto ones included
     duration: float = 0.0
     live: Session | None = None
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)  # Diagnosis.to_finding
 
     @property
     def ok(self) -> bool:
@@ -62,7 +65,7 @@ class ReplayReport:
             "target": self.target,
             "address": "",
             "status": "match" if self.ok else "mismatch",
-            "findings": [m.to_json() for m in self.mismatches],
+            "findings": [m.to_json() for m in self.mismatches] + self.diagnoses,
             "recommendations": [] if self.ok else [
                 "look at the first mismatch: later ones often follow from it",
             ],
@@ -254,6 +257,11 @@ class Replayer:
         diff = compare_outcome(step, live)
         if diff is not None:
             self.report.mismatches.append(_explained(diff, step, live))
+            if live.error is not None and len(self.report.diagnoses) < MAX_DIAGNOSED:
+                # why it failed this time, with evidence seen now (a port's holder is
+                # still there): a second or so, so only the first few
+                found = diagnose_recorded(self.engine, live)
+                self.report.diagnoses.append(found.to_finding(step.seq, step.sock))
         return live
 
     def _map_result(self, step: Step, live: Step) -> None:

@@ -28,7 +28,7 @@ from workbench.core.steps import FAMILIES, Step
 from workbench.io.addresses import check_family, endpoint_for
 from workbench.io.capture_limits import capture_limits, full_text
 from workbench.io.engine import Call, Engine, EngineEvent, Listener, SocketInfo
-from workbench.io.evidence import diagnose_in_session
+from workbench.io.evidence import diagnose_recorded
 from workbench.io.inspectors import looker
 from workbench.io.journal import Journal, default_journal_dir, journals_root
 from workbench.io.journals import mark_saved, tidy_at_start
@@ -134,28 +134,16 @@ class Workspace:
         if step is None:
             done.set_exception(InputError(f"no step #{step_seq}"))
             return done
-        info = self.socket_info(step.sock) if step.sock is not None else None
-        steps, resolved = self.steps(), self._resolved(step)
 
         def run() -> None:
             if done.set_running_or_notify_cancel():
                 try:
-                    done.set_result(diagnose_in_session(step, info, steps, resolved))
+                    done.set_result(diagnose_recorded(self.engine, step))
                 except Exception as exc:  # a diagnosis is best effort; say why it is missing
                     done.set_exception(exc)
 
         threading.Thread(target=run, name=f"diagnose-{step_seq}", daemon=True).start()
         return done
-
-    def _resolved(self, step: Step) -> str:
-        """The literal address a peer:NAME or sock:N argument stood for ("" if none)."""
-        text = step.args.get("address")
-        if not isinstance(text, str) or not text.startswith(("peer:", "sock:")):
-            return ""
-        try:
-            return str(endpoint_for(text, self.engine.peers, self._local_of))
-        except InputError:
-            return ""
 
     # -- sockets -------------------------------------------------------------------------
 
