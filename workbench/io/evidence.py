@@ -11,10 +11,11 @@ Keys: sysctl.<name> (ip_unprivileged_port_start, ping_group_range,
 ip_local_port_range, somaxconn, tcp_max_syn_backlog, rmem_max, wmem_max, file_nr),
 process.caps, process.ids, process.nofile, process.open_fds, address.local,
 address.broadcast, tcp.listeners, tcp.port, udp.bound, unix.path, unix.listener, route,
-link (evidence_net holds the address, port, path and route gatherers).
+link (evidence_net holds the address, port, path and route gatherers); conns.holders,
+conns.listeners (evidence_conns: the connection table and its processes).
 
-A new kind of evidence is one gatherer here and one rule in core/diagnosis_rules, e.g.
-the processes holding a port from the connection table:
+A new kind of evidence is one gatherer here and one rule in core/diagnosis_rules, as
+evidence_conns and core/diagnosis_conns are for the processes holding a port:
 
     @gatherer("EADDRINUSE")
     def holders(failed: FailedCall) -> Iterator[Fact]:
