@@ -89,14 +89,15 @@ def test_eaddrinuse_on_a_wildcard_bind_names_the_loopback_holder() -> None:
     assert d.cause is not None and f"(pid {proc.pid})" in d.cause.text
 
 
-def time_wait_address() -> tuple[str, int]:
+def time_wait_address(reuse: bool = True) -> tuple[str, int]:
     """A local address held only by a connection in TIME_WAIT: the client side closes
     first, so it is the side that waits. The client binds its port first (with
-    SO_REUSEADDR, as a server's sockets have it), so no other connection shares it."""
+    SO_REUSEADDR as a server's sockets have it, unless `reuse` is off), so no other
+    connection shares it."""
     with socket.socket() as server, socket.socket() as client:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, int(reuse))
         client.bind(("127.0.0.1", 0))
         client.connect(server.getsockname())
         local = client.getsockname()
@@ -132,6 +133,34 @@ def test_eaddrinuse_held_only_by_time_wait_says_so_reuseaddr() -> None:
         reusing.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         reusing.bind(local)  # the fix works
         reusing.listen()
+
+
+def test_so_reuseaddr_past_time_wait_needs_it_on_both_sides() -> None:
+    """Linux lets a SO_REUSEADDR bind past TIME_WAIT only when the socket that left it
+    had SO_REUSEADDR too: this one did not, so the bind fails and says why."""
+    local = time_wait_address(reuse=False)
+    with socket.socket() as reusing:
+        reusing.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        exc = fails(reusing.bind, local)
+    assert exc.errno == errno.EADDRINUSE
+    d = explain("bind", exc, f"{local[0]}:{local[1]}", "inet", options={"SO_REUSEADDR": 1})
+    assert d.cause is not None
+    assert d.cause.evidence == ("conns.holders", "option.SO_REUSEADDR")
+    assert "the socket that left them had SO_REUSEADDR too" in d.cause.text
+
+
+def test_so_reuseport_against_a_listener_without_it_names_the_holder() -> None:
+    proc = holder(("127.0.0.1", 0))  # listens without SO_REUSEPORT
+    try:
+        port = bound_port(proc)
+        with socket.socket() as mine:
+            mine.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            exc = fails(mine.bind, ("127.0.0.1", port))
+        d = explain("bind", exc, f"127.0.0.1:{port}", "inet", options={"SO_REUSEPORT": 1})
+    finally:
+        stop_process(proc)
+    assert d.cause is not None and "did not (every socket sharing the port" in d.cause.text
+    assert f"(pid {proc.pid})" in d.cause.text and "conns.holders" in d.cause.evidence
 
 
 @pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback")

@@ -72,7 +72,13 @@ def held_by(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
 
 def _time_wait(failed: FailedCall, address: Any, count: int) -> Iterator[Claim]:
     if failed.options.get("SO_REUSEADDR"):
-        return  # then TIME_WAIT does not block a bind: something else did
+        yield cause(f"only {count} connection(s) in TIME_WAIT hold {address}; this socket "
+                    "set SO_REUSEADDR, but on Linux that lets a bind past TIME_WAIT only when "
+                    "the socket that left them had SO_REUSEADDR too", HOLDERS,
+                    "option.SO_REUSEADDR")
+        yield fix("wait until they expire (up to 60 s), or set SO_REUSEADDR on the program "
+                  "that closes first next time", HOLDERS)
+        return
     yield cause(f"only {count} connection(s) in TIME_WAIT hold {address}: no process holds "
                 "them (the kernel keeps a closed connection's address for 60 s), and "
                 "SO_REUSEADDR is off on this socket", HOLDERS)
