@@ -129,7 +129,7 @@ def test_sort_by_columns_and_invert(fake: FakeSource) -> None:
         queues = [r[16] for r in table.rows]
         assert queues == sorted(queues)
         before = pane.refreshes
-        await pilot.press("i")
+        await pilot.press("R")
         await wait_until(pilot, lambda: pane.refreshes > before, what="the inverted sort")
         assert [r[16] for r in table.rows] == sorted(queues, reverse=True)
         assert "sort recv-q descending" in shown(pilot.app.screen.query_one("#conns-status", Label))

@@ -26,6 +26,7 @@ from workbench.io.demo import GREETING
 from workbench.io.workspace import Workspace
 from workbench.ui.commands import ACTIONS, PALETTE_ONLY, bindings
 from workbench.ui.key_help import Now, key_groups
+from workbench.ui.panes.conns import ConnsView
 from workbench.ui.screens.export import ExportScreen
 from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.main import MainScreen
@@ -35,6 +36,7 @@ from workbench.ui.screens.why import (
     WhyScreen,
     failed_steps,
     last_failure,
+    set_related_option,
     stable_mask,
     step_title,
 )
@@ -327,7 +329,8 @@ class WorkbenchApp(SessionActions, App[int]):
         step = next((s for s in self.main.ws.steps() if s.seq == seq), None)
         if step is not None:
             mask = stable_mask(self.fake_ports) if self.stable else str
-            self.push_screen(WhyScreen(step, self.main.ws.diagnose(step.seq), mask))
+            self.push_screen(WhyScreen(step, self.main.ws.diagnose(step.seq), mask),
+                             lambda option: set_related_option(self.main, step, option))
 
     def action_pick_failure(self) -> None:
         steps = self.main.ws.steps()
@@ -351,6 +354,8 @@ class WorkbenchApp(SessionActions, App[int]):
                    pending=bool(info and info.pending), session=self.stepper is not None,
                    hex_focused=focused is main.query_one(HexView),
                    options_focused=isinstance(focused, OptionTable),
+                   conns_focused=focused is not None and any(
+                       isinstance(w, ConnsView) for w in (focused, *focused.ancestors)),
                    send_focused=focused is not None and (
                        focused is editor or editor in focused.ancestors),
                    keymap=self.keymap)

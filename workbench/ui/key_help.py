@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from textual.binding import Binding, BindingType
 
 from workbench.ui.commands import ACTIONS, key_label
+from workbench.ui.panes.conns import ConnsView
+from workbench.ui.panes.data import DataBody
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.option_table import OptionTable
 from workbench.ui.widgets.send_editor import SendEditor
@@ -45,6 +47,7 @@ class Now:
     session: bool = False  # a session is loaded to step through
     hex_focused: bool = False
     options_focused: bool = False
+    conns_focused: bool = False
     send_focused: bool = False
     keymap: dict[str, str] = field(default_factory=dict)
 
@@ -90,7 +93,14 @@ def key_groups(now: Now) -> list[KeyGroup]:
         KeyGroup("send editor", "while the send editor has the focus (s, or tab to it)",
                  widget_rows(now, SendEditor.BINDINGS),
                  "" if now.send_focused else "press s to focus the send editor"),
+        KeyGroup("data pane", "while the hex view or the send editor has the focus",
+                 widget_rows(now, DataBody.BINDINGS),
+                 "" if now.hex_focused or now.send_focused
+                 else "press h to focus the hex view"),
         KeyGroup("options pane", "while the options table has the focus (4, or tab to it)",
                  widget_rows(now, OptionTable.BINDINGS),
                  "" if now.options_focused else "press 4 to show and focus the options"),
+        KeyGroup("connections pane", "while the connection table has the focus (5)",
+                 widget_rows(now, ConnsView.BINDINGS),
+                 "" if now.conns_focused else "press 5 to show and focus the table"),
     ]

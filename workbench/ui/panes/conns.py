@@ -94,7 +94,7 @@ class ConnsView(Vertical):
         Binding("less_than_sign", "sort(-1)", "sort previous", id="conns.sort_previous",
                 show=False,
                 tooltip="sort by the previous column"),
-        Binding("i", "invert", "invert sort", id="conns.invert", show=False,
+        Binding("R", "invert", "reverse sort", id="conns.invert", show=False,
                 tooltip="sort the other way round"),
         Binding("e", "extras", "columns", id="conns.columns", show=False,
                 tooltip="more columns: timer, uid, inode; rtt, cwnd, retrans; skmem"),
