@@ -11,6 +11,7 @@ from workbench.core.ops import PROTO_NAMES, normalise
 from workbench.core.options import lookup_option, options_for, parse_option_value
 from workbench.core.raw_approval import describe
 from workbench.core.steps import FAMILIES, RECV_FLAGS, SHUTDOWN_HOW, TYPES, flags_value
+from workbench.io.conns.source import bind_warning
 from workbench.io.engine import SocketInfo
 from workbench.io.peers import KINDS, TRANSPORTS
 from workbench.ui.screens.approval import ApprovalScreen
@@ -121,11 +122,28 @@ def _address_form(verb: str, for_bind: bool) -> FormBuilder:
         form = FormScreen(f"{verb.capitalize()} socket #{info.id} ({info.family})", [
             Field("address", "address (host:port, [v6]:port, unix:/path, unix:@name, "
                   "peer:NAME, sock:N)", default_address(screen, info, for_bind),
-                  check=address_check(screen, info)),
+                  check=address_check(screen, info),
+                  advise=_held_by(info) if for_bind else None),
         ], submit=verb.capitalize())
         return form, lambda v: screen.submit(verb, info.id, address=v["address"])
 
     return build
+
+
+def _held_by(info: SocketInfo) -> Callable[[str], str | None] | None:
+    """Before a bind: who already holds the address (a process, or only TIME_WAIT,
+    when SO_REUSEADDR would do), from a fresh dump of the connection table."""
+    if info.family not in ("inet", "inet6", "unix") or info.type not in ("stream", "dgram"):
+        return None
+    transport = "udp" if info.type == "dgram" and info.family != "unix" else "tcp"
+
+    def advise(address: str) -> str | None:
+        if address.endswith(":0") or address in ("unix:", ""):
+            return None  # the kernel picks: nothing can hold it
+        words = bind_warning(address, transport)
+        return f"warning: {words}" if words else None
+
+    return advise
 
 
 def listen(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:

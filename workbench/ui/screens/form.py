@@ -32,6 +32,9 @@ class Field:
     check: Callable[[str], Any] | None = None  # text -> value, or raise InputError
     checkbox: bool = False
     placeholder: str = ""
+    # A warning about a valid value that may take a while to find (it runs in a worker,
+    # e.g. who holds the port a bind names); it never stops the form from submitting.
+    advise: Callable[[Any], str | None] | None = None
 
 
 class FormSelect(Select[str]):
@@ -81,6 +84,8 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             yield Input(str(field.default), placeholder=field.placeholder, id=f"f-{field.name}",
                         compact=True)
         yield Label("", id=f"e-{field.name}", classes="field-error", markup=False)
+        if field.advise is not None:
+            yield Label("", id=f"w-{field.name}", classes="field-advice", markup=False)
 
     def on_mount(self) -> None:
         self._validate()
@@ -102,12 +107,32 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
         return values, errors
 
     def _validate(self) -> bool:
-        _values, errors = self._values()
+        values, errors = self._values()
         for field in self.fields:
             if not field.checkbox:
                 self.query_one(f"#e-{field.name}", Label).update(errors.get(field.name, ""))
+            if field.advise is not None:
+                self._advise(field, values.get(field.name) if field.name not in errors else None)
         self.query_one("#submit", Button).disabled = bool(errors)
         return not errors
+
+    def _advise(self, field: Field, value: Any) -> None:
+        """Ask the field's adviser about a valid value in a worker; the newest asks wins."""
+        label = self.query_one(f"#w-{field.name}", Label)
+        if value is None or field.advise is None:
+            label.update("")
+            return
+        advise = field.advise
+
+        def work() -> None:
+            try:
+                words = advise(value) or ""
+            except (OSError, InputError):  # advice is a bonus: a failure says nothing
+                words = ""
+            self.app.call_from_thread(lambda: label.update(words) if label.is_mounted else None)
+
+        self.run_worker(work, thread=True, exclusive=True, group=f"advise-{field.name}",
+                        exit_on_error=False)
 
     @on(Input.Changed)
     @on(Select.Changed)
