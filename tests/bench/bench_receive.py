@@ -299,7 +299,8 @@ def socat_udp(count: int) -> tuple[float, int]:
         proc = subprocess.Popen(["socat", "-u", f"UDP-RECV:{port},bind=127.0.0.1",
                                  f"OPEN:{out.name},append"], stderr=subprocess.DEVNULL)
         try:
-            time.sleep(0.3)  # let it bind
+            if not wait_for(lambda: udp_bound(port), 10.0):
+                raise RuntimeError(f"socat did not bind UDP port {port}")
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", UDP_SENDER, "127.0.0.1", str(port),
                             str(count), str(UDP_SIZE)], check=True, timeout=RUN_TIMEOUT)
@@ -313,6 +314,18 @@ def socat_udp(count: int) -> tuple[float, int]:
             proc.kill()
             proc.wait(5)
     return got / UDP_SIZE / max(last - started, 1e-9), got // UDP_SIZE
+
+
+def udp_bound(port: int) -> bool:
+    """Some UDP socket of this machine is bound to `port` (read from /proc, not by
+    binding it: a probe would hold the port the moment socat binds it)."""
+    try:
+        with open("/proc/net/udp") as table:
+            rows = table.read().splitlines()[1:]
+    except OSError:
+        time.sleep(0.3)  # no /proc: give it time to bind
+        return True
+    return any(int(row.split()[1].rsplit(":", 1)[1], 16) == port for row in rows)
 
 
 def free_port_udp() -> int:
