@@ -99,8 +99,8 @@ def test_typed_option_values_become_structs_or_a_clear_refusal() -> None:
 
 def test_a_packet_socket_is_refused_in_one_line() -> None:
     session = built(step("socket", result={"sock": 1}, family="packet", type="raw"))
-    with pytest.raises(ExportError, match=r"^export: step 0 makes a packet raw socket, which "
-                                          r"export does not write yet"):
+    with pytest.raises(ExportError, match=r"^export: step 0 makes a packet socket, which "
+                                          r"export does not write: its frames carry"):
         make_plan(session)
 
 

@@ -21,6 +21,7 @@ from workbench.export.c_options import extra_includes, setsockopt_lines
 from workbench.export.c_platform import err
 from workbench.export.c_runtime import INCLUDES, helpers
 from workbench.export.plan import (
+    RAW_NOTE,
     Call,
     Constants,
     ExportError,
@@ -35,6 +36,7 @@ LITERAL_MAX = 4000  # longer payloads are arrays: ISO C compilers need take only
 FAMILY = {"inet": "AF_INET", "inet6": "AF_INET6", "unix": "AF_UNIX"}
 TYPE = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET",
         "raw": "SOCK_RAW"}
+CUTS = {"ip": "CUT_IP_HEADER", "ping": "CUT_ICMP_IDENT", "raw6": "CUT_NOTHING"}
 HOW = {"rd": "SHUT_RD", "wr": "SHUT_WR", "rdwr": "SHUT_RDWR"}
 ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("?"): "\\?", ord("\n"): "\\n",
            ord("\r"): "\\r", ord("\t"): "\\t"}
@@ -85,6 +87,7 @@ def _header(plan: Plan, model: str) -> str:
         " * ADDRESS: host:port, [v6]:port, unix:/path or unix:@name",
         " * exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line",
         f" * I/O model: {model}",
+        *([f" * {RAW_NOTE}"] if any(s.type == "raw" for s in plan.sockets.values()) else []),
         " */",
     ])
 
@@ -216,7 +219,8 @@ def _statements(plan: Plan, call: Call, sock: Sock | None, model: str, consts: C
     if op in ("bind", "connect", "sendto"):
         sock = known_sock(call, sock)
         assert call.address is not None
-        kinds = f"{FAMILY[sock.family]}, {TYPE[sock.type]}"
+        # getaddrinfo knows no ports for SOCK_RAW: a raw socket's address is a datagram one's
+        kinds = f"{FAMILY[sock.family]}, {TYPE['dgram' if sock.type == 'raw' else sock.type]}"
         if op == "bind":
             out = _check(f"to_addr({_c_text(call.address.text)}, {kinds}, &a)", 2)
             return [*out, *_check(f"do_bind({lead}, {sid}, &a)")]
@@ -304,6 +308,9 @@ def _receive(call: Call, sock: Sock | None, lead: str) -> list[str]:
         return _check(f"recv_until({lead}, {call.sock}, {call.total}, {int(call.eof)}, {size}, "
                       f"{flags})")
     sizes = f"sizes_{call.sock}" if call.error is None and call.total else "NULL"
+    if sock.cut:
+        return _check(f"recv_packets({lead}, {call.sock}, {call.total}, {sizes}, {size}, "
+                      f"{flags}, {CUTS[sock.cut]})")
     return _check(f"recv_datagrams({lead}, {call.sock}, {call.total}, {sizes}, {size}, {flags})")
 
 
@@ -314,6 +321,9 @@ def _expect(call: Call, sock: Sock | None, consts: Constants, what: str) -> list
     seq, sid = call.seq, call.sock
     if sock.stream:
         read = f"recv_until({seq}, {what}, 0, {sid}, {call.total}, 0, 65536, 0)"
+    elif sock.cut:
+        read = (f"recv_packets({seq}, {what}, 0, {sid}, {call.total}, sizes_{sid}, 65536, 0, "
+                f"{CUTS[sock.cut]})")
     else:
         read = f"recv_datagrams({seq}, {what}, 0, {sid}, {call.total}, sizes_{sid}, 65536, 0)"
     return [*_check(read), *_check(f"check_expect({seq}, {what}, {sid}, {call.at}, {data}, "

@@ -210,6 +210,45 @@ static int recv_datagrams(int seq, const char *what, int expect, int sid, size_t
     return 0;
 }
 
+/*@ recv_packets */
+/* recv_datagrams for a raw or ping socket, which sees every packet of its protocol:
+   of each datagram only part is compared (CUT_IP_HEADER: what follows the IPv4 header
+   the kernel wrote; CUT_ICMP_IDENT: all but the ICMP identifier and checksum the kernel
+   set on a ping socket), and one the recording did not have here is skipped. */
+enum { CUT_NOTHING, CUT_IP_HEADER, CUT_ICMP_IDENT };
+static int recv_packets(int seq, const char *what, int expect, int sid, size_t count,
+                        const size_t *sizes, size_t size, int flags, int cut)
+{
+    if (expect != 0)
+        return recv_datagrams(seq, what, expect, sid, count, sizes, size, flags);
+    while (rx[sid].count < count) {
+        size_t at = rx[sid].len, want = sizes[rx[sid].count], skip = 0, n;
+        unsigned char *p;
+        ssize_t got = take(seq, what, sid, size, flags, 1);
+        if (got < 0)
+            return -1;
+        p = rx[sid].buf + at;
+        n = (size_t)got;
+        if (cut == CUT_IP_HEADER && n > 0)
+            skip = (size_t)(p[0] & 0x0f) * 4 < n ? (size_t)(p[0] & 0x0f) * 4 : n;
+        memmove(p, p + skip, n - skip);
+        n -= skip;
+        if (cut == CUT_ICMP_IDENT && n >= 6)
+            memset(p + 2, 0, 4);
+        rx[sid].len = at + n;
+        if (n != want || at + want > received[sid].len
+            || memcmp(p, received[sid].data + at, want) != 0) {
+            printf("step %d: %s: skipped a packet of %zu bytes the recording did not have "
+                   "here\n", seq, what, n);
+            rx[sid].len = at;
+            continue;
+        }
+        rx[sid].count++;
+    }
+    printf("step %d: %s: datagram %zu received\n", seq, what, count);
+    return 0;
+}
+
 /*@ check_expect */
 static int check_expect(int seq, const char *what, int sid, size_t at,
                         const unsigned char *data, size_t len)

@@ -27,12 +27,14 @@ from workbench.core.options import (
     lookup_option,
 )
 from workbench.core.packets import bpf
+from workbench.core.packets.decode import decode
 from workbench.core.session import Session
 from workbench.core.steps import CANCELLED, NotKept, Step, payload_bytes
 
 SKIPPED = ("set_auto",)  # steps with no counterpart in a program
 FAMILIES = ("inet", "inet6", "unix")  # what the exporters write
 TYPES = ("stream", "dgram", "seqpacket", "raw")
+RAW_NOTE = "needs CAP_NET_RAW (run as root) for its raw sockets"
 
 
 class ExportError(InputError):
@@ -91,6 +93,7 @@ class Sock:
     type: str  # stream, dgram, seqpacket
     proto: int
     seq: int  # the step that made it
+    cut: str = ""  # raw and ping sockets: what of a datagram is compared (see compared_part)
 
     @property
     def stream(self) -> bool:
@@ -223,11 +226,17 @@ class _Builder:
         call.made = tuple(made)
 
     def _new_sock(self, sid: int, step: Step, family: str, stype: str, proto: int) -> None:
+        if family == "packet":
+            raise ExportError(f"export: step {step.seq} makes a packet socket, which export "
+                              "does not write: its frames carry this machine's link addresses "
+                              "and everyone's traffic, so no program can expect the recorded "
+                              "bytes")
         if family not in FAMILIES or stype not in TYPES:
             raise ExportError(f"export: step {step.seq} makes a {family} {stype} socket, "
                               f"which export does not write yet: it writes "
                               f"{', '.join(FAMILIES)} sockets of type {', '.join(TYPES)}")
-        self.sockets[sid] = Sock(sid, family, stype, int(proto), step.seq)
+        self.sockets[sid] = Sock(sid, family, stype, int(proto), step.seq,
+                                 _cut(family, stype, int(proto)))
         self.received[sid] = Received()
         self.blocking[sid] = True
 
@@ -273,7 +282,10 @@ class _Builder:
             rx.gaps.append((len(rx.data), size))
             rx.data += bytes(size)
         else:
-            rx.data += payload_bytes(value)
+            data = payload_bytes(value)
+            data = compared_part(sock.cut, data) if sock.cut else data
+            size = len(data)
+            rx.data += data
         if sock.stream:
             call.eof = bool(result.get("eof"))
             call.total = len(rx.data)
@@ -316,6 +328,28 @@ class _Builder:
         _check_peers(self.calls, {p.name for p in peers})
         return Plan(self.session.title, self.calls, self.sockets, self.received, peers,
                     self.targets)
+
+
+def _cut(family: str, stype: str, proto: int) -> str:
+    """How a raw or ping socket's datagrams are compared: "ip" (an IPv4 raw socket: the
+    kernel writes the IP header, so only what follows it), "ping" (a ping socket: the
+    kernel sets the ICMP identifier and so the checksum, so those four bytes are not
+    compared), "raw6" (a raw IPv6 socket: the whole message); "" for other sockets."""
+    if stype == "raw":
+        return "ip" if family == "inet" else "raw6"
+    if stype == "dgram" and (family, proto) in (("inet", 1), ("inet6", 58)):
+        return "ping"
+    return ""
+
+
+def compared_part(cut: str, data: bytes) -> bytes:
+    """What of a raw or ping socket's datagram the program compares (see `_cut`)."""
+    if cut == "ip":
+        layers = decode(data, "ipv4").children
+        return data[layers[0].end:] if layers and layers[0].name == "ipv4" else data
+    if cut == "ping" and len(data) >= 6:
+        return data[:2] + bytes(4) + data[6:]
+    return data
 
 
 def _cancelled(step: Step) -> bool:

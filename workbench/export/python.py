@@ -16,6 +16,7 @@ from typing import Any
 from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
 from workbench.export.plan import (
+    RAW_NOTE,
     Call,
     Constants,
     ExportError,
@@ -48,12 +49,16 @@ def export_python(session: Session, model: str = "blocking") -> str:
     plan = make_plan(session)
     consts = Constants()
     body = [_step(plan, call, model, consts) for call in plan.calls]
+    cuts = {sid: sock.cut for sid, sock in plan.sockets.items() if sock.cut}
+    if cuts:
+        consts.append(f"CUT = {cuts!r}  # raw and ping sockets: what of a datagram is compared")
     return "\n".join([
         _header(plan, model),
         _data_tables(plan),
         *consts,
         "",
         runtime(model, "\n".join(body)).strip("\n"),
+        *([PACKETS] if cuts else []),
         "",
         "",
         _steps_function(body, model),
@@ -64,6 +69,30 @@ def export_python(session: Session, model: str = "blocking") -> str:
 
 
 # -- the parts of the file -----------------------------------------------------------------
+
+
+PACKETS = '''
+
+class Run(Run):
+    """Raw and ping sockets see every packet of their protocol: of each datagram only
+    part is compared ("ip": what follows the IPv4 header the kernel wrote; "ping": all
+    but the ICMP identifier and checksum the kernel set), and a packet the recording
+    did not have here is skipped."""
+
+    def got_datagram(self, seq, sid, data):
+        cut = CUT.get(sid)
+        if cut == "ip" and data:
+            data = data[(data[0] & 0x0F) * 4:]
+        elif cut == "ping" and len(data) >= 6:
+            data = data[:2] + bytes(4) + data[6:]
+        if cut:
+            sizes, count = DATAGRAMS.get(sid, []), self.datagrams.get(sid, 0)
+            at = sum(sizes[:count])
+            if count >= len(sizes) or data != RECEIVED[sid][at:at + sizes[count]]:
+                self.say(seq, f"socket {sid}: skipped a packet of {len(data)} bytes the "
+                              "recording did not have here")
+                return
+        super().got_datagram(seq, sid, data)'''
 
 
 def _header(plan: Plan, model: str) -> str:
@@ -86,6 +115,7 @@ def _header(plan: Plan, model: str) -> str:
         "ADDRESS: host:port, [v6]:port, unix:/path or unix:@name",
         "exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line",
         f"I/O model: {model}",
+        *([RAW_NOTE] if any(s.type == "raw" for s in plan.sockets.values()) else []),
         '"""',
         "",
         *(f"import {name}" for name in sorted(imports)),
@@ -202,7 +232,7 @@ def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
         where = "local" if op == "bind" else "address"
         lead = "" if op == "bind" else f"{sid}, "
         addr = (f"run.{where}({lead}{call.address.text!r}, {FAMILY[sock.family]}, "
-                f"{TYPE[sock.type]})")
+                f"{TYPE['dgram' if sock.type == 'raw' else sock.type]})")  # no ports for raw
         if op == "bind":
             return "bind", [sid, addr]
         if op == "connect":

@@ -1,0 +1,110 @@
+"""Raw ICMP and ping sockets exported and run in every model: a raw socket's echo
+request goes out as recorded and the program compares the ICMP part of what comes
+back (the kernel writes the IP header); a ping socket's reply is compared but for
+the identifier and checksum the kernel sets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from export_programs import VARIANTS, Program, build, session_of
+from support import ok, threads_end, wait_until
+
+from workbench.core.ops import normalise
+from workbench.core.packets import icmp, ipv4
+from workbench.core.session import Session
+from workbench.core.steps import Step
+from workbench.export.plan import compared_part, make_plan
+from workbench.io.engine import Engine
+
+ROOT = os.geteuid() == 0 and sys.platform.startswith("linux")
+WITHIN = 10.0
+IDS = [f"{a}-{b}" for a, b in VARIANTS]
+# The program in a network namespace of its own where ping sockets are allowed for
+# group 0 (they are off by default: ping_group_range "1 0").
+PING_ALLOWED = ["unshare", "-n", "sh", "-c", "ip link set lo up && echo '0 0' > "
+                "/proc/sys/net/ipv4/ping_group_range && exec \"$@\"", "sh"]
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    eng = Engine()
+    try:
+        yield eng
+    finally:
+        eng.shutdown()
+    threads_end()
+
+
+def echo_session(engine: Engine, ident: int) -> Session:
+    """A raw ICMP socket sends an echo request to 127.0.0.1 and sees the request go by
+    on lo and the reply come back (auto-receive records both)."""
+    sid = ok(engine.call("socket", None, WITHIN, family="inet", type="raw", proto="icmp",
+                         approved=True)).result["sock"]
+    ok(engine.call("sendto", sid, WITHIN, data=icmp.echo(ident, 7, b"raw echo"),
+                   address="127.0.0.1:0"))
+
+    def ours() -> list[bytes]:
+        return [compared_part("ip", s.data) for s in engine.steps()
+                if s.sock == sid and s.op == "recvfrom" and s.ok]
+
+    reply = icmp.echo(ident, 7, b"raw echo", reply=True)
+    wait_until(lambda: reply in ours(), "the echo reply", WITHIN)
+    ok(engine.call("close", sid, WITHIN))
+    return engine.session
+
+
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root on Linux")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=IDS)
+def test_a_raw_icmp_echo_runs_and_its_icmp_part_is_compared(
+        engine: Engine, lang: str, model: str, tmp_path: Path) -> None:
+    session = echo_session(engine, 0x7000 + VARIANTS.index((lang, model)))
+    code, out, err = Program([*build(session, lang, model, tmp_path), "--timeout",
+                              "10"]).finish()
+    assert code == 0, f"{out}\n{err}"
+    assert "as recorded: every call ended as it did" in out, out
+
+
+def ping_session() -> Session:
+    """A ping socket's echo: the identifier recorded (4660) is not the one a program's
+    socket gets, nor is the checksum."""
+    ping = {"family": "inet", "type": "dgram", "proto": "icmp"}
+    reply = icmp.echo(4660, 9, b"ping echo", reply=True)
+    steps = [Step("socket", None, normalise("socket", ping), result={"sock": 1}),
+             Step("sendto", 1, normalise("sendto", {"data": icmp.echo(4660, 9, b"ping echo"),
+                                                    "address": "127.0.0.1:0"}),
+                  result={"sent": 17}),
+             Step("recvfrom", 1, {}, auto=True, result={"data": reply, "at": 0,
+                                                        "peer": "127.0.0.1:0"}),
+             Step("close", 1, {})]
+    return session_of("a ping socket", steps)
+
+
+@pytest.mark.skipif(not ROOT or shutil.which("unshare") is None or shutil.which("ip") is None,
+                    reason="needs root, unshare (util-linux) and ip (iproute2)")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=IDS)
+def test_a_ping_socket_echo_runs_with_another_identifier(lang: str, model: str,
+                                                         tmp_path: Path) -> None:
+    argv = build(ping_session(), lang, model, tmp_path)
+    code, out, err = Program([*PING_ALLOWED, *argv, "--timeout", "10"]).finish()
+    if code and "unshare" in err and "not permitted" in err:
+        pytest.skip("cannot make a network namespace here")
+    assert code == 0, f"{out}\n{err}"
+    assert "datagram 1 received" in out, out
+
+
+def test_what_is_compared_of_raw_and_ping_datagrams() -> None:
+    request = icmp.echo(1, 2, b"x")
+    packet = ipv4.build(ipv4.IPv4Header(proto=1, ttl=64, src="127.0.0.1", dst="127.0.0.1"),
+                        request)
+    assert compared_part("ip", packet) == request
+    assert compared_part("ping", request) == request[:2] + bytes(4) + request[6:]
+    assert compared_part("raw6", request) == request
+    plan = make_plan(ping_session())
+    assert bytes(plan.received[1].data)[2:6] == bytes(4)
+
