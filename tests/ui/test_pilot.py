@@ -265,7 +265,7 @@ def test_connect_refused_shows_errno_and_meaning(app: WorkbenchApp) -> None:
         note = next(m for m in messages(app) if "ECONNREFUSED" in m)
         said, hint = words_for_step(step, "inet", brief=True)  # the meaning for connect
         assert note == f"connect(#{sock}, address=127.0.0.1:{port}): ECONNREFUSED — " \
-                       f"{said}; try: {hint}"
+                       f"{said}; try: {hint} (! why)"
         assert next(severity for severity, m in app.notices if "ECONNREFUSED" in m) == "error"
 
     with closed:

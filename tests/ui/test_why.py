@@ -17,6 +17,7 @@ from textual.widgets import Input, OptionList
 from ui_helpers import drive, messages, palette_entries, type_text, wait_until
 
 from workbench.ui.app import WorkbenchApp
+from workbench.ui.screens.form import FormScreen
 from workbench.ui.screens.why import ErrnoBrowser, FailurePicker, WhyScreen
 from workbench.ui.stable import REFUSED_PORT
 from workbench.ui.widgets.event_log import EventLog
@@ -103,6 +104,23 @@ def test_log_enter_lists_failures_and_explains_a_bind_held_by_the_test(
             await close(pilot)
 
         drive(app, scenario, size=(80, 24))
+
+
+def test_o_opens_setsockopt_with_the_related_option(app: WorkbenchApp) -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await hints.new_socket(pilot)
+        await hints.address_step(pilot, "b", "bind", "192.0.2.1:0")  # on no interface here
+        assert hints.user_steps(app, "bind")[-1].error.name == "EADDRNOTAVAIL"  # type: ignore[union-attr]
+        await pilot.press("exclamation_mark")
+        screen = await explained(pilot)
+        assert "Related options: IP_FREEBIND" in screen.text
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen)
+                         and "setsockopt on socket #1" in app.screen.title_text, what="form")
+        option = app.screen.query_one("#f-option", Input)
+        await wait_until(pilot, lambda: option.value == "IP_FREEBIND", what="filled in")
+
+    drive(app, scenario, size=(80, 24))
 
 
 def test_palette_explains_a_failed_step_and_browses_errnos(app: WorkbenchApp) -> None:

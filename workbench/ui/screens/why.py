@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -25,7 +26,11 @@ from textual.widgets.option_list import Option
 from workbench.core.diagnosis import Diagnosis, deferred_connect_error
 from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
 from workbench.core.steps import Step
+from workbench.ui.screens.form import FormScreen
 from workbench.ui.stable import FakePorts
+
+if TYPE_CHECKING:
+    from workbench.ui.screens.main import MainScreen
 
 POLL = 0.05  # seconds between looks at the diagnosis future
 PID = re.compile(r"\bpid \d+")
@@ -111,14 +116,17 @@ def why_text(d: Diagnosis, title: str, info: ErrnoInfo | None = None,
             add(f"  ({fact.source})\n", "dim")
     if d.related:
         add("\nRelated options: ", "bold")
-        add(", ".join(d.related) + " (o sets one, 4 shows the Options pane)\n")
+        add(", ".join(d.related) + f" (o: setsockopt {d.related[0]} on this socket)\n")
     return out
 
 
-class WhyScreen(ModalScreen[None]):
-    """The explanation of one failed step, gathered off the loop."""
+class WhyScreen(ModalScreen[str | None]):
+    """The explanation of one failed step, gathered off the loop. `o` closes it with
+    the first related option, for the caller to open setsockopt with it."""
 
-    BINDINGS = [Binding("escape,q", "close", "close", id="why.close")]
+    BINDINGS = [Binding("escape,q", "close", "close", id="why.close"),
+                Binding("o", "set_option", "set a related option", id="why.option",
+                        tooltip="setsockopt on the step's socket, the related option filled in")]
 
     def __init__(self, step: Step, diagnosis: Future,
                  mask: Callable[[str], str] = str) -> None:
@@ -131,7 +139,8 @@ class WhyScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="why"):
-            yield Label("Why it failed  (↑↓ scroll, esc closes)", id="why-title")
+            yield Label("Why it failed  (↑↓ scroll, o sets a related option, esc closes)",
+                        id="why-title")
             with VerticalScroll(id="why-scroll"):
                 yield Static("gathering evidence…", id="why-body")
 
@@ -154,6 +163,13 @@ class WhyScreen(ModalScreen[None]):
         text = why_text(self.diagnosis, step_title(self.step), self._info(), self.mask)
         self.text = text.plain
         body.update(text)
+
+    def action_set_option(self) -> None:
+        related = self.diagnosis.related if self.diagnosis is not None else ()
+        if not related:
+            self.notify("no related option to set for this error", timeout=3)
+            return
+        self.dismiss(related[0])
 
     def _info(self) -> ErrnoInfo | None:
         try:
@@ -258,3 +274,23 @@ class ErrnoBrowser(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def set_related_option(main: MainScreen, step: Step, option: str | None) -> None:
+    """After `o` in the why screen: setsockopt on the step's socket, `option` filled in."""
+    if not option or step.sock is None:
+        return
+    info = main.ws.socket_info(step.sock)
+    if info is None or info.state == "closed":
+        main.notify(f"socket #{step.sock} is closed: set {option} on a new one (n, then o)",
+                    severity="warning")
+        return
+    main.select(step.sock)
+    main.open_form("setsockopt")
+
+    def fill() -> None:
+        form = main.app.screen
+        if isinstance(form, FormScreen):
+            form.query_one("#f-option", Input).value = option
+
+    main.app.call_after_refresh(fill)
