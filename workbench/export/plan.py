@@ -369,9 +369,10 @@ def _title(step: Step) -> str:
     value = step.args.get("value")
     if step.op == "setsockopt" and isinstance(value, dict | list):
         try:  # a struct as people write it: "239.255.0.1 on 127.0.0.1", "pass 129"
-            shown = format_option_value(lookup_option(step.args["option"]), value)
+            spec = lookup_option(step.args["option"])
+            shown = format_option_value(spec, check_option_value(spec, value))
             return f"setsockopt(#{step.sock}, option={step.args['option']}, value={shown})"
-        except (InputError, KeyError, TypeError, ValueError):
+        except InputError:
             pass
     try:
         return step.describe()
@@ -431,14 +432,17 @@ def _option(name: str, value: Any, sock: Sock | None = None) -> Option:
         kind = {"int": "int", "bool": "int", "string": "string"}.get(codec, "raw")
         return Option(c_name, level, spec.optname, spec.level, kind, None)
     kind = CODEC_KINDS.get(codec, codec)
-    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-        kind = _value_kind(spec.name, value)  # an int option recorded with another value
-    if kind in ("int", "linger", "timeval"):
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
         return Option(c_name, level, spec.optname, spec.level, kind, value)
     try:
         value = check_option_value(spec, value)
     except InputError as exc:
+        if kind in ("int", "linger", "timeval"):  # as recorded, when it has the right shape
+            kind = _value_kind(spec.name, value)
+            return Option(c_name, level, spec.optname, spec.level, kind, value)
         raise ExportError(f"export: {exc}") from None
+    if kind in ("linger", "timeval"):
+        return Option(c_name, level, spec.optname, spec.level, kind, value)
     if kind == "bpf":  # compiled for what the socket's packets start with, as the engine does
         link = filter_link(sock.family, sock.type) if sock else "ip"
         program = bpf.compile_filter(bpf.parse(value, link))
