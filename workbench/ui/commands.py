@@ -90,6 +90,9 @@ ACTIONS: tuple[Action, ...] = (
 # Reached from the palette only (no key yet): reads whose result shows in the log, and
 # the other export languages (X opens C; the screen switches language).
 PALETTE_ONLY: tuple[Action, ...] = (
+    Action("packet.icmp_echo", "", "socket('icmp_echo')", "packet: ICMP echo request",
+           "send an echo request (checksum computed) from a raw ICMP or ping socket",
+           op="sendto", group="socket"),
     Action("export.python", "", "export('Python')", "export: Python",
            "the session as a Python program (blocking, selectors or asyncio)"),
     Action("export.findings", "", "export('findings (JSON)')", "export: findings",

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.endpoints import parse_endpoint
 from workbench.core.errors import InputError
-from workbench.core.ops import PROTO_NAMES, normalise
+from workbench.core.ops import PROTO_NAMES, created_sockets, normalise
 from workbench.core.options import lookup_option, options_for, parse_option_value
+from workbench.core.packets import icmp
 from workbench.core.raw_approval import describe
 from workbench.core.steps import FAMILIES, RECV_FLAGS, SHUTDOWN_HOW, TYPES, flags_value
 from workbench.io.conns.source import bind_warning
@@ -144,6 +145,41 @@ def _held_by(info: SocketInfo) -> Callable[[str], str | None] | None:
         return f"warning: {words}" if words else None
 
     return advise
+
+
+def _is_ping(screen: MainScreen, info: SocketInfo) -> bool:
+    """A socket that sends ICMP or ICMPv6 messages: raw, or a ping (datagram) socket."""
+    if info.family not in ("inet", "inet6") or info.type not in ("raw", "dgram"):
+        return False
+    made = next((s for s in screen.ws.steps()
+                 if s.op == "socket" and created_sockets(s) == [info.id]), None)
+    return made is not None and made.args.get("proto") in (1, 58)
+
+
+def icmp_echo(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen | None, Make]:
+    """An ICMP (or ICMPv6) echo request, checksum computed, sent as one sendto step."""
+    assert info is not None
+    if not _is_ping(screen, info):
+        screen.notify(f"socket #{info.id} does not send ICMP: make a raw socket with "
+                      "protocol icmp (or icmpv6), or a ping socket (dgram, icmp)",
+                      severity="warning")
+        return None, lambda _v: None
+    v6 = info.family == "inet6"
+    form = FormScreen(f"ICMP{'v6' if v6 else ''} echo request from socket #{info.id}", [
+        Field("address", "to (the port is ignored)", "[::1]:0" if v6 else "127.0.0.1:0",
+              check=address_check(screen, info)),
+        Field("ident", "identifier (a ping socket's kernel puts its own)", "4660",
+              check=int_in(0, 65535, "identifier")),
+        Field("seq", "sequence", "1", check=int_in(0, 65535, "sequence")),
+        Field("payload", "payload (text)", "workbench"),
+    ], submit="Send")
+
+    def make(v: dict[str, Any]) -> None:
+        build = icmp.echo6 if v6 else icmp.echo  # ICMPv6: the kernel fills the checksum
+        data = build(v["ident"], v["seq"], str(v["payload"]).encode())
+        screen.submit("sendto", info.id, data=data, address=v["address"])
+
+    return form, make
 
 
 def listen(screen: MainScreen, info: SocketInfo | None) -> tuple[FormScreen, Make]:
@@ -308,10 +344,12 @@ FORMS: dict[str, FormBuilder] = {
     "toggle_blocking": toggle_blocking,
     "toggle_auto": toggle_auto,
     "toggle_cloexec": toggle_cloexec,
+    "icmp_echo": icmp_echo,
     "start_peer": start_peer,
 }
 
 # The op each form runs, where its name is not the op's own.
 FORM_OPS = {"new_socket": "socket", "toggle_blocking": "set_blocking",
             "toggle_auto": "set_auto", "toggle_cloexec": "set_inheritable",
+            "icmp_echo": "sendto",
             "start_peer": ""}
