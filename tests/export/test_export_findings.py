@@ -11,6 +11,7 @@ import pytest
 from export_sessions import EXAMPLES, ROOT, built, example, step
 from jsonschema import Draft202012Validator
 
+from workbench.core.steps import StepError
 from workbench.export.findings import analyse
 from workbench.io.sessionfile import load_session
 
@@ -61,7 +62,10 @@ def test_rcvbuf_refused_connect_and_abortive_close() -> None:
     assert buffer["severity"] == "warning" and "capped at net.core.rmem_max" in buffer["message"]
     (error,) = found["error"]
     assert (error["errno"], error["steps"]) == ("ECONNREFUSED", [3])
-    assert "nothing is listening" in error["message"]
+    # the words for connect, as the workbench's diagnosis gives them, and the diagnosis
+    assert "nothing accepts connections at that address" in error["message"]
+    assert error["diagnosis"]["call"] == "connect"
+    assert "nothing listens on that port" in [c["text"] for c in error["diagnosis"]["causes"]]
     (linger,) = found["linger"]
     assert linger["steps"] == [2, 4] and "RST instead of FIN" in linger["message"]
     assert report["status"] == "failure"
@@ -149,3 +153,26 @@ def test_addresses_of_a_client_and_of_an_accepted_socket() -> None:
     assert [r["address"] for r in reports] == ["127.0.0.1:35279",
                                                "127.0.0.1:37572 -> 127.0.0.1:35279",
                                                "127.0.0.1:35279 -> 127.0.0.1:37572"]
+
+
+def test_an_error_that_is_no_errno_validates_and_keeps_its_own_words() -> None:
+    """A step the workbench refused (INPUT) is an error met, but has no errno name."""
+    session = built(step("socket", result={"sock": 1}),
+                    step("bind", 1, error="INPUT", address="127.0.0.1:0"))
+    session.steps[1].error = StepError("INPUT", 0, "no network interface named 'nosuch0'")
+    (report,) = analyse(session)
+    VALIDATOR.validate([report])
+    (error,) = kinds(report)["error"]
+    assert "errno" not in error and "no network interface named 'nosuch0'" in error["message"]
+
+
+def test_the_same_errno_reads_as_the_call_that_met_it() -> None:
+    session = built(step("socket", result={"sock": 1}),
+                    step("bind", 1, error="EADDRINUSE", address="127.0.0.1:8080"),
+                    step("socket", result={"sock": 2}),
+                    step("connect", 2, error="EADDRINUSE", address="127.0.0.1:9"))
+    bind, connect = (kinds(r)["error"][0] for r in analyse(session))
+    VALIDATOR.validate(analyse(session))
+    assert (bind["diagnosis"]["call"], connect["diagnosis"]["call"]) == ("bind", "connect")
+    assert bind["diagnosis"]["meaning"] != connect["diagnosis"]["meaning"]
+    assert bind["diagnosis"]["meaning"] in bind["message"]

@@ -9,17 +9,20 @@ against the file. Schema: sessions/findings.schema.json.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.errnos import lookup
+from workbench.core.diagnosis import FailedCall, diagnose, options_set
+from workbench.core.errnos import FALLBACK_HINT
 from workbench.core.ops import created_sockets
 from workbench.core.session import Session
-from workbench.core.steps import CANCELLED, Step
+from workbench.core.steps import Step
 
 WAITING = ("connect", "accept", "recv", "recvfrom", "send", "sendto")
 NOT_FAILURES = {"EINPROGRESS", "EAGAIN", "EWOULDBLOCK"}  # states of non-blocking calls
+ERRNO_NAME = re.compile(r"E[A-Z0-9_]+")  # INPUT and INTERNAL are the workbench's, not errnos
 GIGABIT = 1_000_000_000
 SMALL_SEND = 1448  # about one TCP segment on a 1500-byte path
 TIMEOUTS = {"recv": "SO_RCVTIMEO", "recvfrom": "SO_RCVTIMEO", "accept": "SO_RCVTIMEO",
@@ -212,23 +215,23 @@ def _linger(sock: _Socket) -> None:
 
 
 def _errors(sock: _Socket) -> None:
+    """Each error met, with the diagnosis words for the call that met it (what the errno
+    means for that call, the usual causes and fixes; no look at this machine)."""
+    options = options_set(sock.steps, sock.id)
     for step in sock.steps:
-        name = step.error.name if step.error else None
-        call = step.op
-        if step.op == "getsockopt" and step.args.get("option") == "SO_ERROR" and step.ok:
-            name = (step.result or {}).get("errno") or None
-            call = "the non-blocking connect (its SO_ERROR read)"
-        if not name or name in NOT_FAILURES or step.error == CANCELLED:
+        failed = FailedCall.from_step(step, sock.family, sock.type, options=options)
+        name = failed.error
+        if not name or name in NOT_FAILURES or failed.cancelled:
             continue  # a cancel (esc) is the user's choice, not a failure
-        try:
-            info = lookup(name)
-            meaning, hint = info.meaning, info.hint
-        except KeyError:
-            meaning, hint = "an error this platform does not name", ""
-        sock.find("error", "error", f"{call} met {name} (step {step.seq}): {meaning}",
-                  [step.seq], errno=name)
-        if hint:
-            sock.recommend("error", f"{name}: {hint}", [step.seq])
+        call = step.op if failed.op == step.op else \
+            "the non-blocking connect (its SO_ERROR read)"
+        diagnosis = diagnose(failed)
+        errno_name = {"errno": name} if ERRNO_NAME.fullmatch(name) else {}
+        sock.find("error", "error", f"{call} met {name} (step {step.seq}): "
+                  f"{diagnosis.meaning}", [step.seq], **errno_name,
+                  diagnosis=diagnosis.to_json())
+        if diagnosis.hint and diagnosis.hint != FALLBACK_HINT:
+            sock.recommend("error", f"{name}: {diagnosis.hint}", [step.seq])
 
 
 def _reuseaddr(sock: _Socket) -> None:
