@@ -97,3 +97,30 @@ def test_close_wait_on_an_accepted_connection() -> None:
     assert found["severity"] == "warning" and report["address"] == (
         "127.0.0.1:8080 -> 127.0.0.1:50000")
     assert found["steps"] == [4]  # no close: based on the socket's last step
+
+
+def test_every_rule_of_the_schema_is_met_by_one_session() -> None:
+    """The rules list is complete: a session that triggers each rule (and a table that
+    holds its connection in TIME_WAIT) yields every kind the schema names."""
+    session = built(
+        step("socket", result={"sock": 1}),
+        step("bind", 1, {"local": "127.0.0.1:8080"}, address="127.0.0.1:8080"),
+        step("listen", 1, {"local": "127.0.0.1:8080"}),
+        step("socket", result={"sock": 2}),
+        step("setsockopt", 2, {"effective": 212992}, option="SO_RCVBUF", value=1 << 20),
+        step("setsockopt", 2, option="TCP_NODELAY", value=1),
+        step("setsockopt", 2, option="SO_KEEPALIVE", value=1),
+        step("setsockopt", 2, option="SO_LINGER", value={"on": True, "seconds": 0}),
+        step("connect", 2, error="ECONNREFUSED", address="127.0.0.1:9"),
+        step("connect", 2, {"local": "127.0.0.1:40000", "peer": "127.0.0.1:8080"},
+             address="127.0.0.1:8080"),
+        step("getsockopt", 2, {"value": {"state": 1, "rtt": 100}}, option="TCP_INFO"),
+        step("shutdown", 2, how="rd"),
+        step("recv", 2, {"data": b"late"}, auto=True),
+        step("close", 2), step("close", 1))
+    table = Table([row("TIME-WAIT", "127.0.0.1:40000", "127.0.0.1:8080")])
+    reports = analyse(session, table=table)
+    SCHEMA.validate(reports)
+    made = {f["kind"] for r in reports for f in r["findings"]}
+    named = set(SCHEMA.schema["$defs"]["kind"]["enum"])
+    assert made == named, named - made
