@@ -326,3 +326,11 @@ def test_packet_sockets_are_not_predicted_beyond_what_every_socket_does() -> Non
     """Rows claim only what the live test checks: none for packet sockets yet."""
     assert predict(Kind.RAW, S.NEW, "bind", "packet") is None
     assert predict(Kind.RAW, S.CLOSED, "bind", "packet") == "EBADF"
+
+
+@pytest.mark.parametrize("kind", [Kind.DATAGRAM, Kind.RAW])
+def test_sendto_on_an_unconnected_connectionless_socket_is_not_discouraged(kind: Kind) -> None:
+    """send needs a default peer; sendto names one, so the palette must not say "not now"."""
+    assert why_not(kind, State.NEW, "send") is not None
+    assert why_not(kind, State.NEW, "sendto") is None
+    assert why_not(kind, State.BOUND, "sendto") is None

@@ -285,6 +285,8 @@ RULES: tuple[Rule, ...] = (
 
 
 def rule_for(kind: Kind, state: State, op: str, family: str = "inet") -> Rule | None:
+    if op == "sendto" and kind is not Kind.STREAM:
+        return None  # it names its destination: being unconnected is no reason against it
     base = event_of(op).split("/")[0]
     return next((r for r in RULES if r.matches(kind, state, base, family)), None)
 
