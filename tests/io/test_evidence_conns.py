@@ -89,6 +89,28 @@ def test_eaddrinuse_on_a_wildcard_bind_names_the_loopback_holder() -> None:
     assert d.cause is not None and f"(pid {proc.pid})" in d.cause.text
 
 
+def test_udp_port_held_by_a_child_is_named() -> None:
+    code = ("import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "s.bind(('127.0.0.1',0))\nprint('ready',flush=True)\nsys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        port = bound_port(proc, "udp")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mine:
+            exc = fails(mine.bind, ("127.0.0.1", port))
+        name = errno.errorcode[exc.errno or 0]
+        call = FailedCall("bind", name, exc.errno or 0, "", {"address": f"127.0.0.1:{port}"},
+                          "inet", "dgram")
+        d = diagnose(call, gather(call))
+    finally:
+        stop_process(proc)
+    assert d.fact("conns.holders").value["transport"] == "udp"
+    assert d.cause is not None and d.cause.evidence == ("conns.holders",)
+    assert d.cause.text.startswith(f"a UDP socket is bound to 127.0.0.1:{port}: ")
+    assert d.cause.text.endswith(f"(pid {proc.pid}) holds it")
+
+
 def time_wait_address(reuse: bool = True) -> tuple[str, int]:
     """A local address held only by a connection in TIME_WAIT: the client side closes
     first, so it is the side that waits. The client binds its port first (with

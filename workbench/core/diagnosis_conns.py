@@ -57,10 +57,7 @@ def held_by(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     live = [e for e in found if e.get("state") != "TIME-WAIT"]
     where = ", ".join(dict.fromkeys(str(e.get("local")) for e in live))
     unix = str(address).startswith("unix:")
-    state = str(live[0].get("state"))
-    what = ("a live socket listens on" if unix else "a socket listens on") if state == "LISTEN" \
-        else ("a live socket is bound to" if unix else "a socket bound but not listening holds"
-              ) if state == "UNCONN" else "connections use"
+    what = _holding(str(live[0].get("state")), str(fact_value(facts, HOLDERS, "transport")))
     holder = f": {by} holds it" if by else ("; its process is not visible to this user "
                                             "(another user's: try as root)")
     yield cause(f"{what} {where}{holder}", HOLDERS)
@@ -68,6 +65,19 @@ def held_by(failed: FailedCall, facts: Facts) -> Iterator[Claim]:
     stop = f"stop {first[0]} (pid {first[1]})" if first else "stop the program holding it"
     other = "another path" if unix else "another port (port 0 lets the kernel choose one)"
     yield fix(f"{stop}, or bind {other}", HOLDERS)
+
+
+def _holding(state: str, transport: str) -> str:
+    """How the first live holder holds the address, in words the tests of /proc's
+    rule used too ("a socket listens on", "bound but not listening")."""
+    if transport == "udp":
+        return "a UDP socket is bound to"
+    unix = transport == "unix"
+    if state == "LISTEN":
+        return "a live socket listens on" if unix else "a socket listens on"
+    if state == "UNCONN":
+        return "a live socket is bound to" if unix else "a socket bound but not listening holds"
+    return "connections use"
 
 
 def _time_wait(failed: FailedCall, address: Any, count: int) -> Iterator[Claim]:
