@@ -16,13 +16,35 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 from ui_helpers import drive, messages, palette_entries, type_text, wait_until
 
+from workbench.core.steps import Step, StepError
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.screens.form import FormScreen
-from workbench.ui.screens.why import ErrnoBrowser, FailurePicker, WhyScreen
+from workbench.ui.screens.why import (
+    ErrnoBrowser,
+    FailurePicker,
+    WhyScreen,
+    failed_steps,
+    last_failure,
+    step_title,
+)
 from workbench.ui.stable import REFUSED_PORT
 from workbench.ui.widgets.event_log import EventLog
 
 TIMEOUT = 15.0  # the diagnosis may run `ip` and scan /proc: generous on a busy machine
+
+
+def test_failed_steps_newest_first_with_a_deferred_connect_and_no_pump_eagain() -> None:
+    refused = StepError("ECONNREFUSED", 111, "Connection refused")
+    again = StepError("EAGAIN", 11, "Resource temporarily unavailable")
+    steps = [Step("connect", 1, {"address": "127.0.0.1:9"}, error=refused, seq=0),
+             Step("recv", 2, {"size": 10}, auto=True, error=again, seq=1),
+             Step("recv", 2, {"size": 10}, error=again, seq=2),
+             Step("getsockopt", 3, {"option": "SO_ERROR"}, auto=True,
+                  result={"value": 111, "errno": "ECONNREFUSED"}, seq=3),
+             Step("send", 1, {"data": b"x"}, result={"sent": 1}, seq=4)]
+    assert [s.seq for s in failed_steps(steps)] == [3, 2, 0]
+    assert last_failure(steps, 1) is steps[0] and last_failure(steps, 4) is None
+    assert step_title(steps[3]) == "step 3: connect(#3) → ECONNREFUSED"
 
 
 async def explained(pilot: Pilot[Any]) -> WhyScreen:

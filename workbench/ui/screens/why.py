@@ -50,8 +50,13 @@ def stable_mask(fakes: FakePorts) -> Callable[[str], str]:
 
 def failed_steps(steps: list[Step]) -> list[Step]:
     """Steps that failed (a non-blocking connect's end read through SO_ERROR too),
-    newest first."""
-    return [s for s in reversed(steps) if s.error is not None or deferred_connect_error(s)]
+    newest first; not an auto-receive's EAGAIN, which is the pump finding nothing."""
+    found = []
+    for step in reversed(steps):
+        error = step.error or deferred_connect_error(step)
+        if error is not None and not (step.auto and error.name == "EAGAIN"):
+            found.append(step)
+    return found
 
 
 def last_failure(steps: list[Step], sock: int | None) -> Step | None:
