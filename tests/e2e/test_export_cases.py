@@ -185,3 +185,18 @@ def test_an_error_a_receive_met_later_is_waited_for(lang: str, model: str,
         code, out, err = program.finish()  # closed with linger {1, 0}: a reset
     assert code == 0, f"{out}\n{err}"
     assert "step 3: recv(#1): ECONNRESET, as recorded" in out
+
+
+BAD_LINES = [(["--bogus"], "--bogus"), (["--peer"], "--peer"), (["--timeout", "-1"], "--timeout"),
+             (["--peer", "rst=[::1]:7"], "::1")]  # a v6 address for an IPv4 socket
+
+
+@pytest.mark.parametrize("lang", ["c", "python"])
+@pytest.mark.parametrize(("args", "named"), BAD_LINES, ids=[a[0][0] + str(i) for i, a
+                                                          in enumerate(BAD_LINES)])
+def test_a_bad_command_line_is_one_line_and_exit_2(lang: str, args: list[str], named: str,
+                                                   tmp_path: Path) -> None:
+    code, out, err = Program([*build(reset_session(), lang, "blocking", tmp_path),
+                              *args]).finish()
+    assert code == 2, f"{out}\n{err}"
+    assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err, err

@@ -106,7 +106,7 @@ def _defines(plan: Plan, model: str) -> list[str]:
         for name in call.args.get("flags", []) if call.op in ("recv", "recvfrom") else []:
             missing[name] = RECV_FLAGS[name]
     for name, number in missing.items():  # names some systems spell only with other macros
-        lines += [f"#ifndef {name}", f"#define {name} {number}", "#endif"]
+        lines += [f"#ifndef {name}", f"#define {name} {number}", "#endif", ""]
     return lines
 
 
@@ -118,11 +118,13 @@ def _errno_names(plan: Plan) -> str:
     return "\n".join([
         "static const char *errno_name(int e)", "{",
         "    static const struct { int code; const char *name; } names[] = {", *rows, "    };",
+        "    static char number[32]; /* one the table does not name */",
         "    size_t i;",
         "    for (i = 0; i < sizeof names / sizeof names[0]; i++)",
         "        if (names[i].code == e)",
         "            return names[i].name;",
-        '    return "an error";', "}", ""])
+        '    snprintf(number, sizeof number, "error %d", e);',
+        "    return number;", "}", ""])
 
 
 def _tables(plan: Plan) -> str:

@@ -100,9 +100,11 @@ static int drain(int seq, const char *what, int sid, short revents)
         rx[sid].stop = 1;
         return 0;
     }
-    if (room(seq, what, sid, want < 65536 ? want : 65536) < 0)
+    if (want > 65536)
+        want = 65536;
+    if (room(seq, what, sid, want) < 0)
         return -1;
-    n = recv(fds[sid], (char *)rx[sid].buf + rx[sid].len, IO_LEN(want < 65536 ? want : 65536), 0);
+    n = recv(fds[sid], (char *)rx[sid].buf + rx[sid].len, IO_LEN(want), 0);
     if (n > 0)
         rx[sid].len += (size_t)n;
     else if (n == 0 || (!would_block(sock_errno()) && sock_errno() != ERR(EINTR, WSAEINTR)))
@@ -330,20 +332,25 @@ static int compare(void)
 }
 
 /*@ usage */
+/* A mistake (why) is one line on stderr: exit 2; --help (why NULL) the whole usage. */
 static int usage(const char *prog, const char *why)
 {
-    FILE *out = why ? stderr : stdout; /* --help is output, a mistake is not */
     int i;
-    if (why)
+    if (why) {
         fprintf(stderr, "%s: %s\n", prog, why);
-    fprintf(out, "usage: %s [--peer NAME=ADDRESS] [--target N=ADDRESS] [--timeout SECONDS]\n",
-            prog);
+        return 2;
+    }
+    printf("usage: %s [--peer NAME=ADDRESS] [--target N=ADDRESS] [--timeout SECONDS]\n",
+           prog);
     for (i = 0; i < NPEERS; i++)
-        fprintf(out, "  --peer %s=%s\n", peer_names[i],
-                peer_recorded[i] ? peer_recorded[i] : "ADDRESS (not recorded: required)");
+        printf("  --peer %s=ADDRESS (%s%s)\n", peer_names[i],
+               peer_recorded[i] ? "recorded: " : "not recorded: required",
+               peer_recorded[i] ? peer_recorded[i] : "");
     for (i = 1; i <= NSOCKS; i++)
         if (target_recorded[i])
-            fprintf(out, "  --target %d=ADDRESS (recorded: %s)\n", i, target_recorded[i]);
+            printf("  --target %d=ADDRESS (recorded: %s)\n", i, target_recorded[i]);
+    printf("  --timeout SECONDS: the longest any wait for a socket lasts (default 10)\n");
+    printf("ADDRESS: host:port, [v6]:port, unix:/path or unix:@name\n");
     return 2;
 }
 
@@ -367,18 +374,26 @@ static int parse_args(int argc, char **argv)
                     && peer_names[j][eq - value] == '\0')
                     break;
             if (j == NPEERS || eq[1] == '\0')
-                return usage(argv[0], "--peer takes NAME=ADDRESS with a NAME listed below");
+                return usage(argv[0], "--peer takes NAME=ADDRESS with a NAME listed by --help");
             peer_given[j] = eq + 1;
         } else if (strcmp(arg, "--target") == 0 && eq) {
             int n = atoi(value);
             if (n < 1 || n > NSOCKS || !target_recorded[n] || eq[1] == '\0')
-                return usage(argv[0], "--target takes N=ADDRESS with an N listed below");
+                return usage(argv[0], "--target takes N=ADDRESS with an N listed by --help");
             target_given[n] = eq + 1;
         } else if (strcmp(arg, "--help") == 0) {
             usage(argv[0], NULL);
             return -1;
+        } else if (strcmp(arg, "--peer") == 0) { /* its value is missing or has no = */
+            return usage(argv[0], "--peer takes NAME=ADDRESS with a NAME listed by --help");
+        } else if (strcmp(arg, "--target") == 0) {
+            return usage(argv[0], "--target takes N=ADDRESS with an N listed by --help");
+        } else if (strcmp(arg, "--timeout") == 0) {
+            return usage(argv[0], "--timeout takes seconds over 0, e.g. 5");
         } else {
-            return usage(argv[0], "unknown argument");
+            fprintf(stderr, "%s: unknown argument %s; --help lists the options\n", argv[0],
+                    arg);
+            return 2;
         }
         i++;
     }

@@ -39,16 +39,26 @@ class Usage(Exception):
     """A bad command line: the message says what to give instead."""
 
 
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, as every mistake on the command line
+        raise Usage(f"{message}; --help lists the options")
+
+
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0],
+                    epilog="ADDRESS: host:port, [v6]:port, unix:/path or unix:@name")
     parser.add_argument("--peer", action="append", default=[], metavar="NAME=ADDRESS",
-                        help="where a peer of the session listens: " + ", ".join(PEERS or ["none"]))
+                        help="where a peer of the session listens; recorded: " + (", ".join(
+                            f"{n}={a or 'not recorded, required'}" for n, a in PEERS.items())
+                            or "none"))
     parser.add_argument("--target", action="append", default=[], metavar="N=ADDRESS",
-                        help="where socket N connects or sends: " +
-                             ", ".join(f"{n} ({a})" for n, a in TARGETS.items()))
+                        help="where socket N connects or sends; recorded: " + (", ".join(
+                            f"{n}={a}" for n, a in TARGETS.items()) or "none"))
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="the longest any wait for a socket lasts (default 10)")
     args = parser.parse_args(argv)
+    if not 0 < args.timeout <= 86400:
+        raise Usage("--timeout takes seconds over 0, e.g. 5")
     args.peers = dict(PEERS)
     for item in args.peer:
         name, _, address = item.partition("=")
@@ -79,7 +89,10 @@ def sockaddr(text, family, kind):
     if not sep or not port.isdigit():
         raise Usage(f"address {text!r}: write host:port, [v6]:port, unix:/path or unix:@name")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return socket.getaddrinfo(host, int(port), family, kind)[0][4]
+    try:
+        return socket.getaddrinfo(host, int(port), family, kind)[0][4]
+    except socket.gaierror as exc:
+        raise Usage(f"address {text!r}: {exc.strerror}") from None
 
 
 def show(result):
