@@ -14,6 +14,7 @@ import pytest
 import test_errno_hints as hints  # its helpers make the failures
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
+from textual.widgets._toast import Toast
 from ui_helpers import drive, messages, palette_entries, type_text, wait_until
 
 from workbench.core.steps import Step, StepError
@@ -188,6 +189,9 @@ async def bind_explained(pilot: Pilot[Any], port: int) -> None:
     app: WorkbenchApp = pilot.app  # type: ignore[assignment]
     await hints.new_socket(pilot)
     await hints.address_step(pilot, "b", "bind", f"127.0.0.1:{port}")
+    # the failure's toast is up before `!`: the screen behind always shows it the same
+    await wait_until(pilot, lambda: any("(! why)" in str(t.render())
+                                        for t in app.main.query(Toast)), what="the toast")
     await pilot.press("exclamation_mark")
     screen = await explained(pilot)
     assert "pid 4242" in screen.text and str(os.getpid()) not in screen.text
