@@ -188,7 +188,8 @@ def test_an_error_a_receive_met_later_is_waited_for(lang: str, model: str,
 
 
 BAD_LINES = [(["--bogus"], "--bogus"), (["--peer"], "--peer"), (["--timeout", "-1"], "--timeout"),
-             (["--peer", "rst=[::1]:7"], "::1")]  # a v6 address for an IPv4 socket
+             (["--peer", "rst=[::1]:7"], "::1"),  # a v6 address for an IPv4 socket
+             (["--target", "1=peer:nosuch"], "peer:nosuch"), (["--target", "1=sock:9"], "sock:9")]
 
 
 @pytest.mark.parametrize("lang", ["c", "python"])

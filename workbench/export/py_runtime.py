@@ -113,9 +113,14 @@ class Base:
         """Where socket `sid` connects or sends: --target, --peer, own socket, as recorded."""
         text = self.args.targets.get(sid, recorded)
         if text.startswith("peer:"):
+            if text[5:] not in self.args.peers:
+                raise Usage(f"{text}: no such peer; the session has {', '.join(PEERS) or 'none'}")
             text = self.args.peers[text[5:]]
         elif text.startswith("sock:"):
-            return self.socks[int(text[5:])].getsockname()
+            own = self.socks.get(int(text[5:])) if text[5:].isdigit() else None
+            if own is None:
+                raise Usage(f"{text}: no such socket of this program")
+            return own.getsockname()
         return sockaddr(text, family, kind)
 
     def local(self, text, family, kind):
