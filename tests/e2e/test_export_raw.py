@@ -6,6 +6,7 @@ the identifier and checksum the kernel sets."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -41,11 +42,14 @@ def engine() -> Iterator[Engine]:
     threads_end()
 
 
-def echo_session(engine: Engine, ident: int) -> Session:
-    """A raw ICMP socket sends an echo request to 127.0.0.1 and sees the request go by
-    on lo and the reply come back (auto-receive records both)."""
+def echo_session(engine: Engine, ident: int, bpf: str = "") -> Session:
+    """A raw ICMP socket (with a capture filter when `bpf` holds its words) sends an echo
+    request to 127.0.0.1 and sees the request go by on lo and the reply come back
+    (auto-receive records both)."""
     sid = ok(engine.call("socket", None, WITHIN, family="inet", type="raw", proto="icmp",
                          approved=True)).result["sock"]
+    if bpf:
+        ok(engine.call("setsockopt", sid, WITHIN, option="SO_ATTACH_FILTER", value=bpf))
     ok(engine.call("sendto", sid, WITHIN, data=icmp.echo(ident, 7, b"raw echo"),
                    address="127.0.0.1:0"))
 
@@ -68,6 +72,21 @@ def test_a_raw_icmp_echo_runs_and_its_icmp_part_is_compared(
                               "10"]).finish()
     assert code == 0, f"{out}\n{err}"
     assert "as recorded: every call ended as it did" in out, out
+
+
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root on Linux")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=IDS)
+def test_a_capture_filter_is_attached_as_the_workbench_compiled_it(
+        engine: Engine, lang: str, model: str, tmp_path: Path) -> None:
+    """SO_ATTACH_FILTER takes a struct sock_fprog pointing at the filter: a C array, and
+    in Python a ctypes buffer; the filter lets the echo through."""
+    session = echo_session(engine, 0x7100 + VARIANTS.index((lang, model)),
+                           bpf="icmp host 127.0.0.1")
+    code, out, err = Program([*build(session, lang, model, tmp_path), "--timeout",
+                              "10"]).finish()
+    assert code == 0, f"{out}\n{err}"
+    assert re.search(r"^step 1: setsockopt\(#1, option=SO_ATTACH_FILTER.*\): ok$", out,
+                     re.M), out
 
 
 def ping_session() -> Session:
