@@ -21,6 +21,7 @@ from workbench.core.packets import icmp, ipv4
 from workbench.core.session import Session
 from workbench.core.steps import Step
 from workbench.export.plan import compared_part, make_plan
+from workbench.export.python import export_python
 from workbench.io.engine import Engine
 
 ROOT = os.geteuid() == 0 and sys.platform.startswith("linux")
@@ -126,4 +127,7 @@ def test_what_is_compared_of_raw_and_ping_datagrams() -> None:
     assert compared_part("raw6", request) == request
     plan = make_plan(ping_session())
     assert bytes(plan.received[1].data)[2:6] == bytes(4)
+    assert plan.privileges() == ["needs its group in net.ipv4.ping_group_range for its ping "
+                                 "sockets"]
+    assert "ping_group_range" in export_python(ping_session()).split('"""')[1]
 

@@ -21,7 +21,6 @@ from workbench.export.c_options import extra_includes, setsockopt_lines
 from workbench.export.c_platform import err
 from workbench.export.c_runtime import INCLUDES, helpers
 from workbench.export.plan import (
-    RAW_NOTE,
     Call,
     Constants,
     ExportError,
@@ -87,7 +86,7 @@ def _header(plan: Plan, model: str) -> str:
         " * ADDRESS: host:port, [v6]:port, unix:/path or unix:@name",
         " * exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line",
         f" * I/O model: {model}",
-        *([f" * {RAW_NOTE}"] if any(s.type == "raw" for s in plan.sockets.values()) else []),
+        *(f" * {need}" for need in plan.privileges()),
         " */",
     ])
 

@@ -34,7 +34,6 @@ from workbench.core.steps import CANCELLED, NotKept, Step, payload_bytes
 SKIPPED = ("set_auto",)  # steps with no counterpart in a program
 FAMILIES = ("inet", "inet6", "unix")  # what the exporters write
 TYPES = ("stream", "dgram", "seqpacket", "raw")
-RAW_NOTE = "needs CAP_NET_RAW (run as root) for its raw sockets"
 
 
 class ExportError(InputError):
@@ -139,6 +138,16 @@ class Plan:
 
     def needs(self, *ops: str) -> bool:
         return any(c.op in ops for c in self.calls)
+
+    def privileges(self) -> list[str]:
+        """What the program needs to run, beyond a user's rights (for its header)."""
+        cuts = {sock.cut for sock in self.sockets.values()}
+        out = []
+        if cuts & {"ip", "raw6"}:
+            out.append("needs CAP_NET_RAW (run as root) for its raw sockets")
+        if "ping" in cuts:
+            out.append("needs its group in net.ipv4.ping_group_range for its ping sockets")
+        return out
 
 
 class Constants(list[str]):

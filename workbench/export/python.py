@@ -16,7 +16,6 @@ from typing import Any
 from workbench.core.session import Session
 from workbench.core.steps import RECV_FLAGS, SEND_FLAGS
 from workbench.export.plan import (
-    RAW_NOTE,
     Call,
     Constants,
     ExportError,
@@ -115,7 +114,7 @@ def _header(plan: Plan, model: str) -> str:
         "ADDRESS: host:port, [v6]:port, unix:/path or unix:@name",
         "exit: 0 as recorded, 1 something differs (said on stderr), 2 a bad command line",
         f"I/O model: {model}",
-        *([RAW_NOTE] if any(s.type == "raw" for s in plan.sockets.values()) else []),
+        *plan.privileges(),
         '"""',
         "",
         *(f"import {name}" for name in sorted(imports)),
