@@ -176,3 +176,10 @@ def test_the_same_errno_reads_as_the_call_that_met_it() -> None:
     assert (bind["diagnosis"]["call"], connect["diagnosis"]["call"]) == ("bind", "connect")
     assert bind["diagnosis"]["meaning"] != connect["diagnosis"]["meaning"]
     assert bind["diagnosis"]["meaning"] in bind["message"]
+
+
+def test_one_blocking_call_reads_as_one() -> None:
+    session = built(step("socket", result={"sock": 1}),
+                    step("connect", 1, address="127.0.0.1:9"))
+    (found,) = kinds(analyse(session)[0])["blocking-timeout"]
+    assert found["message"].startswith("a blocking call with no timeout (step 1): it waits")

@@ -263,8 +263,11 @@ def _timeouts(sock: _Socket) -> None:
             waits.append(step.seq)
     if waits:
         shown = ", ".join(map(str, waits[:8])) + (", ..." if len(waits) > 8 else "")
-        sock.find("blocking-timeout", "info", f"{len(waits)} blocking call(s) with no timeout "
-                  f"(steps {shown}): each waits for ever if the peer goes quiet", waits)
+        calls = f"{len(waits)} blocking calls" if len(waits) > 1 else "a blocking call"
+        steps = "steps" if len(waits) > 1 else "step"
+        sock.find("blocking-timeout", "info", f"{calls} with no timeout ({steps} {shown}): "
+                  f"{'each' if len(waits) > 1 else 'it'} waits for ever if the peer goes "
+                  "quiet", waits)
         sock.recommend("blocking-timeout", "set SO_RCVTIMEO/SO_SNDTIMEO, or wait with poll() "
                        "and a timeout (export --io poll)", waits[:1])
 
