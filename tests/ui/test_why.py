@@ -90,6 +90,8 @@ def test_bang_explains_a_refused_connect_with_its_evidence(app: WorkbenchApp) ->
             assert "[tcp.listeners]" in text and "conns.listeners:" in text
             assert "hard: something must change" in text
             assert "Winsock WSAECONNREFUSED 10061" in text and "FreeBSD and macOS 61" in text
+            await pilot.press("y")
+            await wait_until(pilot, lambda: app.clipboard == text, what="y: copied")
             await close(pilot)
 
         drive(app, scenario, size=(120, 40))

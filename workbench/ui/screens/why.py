@@ -28,6 +28,7 @@ from workbench.core.errnos import ErrnoInfo, all_errnos, gai_errors, lookup
 from workbench.core.steps import Step
 from workbench.ui.screens.form import FormScreen
 from workbench.ui.stable import FakePorts
+from workbench.ui.widgets.hex_save import local_clipboard
 
 if TYPE_CHECKING:
     from workbench.ui.screens.main import MainScreen
@@ -131,7 +132,8 @@ class WhyScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,q", "close", "close", id="why.close"),
                 Binding("o", "set_option", "set a related option", id="why.option",
-                        tooltip="setsockopt on the step's socket, the related option filled in")]
+                        tooltip="setsockopt on the step's socket, the related option filled in"),
+                Binding("y", "copy", "copy", id="why.copy", tooltip="copy the explanation")]
 
     def __init__(self, step: Step, diagnosis: Future,
                  mask: Callable[[str], str] = str) -> None:
@@ -144,8 +146,8 @@ class WhyScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="why"):
-            yield Label("Why it failed  (↑↓ scroll, o sets a related option, esc closes)",
-                        id="why-title")
+            yield Label("Why it failed  (↑↓ scroll, o sets a related option, y copies, "
+                        "esc closes)", id="why-title")
             with VerticalScroll(id="why-scroll"):
                 yield Static("gathering evidence…", id="why-body")
 
@@ -168,6 +170,14 @@ class WhyScreen(ModalScreen[str | None]):
         text = why_text(self.diagnosis, step_title(self.step), self._info(), self.mask)
         self.text = text.plain
         body.update(text)
+
+    def action_copy(self) -> None:
+        if self.diagnosis is None:
+            self.notify("still gathering evidence: nothing to copy yet", timeout=3)
+            return
+        self.app.copy_to_clipboard(self.text)
+        local_clipboard(self.text)
+        self.notify(f"copied the explanation ({len(self.text.splitlines())} lines)", timeout=3)
 
     def action_set_option(self) -> None:
         related = self.diagnosis.related if self.diagnosis is not None else ()
