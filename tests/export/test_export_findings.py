@@ -182,4 +182,10 @@ def test_one_blocking_call_reads_as_one() -> None:
     session = built(step("socket", result={"sock": 1}),
                     step("connect", 1, address="127.0.0.1:9"))
     (found,) = kinds(analyse(session)[0])["blocking-timeout"]
-    assert found["message"].startswith("a blocking call with no timeout (step 1): it waits")
+    assert found["message"].startswith("a blocking call with no timeout (step 1): ")
+    assert "a connect as long as the kernel resends its SYN" in found["message"]
+    udp = built(step("socket", result={"sock": 1}, type="dgram"),
+                step("connect", 1, address="127.0.0.1:9"),
+                step("send", 1, data=b"x"), step("recv", 1, {"data": b"y"}))
+    (found,) = kinds(analyse(udp)[0])["blocking-timeout"]
+    assert found["steps"] == [3] and "connect" not in found["message"]

@@ -259,15 +259,18 @@ def _timeouts(sock: _Socket) -> None:
                                                                       "SO_SNDTIMEO"):
             set_at.add(step.args["option"])
         elif (step.op in WAITING and step.sock == sock.id and blocking
-              and TIMEOUTS[step.op] not in set_at):
-            waits.append(step.seq)
+              and TIMEOUTS[step.op] not in set_at
+              and (sock.type == "stream" or step.op in ("recv", "recvfrom", "accept"))):
+            waits.append(step.seq)  # a datagram's send or connect does not wait for a peer
     if waits:
         shown = ", ".join(map(str, waits[:8])) + (", ..." if len(waits) > 8 else "")
         calls = f"{len(waits)} blocking calls" if len(waits) > 1 else "a blocking call"
         steps = "steps" if len(waits) > 1 else "step"
+        connects = any(s.op == "connect" and s.seq in waits for s in sock.steps)
         sock.find("blocking-timeout", "info", f"{calls} with no timeout ({steps} {shown}): "
-                  f"{'each' if len(waits) > 1 else 'it'} waits for ever if the peer goes "
-                  "quiet", waits)
+                  "a receive, accept or send waits for ever if the peer goes quiet"
+                  + (", a connect as long as the kernel resends its SYN (net.ipv4."
+                     "tcp_syn_retries: about 2 minutes)" if connects else ""), waits)
         sock.recommend("blocking-timeout", "set SO_RCVTIMEO/SO_SNDTIMEO, or wait with poll() "
                        "and a timeout (export --io poll)", waits[:1])
 
