@@ -40,6 +40,7 @@ from workbench.core.conntable import (
     swap16,
 )
 from workbench.core.diagnosis import Fact, FailedCall
+from workbench.core.diagnosis_conns import who
 from workbench.core.endpoints import Endpoint
 from workbench.io.conns.source import default_source
 from workbench.io.evidence import gatherer
@@ -101,18 +102,6 @@ def _fetch(kind: int, match: Any) -> list[dict[str, Any]] | None:
         return [_entry(r, owners) for r in rows[:MAX_LISTED]]
     finally:
         src.close()
-
-
-def who(entries: list[dict[str, Any]]) -> str:
-    """`python3 (pid 812)`, several joined, or "" when no process is known."""
-    names = dict.fromkeys(f"{o['process']} (pid {o['pid']})" for e in entries
-                          for o in e.get("owners", ()))
-    return ", ".join(names)
-
-
-def _inet(failed: FailedCall) -> Endpoint | None:
-    ep = failed.endpoint()
-    return ep if ep is not None and ep.kind in ("inet", "inet6") else None
 
 
 @gatherer("EADDRINUSE")
