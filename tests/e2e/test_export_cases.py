@@ -201,3 +201,25 @@ def test_a_bad_command_line_is_one_line_and_exit_2(lang: str, args: list[str], n
                               *args]).finish()
     assert code == 2, f"{out}\n{err}"
     assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err, err
+
+
+def option_reads_session() -> Session:
+    """A read that fails as recorded (TCP_INFO on UDP) and a struct read back."""
+    steps = [Step("socket", None, normalise("socket", {"type": "dgram"}), result={"sock": 1}),
+             Step("getsockopt", 1, normalise("getsockopt", {"option": "TCP_INFO"}),
+                  error=StepError("EOPNOTSUPP", 95, "Operation not supported")),
+             Step("getsockopt", 1, normalise("getsockopt", {"option": "IP_MULTICAST_IF"}),
+                  result={"value": "0.0.0.0"}),
+             Step("close", 1, {})]
+    return session_of("option reads", steps)
+
+
+@pytest.mark.parametrize("lang", ["c", "python"])
+def test_an_option_read_shows_its_bytes_but_not_after_an_error(lang: str,
+                                                               tmp_path: Path) -> None:
+    code, out, err = Program(build(option_reads_session(), lang, "blocking", tmp_path)).finish()
+    assert code == 0, f"{out}\n{err}"
+    lines = [line for line in out.splitlines() if line.startswith("step 1:")]
+    assert lines == ["step 1: getsockopt(#1, option=TCP_INFO): EOPNOTSUPP, as recorded"], out
+    assert re.search(r"^step 2: .*(4 bytes: 00 00 00 00|b'\\x00\\x00\\x00\\x00')$", out,
+                     re.M), out

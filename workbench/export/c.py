@@ -266,8 +266,9 @@ def _plain(call: Call, model: str, lead: str, what: str) -> list[str]:
                 "    socklen_t n = sizeof v;",
                 f"    rc = getsockopt(fds[{sid}], {call.option.level}, {call.option.name}, "
                 f"(char *){'' if raw else '&'}v, &n);", *("    " + line for line in done),
-                f'    printf("step {seq}: %u bytes\\n", (unsigned)n);' if raw else
-                f'    printf("step {seq}: value %d\\n", v);', "}"]
+                "    if (rc >= 0) /* not after an error the recording met too */",
+                f"        show_bytes({seq}, v, n);" if raw else
+                f'        printf("step {seq}: value %d\\n", v);', "}"]
     if op in ("getsockname", "getpeername"):
         return ["{", "    struct addr got;", "    got.len = sizeof got.ss;",
                 f"    rc = {op}(fds[{sid}], (struct sockaddr *)&got.ss, &got.len);", "}", *done]

@@ -274,6 +274,17 @@ static int check_name(int seq, const char *what, const char *got, const char *re
     return 0;
 }
 
+/*@ show_bytes */
+/* A struct an option read gave back, in hex (the first 64 bytes). */
+static void show_bytes(int seq, const unsigned char *v, socklen_t n)
+{
+    socklen_t i;
+    printf("step %d: %u bytes:", seq, (unsigned)n);
+    for (i = 0; i < n && i < 64; i++)
+        printf(" %02x", v[i]);
+    printf("%s\n", n > 64 ? " ..." : "");
+}
+
 /*@ so_error */
 static int so_error(int seq, const char *what, int sid, int expect, int settle)
 {
