@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from workbench.export.plan import Option
+from workbench.export.plan_options import Option
 
 LINUX_ONLY = ("icmp6_filter", "bpf")  # no Winsock counterpart
 

@@ -12,32 +12,20 @@ connect) become explicit calls. Pure: payload bytes are read through the session
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.errnos import lookup
-from workbench.core.errors import InputError
 from workbench.core.option_raw import filter_link
-from workbench.core.options import (
-    check_option_value,
-    encode_option,
-    format_option_value,
-    lookup_option,
-)
-from workbench.core.packets import bpf
 from workbench.core.packets.decode import decode
 from workbench.core.session import Session
 from workbench.core.steps import CANCELLED, NotKept, Step, payload_bytes
+from workbench.export.plan_options import ExportError, Option, option_of, step_title
 
 SKIPPED = ("set_auto",)  # steps with no counterpart in a program
 FAMILIES = ("inet", "inet6", "unix")  # what the exporters write
 TYPES = ("stream", "dgram", "seqpacket", "raw")
-
-
-class ExportError(InputError):
-    """A session that cannot be exported as it stands; one line saying why."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +37,6 @@ class Address:
     text: str
     name: str = ""
     sock: int = 0
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str  # "SO_RCVBUF"
-    level: str  # "SOL_SOCKET"
-    optname: int
-    levelnum: int
-    kind: str  # "int", "linger", "timeval", the codec of a struct or name, or "raw" (a read)
-    value: Any  # the normal value: int; {"on": bool, "seconds": int}; float seconds; ...
-    encoded: bytes = b""  # what setsockopt takes when it is not an int (the exact bytes)
-    program: tuple[tuple[int, int, int, int], ...] = ()  # SO_ATTACH_FILTER: the filter
 
 
 @dataclass
@@ -195,7 +171,7 @@ class _Builder:
     def add(self, step: Step) -> None:
         if step.op in SKIPPED:
             return
-        call = Call(step.seq, step.op, step.sock, dict(step.args), _title(step),
+        call = Call(step.seq, step.op, step.sock, dict(step.args), step_title(step),
                     step.error.name if step.error else None, step.auto,
                     self.blocking.get(step.sock or 0, True))
         handler = getattr(self, "_" + step.op, None)
@@ -313,7 +289,7 @@ class _Builder:
         call.total = call.at + len(call.data)  # a datagram count once all are known
 
     def _getsockopt(self, step: Step, call: Call) -> None:
-        call.option = _option(step.args["option"], None)
+        call.option = option_of(step.args["option"], None)
         if call.option.name == "SO_ERROR" and step.ok:
             call.so_error = _so_error(step.result or {})
         value = (step.result or {}).get("value")
@@ -322,8 +298,9 @@ class _Builder:
             call.read = value if self.names.get((step.sock, call.option.name)) else None
 
     def _setsockopt(self, step: Step, call: Call) -> None:
-        call.option = _option(step.args["option"], step.args["value"],
-                              self.sockets.get(step.sock or 0))
+        sock = self.sockets.get(step.sock or 0)
+        link = filter_link(sock.family, sock.type) if sock else "ip"
+        call.option = option_of(step.args["option"], step.args["value"], link)
         if call.option.kind == "string" and step.ok:
             self.names[(step.sock, call.option.name)] = call.option.value
 
@@ -374,21 +351,6 @@ def _made(step: Step, key: str) -> list[int]:
     return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
 
 
-def _title(step: Step) -> str:
-    value = step.args.get("value")
-    if step.op == "setsockopt" and isinstance(value, dict | list):
-        try:  # a struct as people write it: "239.255.0.1 on 127.0.0.1", "pass 129"
-            spec = lookup_option(step.args["option"])
-            shown = format_option_value(spec, check_option_value(spec, value))
-            return f"setsockopt(#{step.sock}, option={step.args['option']}, value={shown})"
-        except InputError:
-            pass
-    try:
-        return step.describe()
-    except ValueError:  # a payload that was not kept
-        return f"{step.op}(#{step.sock})"
-
-
 def _address(text: str) -> Address:
     text = text.strip()
     if text.startswith("peer:"):
@@ -428,55 +390,3 @@ def _so_error(result: dict[str, Any]) -> str:
     return ""
 
 
-def _option(name: str, value: Any, sock: Sock | None = None) -> Option:
-    """The option of a setsockopt (value given) or getsockopt (value None) step."""
-    try:
-        spec = lookup_option(name)
-    except InputError as exc:
-        raise ExportError(f"export: {exc}") from None
-    level = getattr(spec, "c_level", "") or spec.level_name
-    c_name = getattr(spec, "c_name", "") or spec.name
-    codec = getattr(spec, "codec", "int")
-    if value is None:  # a read: an int, a name, or the raw bytes of a struct
-        kind = {"int": "int", "bool": "int", "string": "string"}.get(codec, "raw")
-        return Option(c_name, level, spec.optname, spec.level, kind, None)
-    kind = CODEC_KINDS.get(codec, codec)
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return Option(c_name, level, spec.optname, spec.level, kind, value)
-    try:
-        value = check_option_value(spec, value)
-    except InputError as exc:
-        if kind in ("int", "linger", "timeval"):  # as recorded, when it has the right shape
-            kind = _value_kind(spec.name, value)
-            return Option(c_name, level, spec.optname, spec.level, kind, value)
-        raise ExportError(f"export: {exc}") from None
-    if kind in ("linger", "timeval"):
-        return Option(c_name, level, spec.optname, spec.level, kind, value)
-    if kind == "bpf":  # compiled for what the socket's packets start with, as the engine does
-        link = filter_link(sock.family, sock.type) if sock else "ip"
-        program = bpf.compile_filter(bpf.parse(value, link))
-        return Option(c_name, level, spec.optname, spec.level, kind, value,
-                      bpf.program_bytes(program), tuple(_insn(i) for i in program))
-    encoded = encode_option(spec, value)
-    if isinstance(encoded, int):
-        return Option(c_name, level, spec.optname, spec.level, "int", encoded)
-    return Option(c_name, level, spec.optname, spec.level, kind, value, encoded)
-
-
-def _insn(insn: Any) -> tuple[int, int, int, int]:
-    return (int(insn.code), int(insn.jt), int(insn.jf), int(insn.k))
-
-
-CODEC_KINDS = {"int": "int", "bool": "int", "linger": "linger", "timeval": "timeval"}
-
-
-def _value_kind(name: str, value: Any) -> str:
-    if isinstance(value, bool | int):
-        return "int"
-    if (isinstance(value, dict) and set(value) == {"on", "seconds"}
-            and isinstance(value["seconds"], int)):
-        return "linger"
-    if isinstance(value, float) and math.isfinite(value) and value >= 0:
-        return "timeval"
-    kind = type(value).__name__
-    raise ExportError(f"export: option {name} with a value of kind {kind} is not exported yet")

@@ -13,7 +13,7 @@ import ipaddress
 import sys
 from collections.abc import Callable
 
-from workbench.export.plan import Option
+from workbench.export.plan_options import Option
 
 STRUCT_KINDS = ("linger", "timeval", "ip_mreqn", "ipv6_mreq", "icmp6_filter", "bpf")
 
