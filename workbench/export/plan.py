@@ -7,7 +7,9 @@ the call ended with, and for receives how many bytes (streams) or datagrams the
 socket had taken once it returned. Receives are idempotent "read until the socket has
 what the recording had", so an `expect` and the auto-receive after it read once.
 Auto steps (auto-accept, auto-receive, the SO_ERROR read after a non-blocking
-connect) become explicit calls. Pure: payload bytes are read through the session.
+connect) become explicit calls. What a raw or ping socket received is kept as the part
+a program can compare (`compared_part`: the kernel rewrites the rest). Pure: payload
+bytes are read through the session.
 """
 
 from __future__ import annotations
