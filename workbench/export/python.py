@@ -235,7 +235,7 @@ def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
         if op == "bind":
             return "bind", [sid, addr]
         if op == "connect":
-            return "connect", [sid, addr, str(call.blocking)]
+            return "connect", [sid, addr, f"blocking={call.blocking}"]
         return "sendto", [sid, _data(call, consts), _flags(call.args, SEND_FLAGS), addr]
     if op == "send":
         return "send", [sid, _data(call, consts), _flags(call.args, SEND_FLAGS)]
@@ -257,13 +257,13 @@ def _plain(call: Call, s: str, sid: str, model: str) -> tuple[str | None, list[s
     op = call.op
     if op == "accept":
         new = str(call.made[0]) if call.made else "None"
-        return "accept", [sid, new, str(call.blocking)]
+        return "accept", [sid, new, f"blocking={call.blocking}"]
     if op == "listen":
         return "call", [f"{s}.listen", str(call.args["backlog"])]
     if op == "getsockopt":
         assert call.option is not None
         if call.so_error is not None and call.error is None:
-            return "so_error", [sid, repr(call.so_error or None), str(call.auto)]
+            return "so_error", [sid, repr(call.so_error or None), f"settle={call.auto}"]
         if call.option.kind == "string":  # a name: said, and checked when the session set it
             return "read_name", [sid, *_level_name(call), repr(call.read)]
         size = ["256"] if call.option.kind == "raw" else []  # a struct: its bytes

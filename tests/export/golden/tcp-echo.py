@@ -414,7 +414,7 @@ def steps(run):
         socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     run.connect(
         2, 'connect(#1, address=peer:echo)', None, 1,
-        run.address(1, 'peer:echo', socket.AF_INET, socket.SOCK_STREAM), True)
+        run.address(1, 'peer:echo', socket.AF_INET, socket.SOCK_STREAM), blocking=True)
     run.send(3, 'send(#1, <13 bytes>)', None, 1, b'hello, echo\r\n', 0)
     run.expect(4, 'expect(#1, <13 bytes>, timeout=5)', None, 1, 0, b'hello, echo\r\n')
     # the engine made this call on its own: here it is explicit

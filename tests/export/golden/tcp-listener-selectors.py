@@ -447,10 +447,10 @@ def steps(run):
         4, 'socket(family=inet, type=stream)', None, 2, socket.AF_INET, socket.SOCK_STREAM, 0)
     run.connect(
         5, 'connect(#2, address=sock:1)', None, 2,
-        run.address(2, 'sock:1', socket.AF_INET, socket.SOCK_STREAM), True)
+        run.address(2, 'sock:1', socket.AF_INET, socket.SOCK_STREAM), blocking=True)
     run.pause(6, 'wait(seconds=0.1)', None, 0.1)
     # the engine made this call on its own: here it is explicit
-    run.accept(7, 'accept(#1)', None, 1, 3, True)
+    run.accept(7, 'accept(#1)', None, 1, 3, blocking=True)
     run.send(8, 'send(#2, <5 bytes>)', None, 2, b'ping\n', 0)
     # the engine made this call on its own: here it is explicit
     run.recv(9, 'recv(#3)', None, 3, 5)
