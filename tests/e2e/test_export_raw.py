@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from export_programs import VARIANTS, Program, build, session_of
-from support import ok, threads_end, wait_until
+from support import HAS_IPV6, ok, threads_end, wait_until
 
 from workbench.core.ops import normalise
 from workbench.core.packets import icmp, ipv4
@@ -88,6 +88,37 @@ def test_a_capture_filter_is_attached_as_the_workbench_compiled_it(
     assert code == 0, f"{out}\n{err}"
     assert re.search(r"^step 1: setsockopt\(#1, option=SO_ATTACH_FILTER.*\): ok$", out,
                      re.M), out
+
+
+def echo6_session(engine: Engine, ident: int) -> Session:
+    """A raw ICMPv6 socket that lets only echo replies in (ICMP6_FILTER) pings ::1: the
+    kernel fills the checksum, and no IP header comes with what it receives."""
+    sid = ok(engine.call("socket", None, WITHIN, family="inet6", type="raw", proto="icmpv6",
+                         approved=True)).result["sock"]
+    ok(engine.call("setsockopt", sid, WITHIN, option="ICMP6_FILTER", value="129"))
+    ok(engine.call("sendto", sid, WITHIN, data=icmp.echo6(ident, 3, b"raw6 echo"),
+                   address="[::1]:0"))
+
+    def replies() -> list[bytes]:
+        return [s.data[4:] for s in engine.steps()
+                if s.sock == sid and s.op == "recvfrom" and s.ok]
+
+    wait_until(lambda: icmp.echo6(ident, 3, b"raw6 echo", reply=True)[4:] in replies(),
+               "the echo reply", WITHIN)
+    ok(engine.call("close", sid, WITHIN))
+    return engine.session
+
+
+@pytest.mark.skipif(not ROOT or not HAS_IPV6, reason="needs root and IPv6 loopback")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=IDS)
+def test_a_raw_icmpv6_echo_with_a_type_filter_runs(engine: Engine, lang: str, model: str,
+                                                   tmp_path: Path) -> None:
+    session = echo6_session(engine, 0x7200 + VARIANTS.index((lang, model)))
+    code, out, err = Program([*build(session, lang, model, tmp_path), "--timeout",
+                              "10"]).finish()
+    assert code == 0, f"{out}\n{err}"
+    assert re.search(r"^step 1: setsockopt\(#1, option=ICMP6_FILTER, value=pass 129\): ok$",
+                     out, re.M), out
 
 
 def ping_session() -> Session:
