@@ -121,6 +121,29 @@ def test_a_raw_icmpv6_echo_with_a_type_filter_runs(engine: Engine, lang: str, mo
                      out, re.M), out
 
 
+def missing_reply_session() -> Session:
+    """A raw ICMP socket whose recording received a reply no echo here will draw."""
+    header = ipv4.build(ipv4.IPv4Header(proto=1, ttl=64, src="127.0.0.1", dst="127.0.0.1"),
+                        b"")
+    never = icmp.echo(0x7300, 1, b"a reply that never comes", reply=True)
+    steps = [Step("socket", None, normalise("socket", {"family": "inet", "type": "raw",
+                                                       "proto": "icmp", "approved": True}),
+                  result={"sock": 1}),
+             Step("recvfrom", 1, {}, auto=True, result={"data": header + never, "at": 0}),
+             Step("close", 1, {})]
+    return session_of("a reply that never comes", steps)
+
+
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root on Linux")
+@pytest.mark.parametrize("lang", ["c", "python"])
+def test_a_packet_that_never_comes_ends_the_blocking_program_within_its_timeout(
+        lang: str, tmp_path: Path) -> None:
+    argv = build(missing_reply_session(), lang, "blocking", tmp_path)
+    code, out, err = Program([*argv, "--timeout", "0.5"]).finish()
+    assert code == 1, f"{out}\n{err}"
+    assert err.startswith("differs: step 1: ") and "within" in err, err
+
+
 def ping_session() -> Session:
     """A ping socket's echo: the identifier recorded (4660) is not the one a program's
     socket gets, nor is the checksum."""

@@ -224,7 +224,10 @@ static int recv_packets(int seq, const char *what, int expect, int sid, size_t c
     while (rx[sid].count < count) {
         size_t at = rx[sid].len, want = sizes[rx[sid].count], skip = 0, n;
         unsigned char *p;
-        ssize_t got = take(seq, what, sid, size, flags, 1);
+        ssize_t got;
+        if (wait_fd(seq, what, fds[sid], POLLIN) < 0) /* a packet that never comes: bounded */
+            return -1;
+        got = take(seq, what, sid, size, flags, 1);
         if (got < 0)
             return -1;
         p = rx[sid].buf + at;

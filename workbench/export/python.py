@@ -57,7 +57,7 @@ def export_python(session: Session, model: str = "blocking") -> str:
         *consts,
         "",
         runtime(model, "\n".join(body)).strip("\n"),
-        *([PACKETS] if cuts else []),
+        *([PACKETS + ("" if model == "asyncio" else PACKETS_WAIT)] if cuts else []),
         "",
         "",
         _steps_function(body, model),
@@ -92,6 +92,12 @@ class Run(Run):
                               "recording did not have here")
                 return
         super().got_datagram(seq, sid, data)'''
+PACKETS_WAIT = '''
+
+    def take(self, seq, what, sid, size, flags, datagram):
+        if sid in CUT:  # a packet that never comes: the wait is bounded by --timeout
+            self.wait(seq, self.socks[sid], selectors.EVENT_READ, sid)
+        return super().take(seq, what, sid, size, flags, datagram)'''
 
 
 def _header(plan: Plan, model: str) -> str:
