@@ -75,7 +75,7 @@ class EventLog(RichLog):
     of them, so the log always wraps at the width it has. Enter lists the failed steps
     to explain one (screens/why)."""
 
-    BINDINGS = [Binding("enter", "app.pick_failure", "explain an error", id="log.explain",
+    BINDINGS = [Binding("enter", "app.pick_failure", "why", id="log.explain",
                         tooltip="choose a failed step and see why it failed")]
 
     def __init__(self) -> None:
