@@ -1,7 +1,7 @@
 """Produce the README's screenshots from the real app, in stable mode.
 
-Run `python screenshots/make_screenshots.py` from the checkout; it writes SVGs next
-to this file. Stable mode binds every port as 0, shows each as a fixed fake and
+Run `python screenshots/make_screenshots.py [SCENE ...]` from the checkout; it writes
+SVGs next to this file. Stable mode binds every port as 0, shows each as a fixed fake and
 freezes the clock, so a screenshot only changes when the screen does.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -81,6 +82,37 @@ async def session(app: WorkbenchApp, pilot: Pilot) -> None:
     await settle(pilot, lambda: app.stepper is not None and app.stepper.done)
 
 
+async def options(app: WorkbenchApp, pilot: Pilot) -> None:
+    """The demo's socket in the Options pane, TCP_NODELAY just flipped on."""
+    await demo(app, pilot)
+    await pilot.press("4")
+    pane = app.main.panes["options"]
+    await settle(pilot, lambda: bool(getattr(pane, "readings", None)))
+    table = app.main.query_one("#options-table")
+    names = [r.spec.name for r in table._rows]  # type: ignore[attr-defined]
+    table.move_cursor(row=names.index("TCP_NODELAY"))  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await settle(pilot, lambda: getattr(pane, "readings", {}).get("TCP_NODELAY") == 1)
+
+
+async def tcp_info(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("i")
+    await settle(pilot, lambda: bool(getattr(app.main.panes["options"], "tcp_info", None)))
+
+
+async def export(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("X")
+    await settle(pilot, lambda: bool(getattr(app.screen, "text", "")))
+
+
+async def conns(app: WorkbenchApp, pilot: Pilot) -> None:
+    await demo(app, pilot)
+    await pilot.press("5")
+    await pilot.pause(1.5)  # the first dump (this machine's sockets: it differs each run)
+
+
 SCENES: dict[str, tuple[Scene, dict[str, object]]] = {
     "demo": (demo, {"demo": True}),
     "event-log": (log, {"demo": True}),
@@ -88,6 +120,10 @@ SCENES: dict[str, tuple[Scene, dict[str, object]]] = {
     "econnrefused": (refused, {"demo": True}),
     "keys": (keys, {"demo": True}),
     "step-through": (session, {"path": "sessions/tcp-echo.json"}),  # relative to ROOT
+    "options": (options, {"demo": True}),
+    "tcp-info": (tcp_info, {"demo": True}),
+    "export": (export, {"demo": True}),
+    "conns": (conns, {"demo": True}),
 }
 
 
@@ -104,12 +140,12 @@ async def shoot(name: str, size: tuple[int, int]) -> Path:
     return out
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
     os.chdir(ROOT)  # paths shown in the title bar stay relative to the checkout
-    for name in SCENES:
+    for name in names or SCENES:
         for size in ((80, 24), (120, 40)):
             print(await shoot(name, size))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))  # scene names, or none for every scene
