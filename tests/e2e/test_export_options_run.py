@@ -6,12 +6,13 @@ congestion control algorithm set by name reads back as that name."""
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from export_programs import TIMEOUT, VARIANTS, Program, build
-from support import ok, threads_end, wait_until
+from support import HAS_IPV6, ok, threads_end, wait_until
 
 from workbench.core.session import Session
 from workbench.io.engine import Engine
@@ -74,6 +75,54 @@ def test_a_multicast_member_receives_what_is_sent_to_its_group(
     assert code == 0, f"{out}\n{err}"
     assert "IP_ADD_MEMBERSHIP" in out and "datagram 1 received" in out, out
     assert witness.recv(100) == b"to the group"  # the program's, seen from outside
+
+
+GROUP6 = "ff02::1:3"
+
+
+def multicast6_session(engine: Engine, port: int, index: int) -> Session | None:
+    """The same on IPv6: a member on [::]:port joins GROUP6 on lo (by its index); None
+    when loopback carries no IPv6 multicast here."""
+    member = ok(engine.call("socket", None, WITHIN, family="inet6", type="dgram")
+                ).result["sock"]
+    ok(engine.call("setsockopt", member, WITHIN, option="SO_REUSEADDR", value="on"))
+    ok(engine.call("bind", member, WITHIN, address=f"[::]:{port}"))
+    ok(engine.call("setsockopt", member, WITHIN, option="IPV6_JOIN_GROUP",
+                   value=f"{GROUP6} {index}"))
+    sender = ok(engine.call("socket", None, WITHIN, family="inet6", type="dgram")
+                ).result["sock"]
+    ok(engine.call("bind", sender, WITHIN, address="[::1]:0"))
+    ok(engine.call("setsockopt", sender, WITHIN, option="IPV6_MULTICAST_IF", value=index))
+    sent = engine.call("sendto", sender, WITHIN, data=b"six", address=f"[{GROUP6}%lo]:{port}")
+    if sent.error is not None and sent.error.name == "ENETUNREACH":
+        return None
+    ok(sent)
+    wait_until(lambda: any(s.sock == member and s.op == "recvfrom" and s.ok
+                           for s in engine.steps()), "the member to receive", WITHIN)
+    ok(engine.call("close", sender, WITHIN))
+    ok(engine.call("close", member, WITHIN))
+    return engine.session
+
+
+@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6 loopback here")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=IDS)
+def test_an_ipv6_multicast_member_receives_what_is_sent_to_its_group(
+        engine: Engine, lang: str, model: str, tmp_path: Path) -> None:
+    index = socket.if_nametoindex("lo")
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as witness:
+        witness.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        witness.bind(("::", 0))
+        witness.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                           socket.inet_pton(socket.AF_INET6, GROUP6)
+                           + index.to_bytes(4, sys.byteorder))
+        witness.settimeout(TIMEOUT)
+        session = multicast6_session(engine, witness.getsockname()[1], index)
+        if session is None:
+            pytest.skip("loopback carries no IPv6 multicast here (lo has no multicast route)")
+        assert witness.recv(100) == b"six"  # the recording's own datagram
+        code, out, err = Program(build(session, lang, model, tmp_path)).finish()
+        assert code == 0, f"{out}\n{err}"
+        assert witness.recv(100) == b"six"  # the program's, seen from outside
 
 
 def congestion_session(engine: Engine) -> Session:
