@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import math
@@ -27,10 +28,6 @@ from workbench.cli_capture import (
     mark_recovered,
     replay_limits,
 )
-from workbench.cli_conns import add_conns_parser
-from workbench.cli_errno import add_errno_parser
-from workbench.cli_export import add_export
-from workbench.cli_options import add_options_parser
 from workbench.cli_output import (
     CANNOT_WRITE,
     drop_stdout,
@@ -87,7 +84,23 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(BAD_INPUT)
 
 
-def _parser() -> argparse.ArgumentParser:
+# Headless commands whose parser lives in a module of their own: `workbench conns` imports
+# only its own module, not every command's, so a script calling it often starts fast.
+OWN_MODULES = {
+    "errno": ("workbench.cli_errno", "add_errno_parser"),
+    "export": ("workbench.cli_export", "add_export"),
+    "conns": ("workbench.cli_conns", "add_conns_parser"),
+    "options": ("workbench.cli_options", "add_options_parser"),
+}
+
+
+def _add_own(sub: Any, command: str) -> None:
+    module, function = OWN_MODULES[command]
+    getattr(importlib.import_module(module), function)(sub)
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only` (one of OWN_MODULES), just that command."""
     parser = Parser(
         prog="workbench",
         description="Socket Workbench: open, drive and record TCP, UDP and Unix sockets.",
@@ -100,15 +113,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--capture-budget", type=budget_arg, default=AUTO, metavar="SIZE",
                         help="with no command: received bytes kept (see demo --help)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if only is not None:
+        _add_own(sub, only)
+        return parser
     _add_tui_commands(sub)
     _add_replay(sub)
     _add_peer(sub)
-    add_errno_parser(sub)
+    _add_own(sub, "errno")
     _add_recover(sub)
-    add_export(sub)
+    _add_own(sub, "export")
     add_journals_parser(sub, Parser)
-    add_conns_parser(sub)
-    add_options_parser(sub)
+    _add_own(sub, "conns")
+    _add_own(sub, "options")
     return parser
 
 
@@ -188,9 +204,11 @@ def _add_recover(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     tolerate_unencodable()
     out = io.StringIO()  # help and headless output, written once the exit code is known
+    words = list(sys.argv[1:] if argv is None else argv)
+    only = words[0] if words and words[0] in OWN_MODULES else None
     try:
         with contextlib.redirect_stdout(out):
-            args = _parser().parse_args(argv)
+            args = _parser(only).parse_args(words)
     except SystemExit as exc:  # --help, --version or a one-line usage error
         return emit(out.getvalue(), exc.code if isinstance(exc.code, int) else BAD_INPUT)
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", _cmd_tui)
