@@ -339,7 +339,7 @@ static int do_socket(int seq, const char *what, int expect, int sid, int family,
 static int to_addr(const char *text, int family, int type, struct addr *out)
 {
     char host[256];
-    const char *colon, *port;
+    const char *colon, *port, *start;
     size_t hostlen;
     struct addrinfo hints, *res = NULL;
     int rc;
@@ -369,15 +369,16 @@ static int to_addr(const char *text, int family, int type, struct addr *out)
     }
     port = colon + 1;
     hostlen = (size_t)(colon - text);
+    start = text;
     if (hostlen >= 2 && text[0] == '[' && text[hostlen - 1] == ']') {
-        text++;
+        start++;
         hostlen -= 2;
     }
     if (hostlen >= sizeof host) {
         fprintf(stderr, "address %s: the host name is too long\n", text);
         return -1;
     }
-    memcpy(host, text, hostlen);
+    memcpy(host, start, hostlen);
     host[hostlen] = '\0';
     memset(&hints, 0, sizeof hints);
     hints.ai_family = family;
@@ -385,7 +386,7 @@ static int to_addr(const char *text, int family, int type, struct addr *out)
     hints.ai_flags = AI_NUMERICSERV;
     rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "address %s: %s\n", host, gai_strerror(rc));
+        fprintf(stderr, "address %s: %s\n", text, gai_strerror(rc));
         return -1;
     }
     memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
