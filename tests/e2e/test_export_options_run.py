@@ -5,6 +5,7 @@ congestion control algorithm set by name reads back as that name."""
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,9 @@ import pytest
 from export_programs import TIMEOUT, VARIANTS, Program, build
 from support import HAS_IPV6, ok, threads_end, wait_until
 
+from workbench.core.options import all_options
 from workbench.core.session import Session
+from workbench.export.plan import make_plan
 from workbench.io.engine import Engine
 
 GROUP = "239.255.0.7"
@@ -151,3 +154,33 @@ def test_a_congestion_control_set_by_name_reads_back_as_that_name(
     assert code == 1, f"{out}\n{err}"
     assert "TCP_CONGESTION)" in err and "cubic" in err and "reno" in err, err
 
+
+
+def every_option_session(engine: Engine) -> Session:
+    """Each option the catalog can set, set to its example on a socket it applies to,
+    through the engine: success or the errno it met, as recorded."""
+    for spec in all_options():
+        if spec.readonly:
+            continue
+        family = next(f for f in spec.families if f != "packet")
+        kind: dict[str, object] = {"family": family, "type": spec.types[0]}
+        if spec.types[0] == "raw":
+            kind |= {"proto": "icmp" if family == "inet" else "icmpv6", "approved": True}
+        sid = ok(engine.call("socket", None, WITHIN, auto=False, **kind)).result["sock"]
+        engine.call("setsockopt", sid, WITHIN, option=spec.name, value=spec.example)
+        ok(engine.call("close", sid, WITHIN))
+    return engine.session
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raw sockets and SO_BINDTODEVICE need root")
+@pytest.mark.parametrize(("lang", "model"), VARIANTS, ids=IDS)
+def test_every_option_set_through_the_engine_is_set_alike_by_the_program(
+        engine: Engine, lang: str, model: str, tmp_path: Path) -> None:
+    session = every_option_session(engine)
+    code, out, err = Program(build(session, lang, model, tmp_path)).finish()
+    assert code == 0, f"{out}\n{err}"
+    sets = [c for c in make_plan(session).calls if c.op == "setsockopt"]
+    assert len(sets) == sum(not s.readonly for s in all_options())
+    for call in sets:  # each ended in the program as in the recording, and said so
+        said = "ok" if call.error is None else f"{call.error}, as recorded"
+        assert f"step {call.seq}: {call.title}: {said}" in out, (call.title, out)
