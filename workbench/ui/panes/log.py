@@ -1,5 +1,6 @@
 """The Log pane: every step with its result; floods of receives folded into one line.
-Shown by its key, it takes the focus: Enter there lists the failed steps to explain."""
+With the log focused (tab), Enter lists the failed steps to explain. Showing the pane
+does not move the focus: under a flood a focus change redraws the busy log each time."""
 
 from __future__ import annotations
 
@@ -13,10 +14,6 @@ from workbench.ui.widgets.event_log import EventLog, RecvBatch
 class LogPane(PaneController):
     def compose(self) -> ComposeResult:
         yield EventLog()
-
-    def on_shown(self) -> None:
-        """The tab was chosen: the log takes the keys (Enter lists the failed steps)."""
-        self.screen.query_one(EventLog).focus()
 
     def on_events(self, events: list[EngineEvent]) -> None:
         log = self.screen.query_one(EventLog)
