@@ -1,4 +1,5 @@
-"""Regenerate the golden exports in tests/export/golden/ from the example sessions.
+"""Regenerate the golden exports in tests/export/golden/ from the example sessions and
+golden/options-session.json.
 
 Run it on purpose after changing a generator, then review `git diff tests/export/golden`
 as the change to what users get:
@@ -19,6 +20,8 @@ CASES = [
     ("tcp-echo", "python", "blocking", "tcp-echo.py"),
     ("tcp-listener", "c", "poll", "tcp-listener-poll.c"),
     ("tcp-listener", "python", "selectors", "tcp-listener-selectors.py"),
+    ("options", "c", "blocking", "options.c"),  # golden/options-session.json
+    ("options", "python", "blocking", "options.py"),
 ]
 
 
@@ -28,7 +31,9 @@ def render(session_name: str, lang: str, model: str) -> str:
     from workbench.export.python import export_python
     from workbench.io.sessionfile import load_session
 
-    session = load_session(ROOT / "sessions" / f"{session_name}.json")
+    example = ROOT / "sessions" / f"{session_name}.json"
+    session = load_session(example if example.exists()
+                           else GOLDEN / f"{session_name}-session.json")
     try:
         return (export_c if lang == "c" else export_python)(session, model)
     finally:

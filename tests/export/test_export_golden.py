@@ -1,5 +1,6 @@
-"""The generated text of two example sessions, in both languages, against files kept in
-tests/export/golden/: a change to a generator shows as a diff to review. After a
+"""The generated text of two example sessions and of one setting struct and name
+options on raw sockets too (golden/options-session.json), in both languages, against
+files kept in tests/export/golden/: a change to a generator shows as a diff to review. After a
 deliberate change, regenerate them with `python tests/export/make_golden.py`."""
 
 from __future__ import annotations

@@ -28,11 +28,18 @@ def option_value(option: Option, seq: int, define: Callable[[str], None]) -> str
     """The value argument of setsockopt; `define` adds a module-level definition."""
     if option.kind == "bpf":
         name = f"FILTER_{seq}"
+        rows = [option.encoded[i:i + 32].hex() for i in range(0, len(option.encoded), 32)]
         define(f"# the filter {option.value!r}, compiled as the workbench did: struct "
                f"sock_filter[{len(option.program)}]\n"
                f"{name} = ctypes.create_string_buffer(bytes.fromhex(\n"
-               f"    {option.encoded.hex()!r}), {len(option.encoded)})")
+               + "".join(f"    {row!r}\n" for row in rows)
+               + f"), {len(option.encoded)})")
         return f'struct.pack("HP", {len(option.program)}, ctypes.addressof({name}))'
+    if option.kind == "icmp6_filter":
+        name = f"ICMP6_FILTER_{seq}"
+        define(f"# a set bit blocks that ICMPv6 type; these pass: "
+               f"{', '.join(map(str, option.value)) or 'none'}\n{name} = {_icmp6_filter(option)}")
+        return name
     form = _FORMS.get(option.kind)
     return form(option) if form else repr(option.encoded)
 
@@ -81,12 +88,12 @@ def _ipv6_mreq(option: Option) -> str:
 
 def _icmp6_filter(option: Option) -> str:
     """Eight 32-bit words in the machine's order; a set bit blocks that type."""
-    words = ", ".join(f"0x{int.from_bytes(option.encoded[i:i + 4], sys.byteorder):08x}"
-                      for i in range(0, 32, 4))
-    return f'struct.pack("=8I", {words})'
+    words = [f"0x{int.from_bytes(option.encoded[i:i + 4], sys.byteorder):08x}"
+             for i in range(0, 32, 4)]
+    return (f'struct.pack(\n    "=8I", {", ".join(words[:4])},\n'
+            f'    {", ".join(words[4:])})')
 
 
 _FORMS: dict[str, Callable[[Option], str]] = {
     "int": _int, "linger": _linger, "timeval": _timeval, "in_addr": _in_addr,
-    "ip_mreqn": _mreqn, "ip_mreq_source": _mreq_source, "ipv6_mreq": _ipv6_mreq,
-    "icmp6_filter": _icmp6_filter}
+    "ip_mreqn": _mreqn, "ip_mreq_source": _mreq_source, "ipv6_mreq": _ipv6_mreq}

@@ -50,7 +50,8 @@ def export_python(session: Session, model: str = "blocking") -> str:
     body = [_step(plan, call, model, consts) for call in plan.calls]
     cuts = {sid: sock.cut for sid, sock in plan.sockets.items() if sock.cut}
     if cuts:
-        consts.append(f"CUT = {cuts!r}  # raw and ping sockets: what of a datagram is compared")
+        consts.append(f"CUT = {cuts!r}  # raw and ping sockets: what of a datagram is "
+                      "compared\n")
     return "\n".join([
         _header(plan, model),
         _data_tables(plan),
@@ -254,7 +255,7 @@ def _method(plan: Plan, call: Call, sock: Sock | None, model: str,
         return "expect", [sid, str(call.at), _data(call, consts) + count]
     if op == "setsockopt":
         assert call.option is not None
-        value = option_value(call.option, call.seq, consts.append)
+        value = option_value(call.option, call.seq, lambda text: consts.append(text + "\n"))
         return "call", [f"{s}.setsockopt", *_level_name(call), value]
     return _plain(call, s, sid, model)
 
