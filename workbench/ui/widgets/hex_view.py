@@ -202,7 +202,6 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
         super().__init__(name=name, id=id, classes=classes)
         self.own_prompts = own_prompts
         self._poll = poll
-        self._fed = False  # catch_up was called since the poll's last tick
         self.mode = "hex"
         self.layout_choice = "auto"
         self.following = True
@@ -255,7 +254,6 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
 
     def catch_up(self) -> None:
         """Take in the chunks that arrived since the last call; follow the tail if on."""
-        self._fed = True
         new = None if self.capture is None else new_chunks(self.capture, len(self.model))
         if new is None:
             return
@@ -272,15 +270,7 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
 
     def on_mount(self) -> None:
         if self._poll > 0:
-            self.set_interval(self._poll, self._polled)
-
-    def _polled(self) -> None:
-        """The poll catches up only when nobody else did since its last tick: under a
-        flood the screen feeds the view at each drain, and a frame more each tick would
-        take the UI thread's time twice."""
-        if not self._fed:
-            self.catch_up()
-        self._fed = False
+            self.set_interval(self._poll, self.catch_up)
 
     def on_resize(self) -> None:
         self._relayout()
