@@ -125,3 +125,14 @@ def test_a_step_on_a_socket_no_step_made_is_refused() -> None:
     for export in (export_c, export_python):
         with pytest.raises(ExportError, match="uses socket #4, which no step of the session"):
             export(session)
+
+
+def test_a_long_c_call_is_cut_after_a_comma_outside_its_strings() -> None:
+    from workbench.export.c import _wrapped
+
+    title = '"send(#1, <5 bytes>) \\", quoted, still the string, on and on and on"'
+    line = f"if (send_all(3, {title}, 0, 1, data_3, 5, 0) < 0)"
+    first, second = _wrapped(line, 90)
+    assert title in first and first.endswith(",")  # the literal is whole, cut after it
+    assert second.startswith(" " * len("if (send_all(")) and second.endswith("< 0)")
+    assert _wrapped("if (f(1, 2) < 0)") == ["if (f(1, 2) < 0)"]

@@ -31,6 +31,7 @@ from workbench.export.plan import (
 )
 
 MODELS = ("blocking", "poll")
+WIDTH = 100  # the columns a line of the program takes at most, where it can be cut
 LITERAL_MAX = 4000  # longer payloads are arrays: ISO C compilers need take only 4095
 FAMILY = {"inet": "AF_INET", "inet6": "AF_INET6", "unix": "AF_UNIX"}
 TYPE = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET",
@@ -199,7 +200,29 @@ def _step(plan: Plan, call: Call, model: str, consts: Constants) -> str:
 
 
 def _check(expr: str, code: int = 1) -> list[str]:
-    return [f"if ({expr} < 0)", f"    return {code};"]
+    """`if (expr < 0) return code;`, its arguments wrapped when the line is long."""
+    return [*_wrapped(f"if ({expr} < 0)"), f"    return {code};"]
+
+
+def _wrapped(line: str, width: int = WIDTH - 8) -> list[str]:
+    """A call too long for a line cut after its last comma that fits, outside string
+    literals, the rest aligned under the call's first argument."""
+    if len(line) <= width:
+        return [line]
+    cuts, quoted, escaped = [], False, False
+    for i, char in enumerate(line[:width]):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            cuts.append(i)
+    opening = line.find("(", 4)
+    if not cuts or opening < 0 or cuts[-1] < opening:
+        return [line]
+    return [line[:cuts[-1] + 1], " " * (opening + 1) + line[cuts[-1] + 1:].lstrip()]
 
 
 def _statements(plan: Plan, call: Call, sock: Sock | None, model: str, consts: Constants,

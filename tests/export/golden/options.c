@@ -437,7 +437,8 @@ static int run(void)
 #endif
         rc = setsockopt(fds[1], IPPROTO_IP, IP_ADD_MEMBERSHIP, (const char *)&v, sizeof v);
     }
-    if (outcome(1, "setsockopt(#1, option=IP_ADD_MEMBERSHIP, value=239.255.0.1 on 127.0.0.1)", rc, 0) < 0)
+    if (outcome(1, "setsockopt(#1, option=IP_ADD_MEMBERSHIP, value=239.255.0.1 on 127.0.0.1)",
+                rc, 0) < 0)
         return 1;
     /* step 2: setsockopt(#1, option=IP_MULTICAST_IF, value=127.0.0.1) */
     {
@@ -477,7 +478,8 @@ static int run(void)
     if (outcome(6, "setsockopt(#2, option=IP_OPTIONS, value=01 01 01 00)", rc, 0) < 0)
         return 1;
     /* step 7: socket(family=inet6, type=raw, proto=58, approved=True) */
-    if (do_socket(7, "socket(family=inet6, type=raw, proto=58, approved=True)", 0, 3, AF_INET6, SOCK_RAW, 58) < 0)
+    if (do_socket(7, "socket(family=inet6, type=raw, proto=58, approved=True)", 0, 3, AF_INET6,
+                  SOCK_RAW, 58) < 0)
         return 1;
     /* step 8: setsockopt(#3, option=ICMP6_FILTER, value=pass 129) */
     {
@@ -494,7 +496,8 @@ static int run(void)
     if (outcome(8, "setsockopt(#3, option=ICMP6_FILTER, value=pass 129)", rc, 0) < 0)
         return 1;
     /* step 9: socket(family=inet, type=raw, proto=1, approved=True) */
-    if (do_socket(9, "socket(family=inet, type=raw, proto=1, approved=True)", 0, 4, AF_INET, SOCK_RAW, 1) < 0)
+    if (do_socket(9, "socket(family=inet, type=raw, proto=1, approved=True)", 0, 4, AF_INET,
+                  SOCK_RAW, 1) < 0)
         return 1;
     /* step 10: setsockopt(#4, option=SO_ATTACH_FILTER, value=icmp host 127.0.0.1) */
     {
@@ -522,7 +525,8 @@ static int run(void)
         rc = setsockopt(fds[4], SOL_SOCKET, SO_ATTACH_FILTER, (const char *)&v, sizeof v);
 #endif
     }
-    if (outcome(10, "setsockopt(#4, option=SO_ATTACH_FILTER, value=icmp host 127.0.0.1)", rc, 0) < 0)
+    if (outcome(10, "setsockopt(#4, option=SO_ATTACH_FILTER, value=icmp host 127.0.0.1)", rc,
+                0) < 0)
         return 1;
     /* step 11: close(#1) */
     do_close(11, "close(#1)", 1);
