@@ -179,10 +179,13 @@ def render(info: ErrnoInfo, call: str | None = None, family: str = "") -> list[s
     if not call:
         for name, (m, h) in _by_call(info, family).items():
             lines += [f"  on {name}: {m}", f"    try: {h}"]
-    if info.causes:
-        lines.append("  causes: " + "; ".join(info.causes))
-    if info.fixes:
-        lines.append("  fixes: " + "; ".join(info.fixes))
+    from workbench.core.errnos import for_family
+
+    causes, fixes = for_family(info.causes, family), for_family(info.fixes, family)
+    if causes:
+        lines.append("  causes: " + "; ".join(causes))
+    if fixes:
+        lines.append("  fixes: " + "; ".join(fixes))
     if info.socket_error:
         lines.append("  retry: " + ("soft: a retry with nothing changed may succeed" if info.soft
                                     else "hard: something must change before it can succeed"))

@@ -283,3 +283,13 @@ def test_the_words_a_notification_shows_stay_short() -> None:
         for call, (meaning, hint) in calls.items():
             for text in (meaning, hint):
                 assert len(first_clause(text)) <= 140, (name, call, first_clause(text))
+
+
+def test_causes_naming_a_unix_path_are_left_out_for_ip_sockets() -> None:
+    """One cause list serves both families; an IP connect is not told of socket files."""
+    from workbench.core.errnos import for_family
+
+    info = lookup("ECONNREFUSED")
+    assert any("Unix" in c for c in info.causes)
+    assert not any("Unix" in c for c in for_family(info.causes, "inet"))
+    assert for_family(info.causes, "unix") == info.causes

@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench.core.endpoints import Endpoint, parse_endpoint
 from workbench.core.errno_calls import call_of
-from workbench.core.errnos import FALLBACK_HINT, ErrnoInfo, lookup
+from workbench.core.errnos import FALLBACK_HINT, ErrnoInfo, for_family, lookup
 from workbench.core.errors import InputError
 from workbench.core.steps import CANCELLED, DataRef, Step, StepError
 
@@ -283,9 +283,9 @@ def diagnose(failed: FailedCall, facts: Mapping[str, Fact] | Iterable[Fact] = ()
     claims = [replace(c, evidence=tuple(k for k in c.evidence if k in known))  # only facts had
               for c in diagnosis_rules.run_rules(failed, known)]
     causes = tuple(c for c in claims if c.kind == "cause") or tuple(
-        cause(text) for text in info.causes)
+        cause(text) for text in for_family(info.causes, failed.family))
     fixes = (*(c for c in claims if c.kind == "fix"), fix(hint),
-             *(fix(text) for text in info.fixes))
+             *(fix(text) for text in for_family(info.fixes, failed.family)))
     return Diagnosis(info.name, info.number, info.message, failed.call, meaning, hint,
                      info.soft or failed.cancelled, causes, _dedupe(fixes),
                      _ordered(known, causes + fixes), info.related, failed.cancelled)

@@ -128,6 +128,14 @@ def _lookup_number(number: int) -> ErrnoInfo:
     return table[number]
 
 
+def for_family(texts: tuple[str, ...], family: str) -> tuple[str, ...]:
+    """Causes or fixes that can hold for a socket of this family: those naming a Unix
+    socket path are left out for IP sockets (one list serves both families)."""
+    if family not in ("inet", "inet6"):
+        return texts
+    return tuple(t for t in texts if "Unix" not in t)
+
+
 def lookup(key: int | str) -> ErrnoInfo:
     """Find by number (111, "111"; negative for EAI_*) or by name, any case."""
     if isinstance(key, int):
