@@ -41,7 +41,7 @@ from workbench.io.capture_store import IN, OUT, CaptureStore, Chunk, NotKeptErro
 __all__ = ["DIRECT_MIN", "IN", "OUT", "RING_SIZE", "ByteLog", "CaptureStore", "Chunk",
            "NotKeptError"]
 
-RING_SIZE = 128 << 20  # the most unwritten bytes held in memory
+RING_SIZE = 96 << 20  # the most unwritten bytes held in memory (most of the app's peak RSS)
 SPILL_THRESHOLD = 16 << 20  # without a path: bytes stay in memory up to this much
 PAGE = 4096  # O_DIRECT alignment of offsets, lengths and memory
 DIRECT_MIN = 1 << 20  # smaller writes go through the page cache
