@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets._toast import Toast
 from ui_helpers import drive, messages, palette_entries, type_text, wait_until
 
+from workbench.core.diagnosis import Diagnosis, FailedCall, diagnose
 from workbench.core.steps import Step, StepError
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.screens.form import FormScreen
@@ -95,6 +98,32 @@ def test_bang_explains_a_refused_connect_with_its_evidence(app: WorkbenchApp) ->
             await close(pilot)
 
         drive(app, scenario, size=(120, 40))
+
+
+def test_the_screen_waits_for_the_diagnosis_without_holding_the_app(app: WorkbenchApp) -> None:
+    """A diagnosis still being gathered: the screen says so, keys still work, and the
+    explanation shows once the future is done (set here from another thread)."""
+    pending: Future[Diagnosis] = Future()
+    step = Step("connect", 1, {"address": "127.0.0.1:9"},
+                error=StepError("ECONNREFUSED", 111, "Connection refused"), seq=4)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = WhyScreen(step, pending)
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: app.screen is screen and bool(
+            screen.query("#why-body")), what="the why screen")
+        assert screen.text.startswith("gathering evidence")
+        await pilot.press("y")  # answered at once: nothing to copy yet
+        await wait_until(pilot, lambda: any("still gathering" in m for m in messages(app)),
+                         what="the key answered while gathering")
+        call = FailedCall("connect", "ECONNREFUSED", 111, "Connection refused",
+                          {"address": "127.0.0.1:9"}, "inet", "stream")
+        threading.Thread(target=pending.set_result, args=(diagnose(call),)).start()
+        await wait_until(pilot, lambda: "What it means for connect" in screen.text,
+                         what="the explanation once gathered")
+        await close(pilot)
+
+    drive(app, scenario, size=(80, 24))
 
 
 def test_log_enter_lists_failures_and_explains_a_bind_held_by_the_test(

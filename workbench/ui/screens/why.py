@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from workbench.ui.screens.main import MainScreen
 
 POLL = 0.05  # seconds between looks at the diagnosis future
+GATHERING = "gathering evidence… (it may read /proc and run `ip`: a second at most)"
 PID = re.compile(r"\bpid \d+")
 STABLE_PID = "pid 4242"
 PORT_WORD = re.compile(r"\bport (\d{5})\b")
@@ -142,14 +143,14 @@ class WhyScreen(ModalScreen[str | None]):
         self.future = diagnosis
         self.mask = mask  # screenshots: pids and ports differ each run (stable_mask)
         self.diagnosis: Diagnosis | None = None
-        self.text = ""  # what the screen shows, as plain text (for tests and copying)
+        self.text = GATHERING  # what the screen shows, as plain text (tests, copying)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="why"):
             yield Label("Why it failed  (↑↓ scroll, o sets a related option, y copies, "
                         "esc closes)", id="why-title")
             with VerticalScroll(id="why-scroll"):
-                yield Static("gathering evidence…", id="why-body")
+                yield Static(GATHERING, id="why-body")
 
     def on_mount(self) -> None:
         self.app.clear_notifications()  # the toast of the failure: this says all of it
