@@ -71,6 +71,8 @@ def test_replayed_bind_held_by_another_process_names_it(tmp_path: Path) -> None:
     assert diagnosis["causes"][0]["evidence"] == ["conns.holders"]
     held = next(e for e in diagnosis["evidence"] if e["key"] == "conns.holders")
     assert [o["pid"] for s in held["value"]["sockets"] for o in s["owners"]] == [holder.pid]
+    assert any(r.startswith("step 1: stop python") and f"(pid {holder.pid})" in r
+               for r in report["recommendations"]), report["recommendations"]
 
 
 def test_replayed_connect_refused_says_nothing_listens(tmp_path: Path) -> None:

@@ -68,10 +68,18 @@ class ReplayReport:
             "findings": [m.to_json() for m in self.mismatches] + self.diagnoses,
             "recommendations": [] if self.ok else [
                 "look at the first mismatch: later ones often follow from it",
+                *self._fixes_seen(),
             ],
             "artifacts": [{"steps": self.steps, "calls_run": self.steps_run,
                            "steps_run": self.steps_run, "duration": round(self.duration, 3)}],
         }
+
+
+    def _fixes_seen(self) -> list[str]:
+        """The fixes the diagnoses rest on evidence for: `step N: …`, each once."""
+        fixes = [f"step {d.get('step')}: {f['text']}" for d in self.diagnoses
+                 for f in d["diagnosis"]["fixes"] if f["evidence"]]
+        return list(dict.fromkeys(fixes))
 
 
 class Tally:
