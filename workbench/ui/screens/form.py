@@ -85,7 +85,9 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
                         compact=True)
         yield Label("", id=f"e-{field.name}", classes="field-error", markup=False)
         if field.advise is not None:
-            yield Label("", id=f"w-{field.name}", classes="field-advice", markup=False)
+            advice = Label("", id=f"w-{field.name}", classes="field-advice", markup=False)
+            advice.display = False
+            yield advice
 
     def on_mount(self) -> None:
         self._validate()
@@ -121,6 +123,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
         label = self.query_one(f"#w-{field.name}", Label)
         if value is None or field.advise is None:
             label.update("")
+            label.display = False
             return
         advise = field.advise
 
@@ -129,10 +132,16 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
                 words = advise(value) or ""
             except (OSError, InputError):  # advice is a bonus: a failure says nothing
                 words = ""
-            self.app.call_from_thread(lambda: label.update(words) if label.is_mounted else None)
+            self.app.call_from_thread(self._show_advice, label, words)
 
         self.run_worker(work, thread=True, exclusive=True, group=f"advise-{field.name}",
                         exit_on_error=False)
+
+    @staticmethod
+    def _show_advice(label: Label, words: str) -> None:
+        if label.is_mounted:  # an empty line takes no room: the form keeps its size
+            label.update(words)
+            label.display = bool(words)
 
     @on(Input.Changed)
     @on(Select.Changed)
