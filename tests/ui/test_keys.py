@@ -19,6 +19,7 @@ from workbench.ui.commands import ACTIONS, key_label
 from workbench.ui.panes.conns import ConnsView
 from workbench.ui.panes.data import DataBody
 from workbench.ui.screens.help import HelpScreen
+from workbench.ui.widgets.event_log import EventLog
 from workbench.ui.widgets.hex_prompt import HexPrompt
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.option_table import OptionTable
@@ -51,13 +52,14 @@ def test_help_lists_every_key_grouped_and_marks_what_does_not_apply(app: Workben
         screen = await open_help(pilot)
         groups = {g.title: g for g in screen.groups}
         assert list(groups) == ["app", "socket", "data pane: hex view", "send editor",
-                                "data pane", "options pane", "connections pane"]
+                                "data pane", "log pane", "options pane", "connections pane"]
         ids = {title: [r.id for r in g.rows] for title, g in groups.items()}
         assert ids["data pane: hex view"] == widget_ids(HexView.BINDINGS)
         assert ids["send editor"] == widget_ids(SendEditor.BINDINGS)
         assert ids["options pane"] == widget_ids(OptionTable.BINDINGS)
         assert groups["options pane"].off == "press 4 to show and focus the options"
         assert ids["data pane"] == widget_ids(DataBody.BINDINGS)
+        assert ids["log pane"] == widget_ids(EventLog.BINDINGS)
         assert ids["connections pane"] == widget_ids(ConnsView.BINDINGS)
         assert sorted(ids["app"] + ids["socket"]) == sorted(a.id for a in ACTIONS if a.key)
         keys = {r.key for r in groups["data pane: hex view"].rows}
@@ -151,7 +153,7 @@ def test_h_collides_with_no_other_key() -> None:
     app_keys = [key_label(a.key) for a in ACTIONS if a.key]
     assert len(app_keys) == len(set(app_keys)), "two app actions share a key"
     for bindings in (HexView.BINDINGS, SendEditor.BINDINGS, OptionTable.BINDINGS,
-                     DataBody.BINDINGS, ConnsView.BINDINGS):
+                     DataBody.BINDINGS, ConnsView.BINDINGS, EventLog.BINDINGS):
         keys = {key_label(k) for b in bindings if isinstance(b, Binding)
                 for k in b.key.split(",")}
         # A widget's key shadows the app's while it has the focus: only esc (and f2 in the

@@ -43,6 +43,7 @@ from workbench.ui.screens.why import (
 from workbench.ui.session_actions import SessionActions
 from workbench.ui.stable import PEER_PORT, SOCKET_PORT, FakePorts
 from workbench.ui.stepping import StepThrough
+from workbench.ui.widgets.event_log import EventLog
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.option_table import OptionTable
 from workbench.ui.widgets.send_editor import SendEditor
@@ -354,6 +355,7 @@ class WorkbenchApp(SessionActions, App[int]):
                    pending=bool(info and info.pending), session=self.stepper is not None,
                    hex_focused=focused is main.query_one(HexView),
                    options_focused=isinstance(focused, OptionTable),
+                   log_focused=isinstance(focused, EventLog),
                    conns_focused=focused is not None and any(
                        isinstance(w, ConnsView) for w in (focused, *focused.ancestors)),
                    send_focused=focused is not None and (

@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from workbench.ui.commands import ACTIONS, key_label
 from workbench.ui.panes.conns import ConnsView
 from workbench.ui.panes.data import DataBody
+from workbench.ui.widgets.event_log import EventLog
 from workbench.ui.widgets.hex_view import HexView
 from workbench.ui.widgets.option_table import OptionTable
 from workbench.ui.widgets.send_editor import SendEditor
@@ -48,6 +49,7 @@ class Now:
     hex_focused: bool = False
     options_focused: bool = False
     conns_focused: bool = False
+    log_focused: bool = False
     send_focused: bool = False
     keymap: dict[str, str] = field(default_factory=dict)
 
@@ -97,6 +99,9 @@ def key_groups(now: Now) -> list[KeyGroup]:
                  widget_rows(now, DataBody.BINDINGS),
                  "" if now.hex_focused or now.send_focused
                  else "press h to focus the hex view"),
+        KeyGroup("log pane", "while the event log has the focus (2, then tab to it)",
+                 widget_rows(now, EventLog.BINDINGS),
+                 "" if now.log_focused else "press 2, then tab to the log"),
         KeyGroup("options pane", "while the options table has the focus (4, or tab to it)",
                  widget_rows(now, OptionTable.BINDINGS),
                  "" if now.options_focused else "press 4 to show and focus the options"),
