@@ -35,7 +35,7 @@ SCHEMAS = {
     ("cli_errno.py", "err"): "errno.schema.json",
     ("cli_options.py", "options"): "options.schema.json",
 }
-JSON_FLAG = re.compile(r"(\w+)\.add_argument\(\s*[\"']--json[\"']")
+JSON_FLAG = re.compile(r"(\w+)\.add_argument\([^)]*?[\"']--json[\"']")  # "-j", "--json" too
 
 
 def _registry() -> Registry:
