@@ -80,6 +80,7 @@ class OptionsPane(PaneController):
     info: SocketInfo | None = None
     view: OptionsView | None = None
     tcp_view = False
+    _tabs: TabbedContent | None = None
 
     def compose(self) -> ComposeResult:
         self.readings: dict[str, Any] = {}
@@ -133,8 +134,13 @@ class OptionsPane(PaneController):
     # -- reading ---------------------------------------------------------------------------
 
     def visible(self) -> bool:
-        tabs = self.screen.query("#tabs")
-        return bool(tabs) and tabs.first(TabbedContent).active == "options"
+        """Asked ten times a second: the tabs are looked up once, not queried each time."""
+        if self._tabs is None:
+            found = self.screen.query("#tabs")
+            if not found:
+                return False
+            self._tabs = found.first(TabbedContent)
+        return self._tabs.active == "options"
 
     def read(self, force: bool = False) -> None:
         """Sweep the socket's options (and TCP_INFO when shown): one at a time."""

@@ -133,7 +133,8 @@ class MainScreen(Screen[None]):
                 changed.update(s for s in (event.step.sock, *created) if s is not None)
                 if event.step.op in ("socket", "socketpair"):
                     made.extend(created[:1])
-                elif event.step.op == "accept" and event.step.sock == self.selected:
+                elif event.step.op == "accept" and event.step.sock == (
+                        made[-1] if made else self.selected):  # the one shown once drained
                     made.extend(created)
             elif isinstance(event, SocketChanged):
                 changed.add(event.sock)

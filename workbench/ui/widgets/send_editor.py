@@ -39,6 +39,7 @@ from workbench.core.send_request import (
     format_repeat,
 )
 from workbench.core.steps import SEND_FLAGS
+from workbench.ui.text import set_text
 from workbench.ui.widgets.check import Check
 
 PLACEHOLDER = {
@@ -250,7 +251,12 @@ class SendEditor(Vertical):
         self._check()
 
     def need_destination(self, needed: bool) -> None:
-        self.query_one("#destination", Input).set_class(not needed, "hidden")
+        """Called at each header update: it changes nothing unless the need did (each
+        label update lays the screen out again, which a flood cannot afford)."""
+        field = self.query_one("#destination", Input)
+        if field.has_class("hidden") == (not needed):
+            return
+        field.set_class(not needed, "hidden")
         self._check()
 
     def _builder(self, text: str, required: bool) -> Callable[..., SendRequest]:
@@ -264,7 +270,7 @@ class SendEditor(Vertical):
 
     def _show_error(self, message: str) -> None:
         label = self.query_one("#send-error", Label)
-        label.update(message)
+        set_text(label, message)
         label.display = bool(message)  # no blank line at 80x24 when all is well
 
     def _check(self) -> bool:
