@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from export_programs import TIMEOUT, VARIANTS, Program, build
-from support import HAS_IPV6, ok, threads_end, wait_until
+from support import HAS_IPV6, ok, wait_until
 
 from workbench.core.options import all_options
 from workbench.core.session import Session
@@ -25,15 +25,6 @@ WITHIN = 10.0
 ALLOWED = Path("/proc/sys/net/ipv4/tcp_allowed_congestion_control")
 IDS = [f"{a}-{b}" for a, b in VARIANTS]
 
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.shutdown()
-    threads_end()
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from export_programs import VARIANTS, Program, build, session_of
-from support import HAS_IPV6, ok, threads_end, wait_until
+from support import HAS_IPV6, ok, wait_until
 
 from workbench.core.ops import normalise
 from workbench.core.packets import icmp, ipv4
@@ -32,15 +31,6 @@ IDS = [f"{a}-{b}" for a, b in VARIANTS]
 PING_ALLOWED = ["unshare", "-n", "sh", "-c", "ip link set lo up && echo '0 0' > "
                 "/proc/sys/net/ipv4/ping_group_range && exec \"$@\"", "sh"]
 
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.shutdown()
-    threads_end()
 
 
 def echo_session(engine: Engine, ident: int, bpf: str = "") -> Session:

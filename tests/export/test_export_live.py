@@ -6,25 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from support import ok, threads_end
+from support import ok
 
 from workbench.export.findings import analyse
 from workbench.export.python import export_python
 from workbench.io.engine import Engine
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.shutdown()
-    threads_end()
 
 
 def test_a_recorded_session_is_analysed_and_exported(engine: Engine, tmp_path: Path) -> None:

@@ -30,14 +30,6 @@ needs_root = pytest.mark.skipif(not (ROOT and LINUX), reason="raw sockets need r
 WITHIN = 10.0
 
 
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.shutdown()
-
 
 def made(step: Step) -> int:
     assert step.ok, step.error
