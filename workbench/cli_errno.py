@@ -189,7 +189,7 @@ def render(info: ErrnoInfo, call: str | None = None, family: str = "") -> list[s
     if info.socket_error:
         lines.append("  retry: " + ("soft: a retry with nothing changed may succeed" if info.soft
                                     else "hard: something must change before it can succeed"))
-    elsewhere = _elsewhere(info)
+    elsewhere = info.elsewhere()
     if elsewhere:
         lines.append("  elsewhere: " + elsewhere)
     if info.related:
@@ -205,18 +205,6 @@ def _by_call(info: ErrnoInfo, family: str) -> dict[str, tuple[str, str]]:
         if call not in out:
             out["any call" if call == ANY else call] = info.for_call(call, family)
     return out
-
-
-def _elsewhere(info: ErrnoInfo) -> str:
-    port, parts = info.port, []
-    if port.winsock:
-        parts.append(f"Winsock {port.winsock} {port.winsock_number}")
-    if port.freebsd is not None and port.freebsd == port.macos:
-        parts.append(f"FreeBSD and macOS {port.freebsd}")
-    else:
-        parts += [f"{os_} {n}" for os_, n in (("FreeBSD", port.freebsd), ("macOS", port.macos))
-                  if n is not None]
-    return "; ".join(parts)
 
 
 def entry_json(info: ErrnoInfo, call: str | None = None, family: str = "") -> dict[str, Any]:

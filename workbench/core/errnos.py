@@ -55,6 +55,19 @@ class ErrnoInfo:
                 return words[key]
         return self.meaning, self.hint
 
+    def elsewhere(self) -> str:
+        """Its Winsock name and number, and the FreeBSD and macOS numbers where they
+        differ from Linux's; "" when there is nothing to add."""
+        port, parts = self.port, []
+        if port.winsock:
+            parts.append(f"Winsock {port.winsock} {port.winsock_number}")
+        if port.freebsd is not None and port.freebsd == port.macos:
+            parts.append(f"FreeBSD and macOS {port.freebsd}")
+        else:
+            parts += [f"{os_} {n}" for os_, n in (("FreeBSD", port.freebsd),
+                                                 ("macOS", port.macos)) if n is not None]
+        return "; ".join(parts)
+
     def call_names(self) -> tuple[str, ...]:
         """The calls this errno is written for ("*": any call on a descriptor)."""
         return tuple(name for name, _m, _h in self.calls)

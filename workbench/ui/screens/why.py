@@ -74,16 +74,7 @@ def step_title(step: Step) -> str:
 
 
 def elsewhere(info: ErrnoInfo) -> str:
-    """Its Winsock name and number, and the BSD/macOS numbers where they differ."""
-    port, parts = info.port, []
-    if port.winsock:
-        parts.append(f"Winsock {port.winsock} {port.winsock_number}")
-    if port.freebsd is not None and port.freebsd == port.macos:
-        parts.append(f"FreeBSD and macOS {port.freebsd}")
-    else:
-        parts += [f"{os_} {n}" for os_, n in (("FreeBSD", port.freebsd), ("macOS", port.macos))
-                  if n is not None]
-    return "; ".join(parts) or "the same name and number elsewhere"
+    return info.elsewhere() or "the same name and number elsewhere"
 
 
 def why_text(d: Diagnosis, title: str, info: ErrnoInfo | None = None,
