@@ -8,14 +8,15 @@ those with no unsaved steps. Imports nothing from textual.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import InputError
 from workbench.core.sizes import Budget, format_size, parse_budget
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BUDGET_HELP = ("bytes of received data the session may keep on disk, e.g. 64M or 2G; 0 keeps "
                "nothing received, none sets no budget (default: the capture_budget setting, "
@@ -83,6 +84,8 @@ def cmd_journals(args: argparse.Namespace) -> int:
     root = journals_root()
     found = list_journals(root)
     if args.json:
+        import json
+
         print(json.dumps(_report("journals", root, [j.to_json() for j in found]), indent=2))
         return 0
     if not found:
@@ -111,6 +114,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
         findings = ([dict(j.to_json(), action="would remove" if args.dry_run else "removed")
                      for j in done.removed]
                     + [dict(j.to_json(), action="kept: unsaved steps") for j in done.unsaved])
+        import json
+
         print(json.dumps(_report("journals prune", root, findings), indent=2))
         return 0
     verb = "would remove" if args.dry_run else "removed"
@@ -134,6 +139,7 @@ def replay_limits(budget: Budget, session: Any, journal_dir: str | None) -> Any:
     """The replay's capture limits: by default at least what the recording kept, so
     replay compares every byte it has. Warnings and notices go to stderr."""
     import tempfile
+    from pathlib import Path
 
     from workbench.io.capture_limits import capture_limits, kept_received
     from workbench.io.settings import load_settings
@@ -149,6 +155,7 @@ def replay_limits(budget: Budget, session: Any, journal_dir: str | None) -> Any:
 def mark_recovered(journal: str, output: str, steps: int) -> None:
     """`recover` saved the journal: note it, so pruning may remove it once old."""
     import contextlib
+    from pathlib import Path
 
     from workbench.io.journal import journals_root
     from workbench.io.journals import mark_saved

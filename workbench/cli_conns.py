@@ -7,7 +7,6 @@ when it runs (no textual, no numpy), so as a whole process it stays close to `ss
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 FILTER_HELP = ("Filter words: tcp udp raw unix v4 v6, a state (listen estab time-wait "
@@ -15,6 +14,7 @@ FILTER_HELP = ("Filter words: tcp udp raw unix v4 v6, a state (listen estab time
                "address or CIDR (src:/dst: for one side), proc:NAME pid:N; words of one kind "
                "widen, kinds narrow (tcp listen :22)")
 COLUMN_WORDS = "rtt,cwnd,retrans,timer,uid,inode,skmem"
+EXTRAS_COLUMNS = {"rtt", "cwnd", "retrans", "skmem"}  # read from TCP_INFO and skmem
 
 
 def _columns(text: str) -> list[str]:
@@ -49,10 +49,12 @@ def add_conns_parser(sub: Any) -> None:
                        help="read saved output of ss (-tan, -tanp, -uanp, -xan, -tuxanp) or "
                             "netstat (-an, -tanp) instead of this machine's table; - reads "
                             "stdin")
-    conns.set_defaults(run=cmd_conns, buffered=True)
+    conns.set_defaults(run=cmd_conns, buffered=True, fast_exit=True)
 
 
 def cmd_conns(args: argparse.Namespace) -> int:
+    import gc
+
     from workbench.core.conn_filter import parse_filter
     from workbench.core.conntable import SORT_KEYS
     from workbench.core.errors import InputError
@@ -64,7 +66,15 @@ def cmd_conns(args: argparse.Namespace) -> int:
     if args.sort and args.sort not in (*SORT_KEYS, "process"):
         raise InputError(f"cannot sort by {args.sort[:30]!r}: choose from "
                          f"{', '.join((*SORT_KEYS, 'process'))}")
-    snap = _read_saved(args.saved) if args.saved else _fetch(args, flt)
+    # tens of thousands of rows, no cycles among them, and the process ends next: the
+    # collector would only walk the table again and again while it is built
+    gc.disable()
+    if args.saved:
+        snap = _read_saved(args.saved)
+    elif _streams(args, flt):
+        return _stream_table(args, flt)
+    else:
+        snap = _fetch(args, flt)
     owners = snap.owners
     rows = flt.apply(snap.rows, owners)
     if args.sort:
@@ -78,19 +88,50 @@ def cmd_conns(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch(args: argparse.Namespace, flt: Any) -> Any:
+def _streams(args: argparse.Namespace, flt: Any) -> bool:
+    """Whether the table can be made while the dump arrives: printed in the kernel's
+    order, with no column or filter that needs the owners or the extras."""
+    return not (args.json or args.sort or args.processes or flt.needs_owners
+                or set(args.columns) & EXTRAS_COLUMNS)
+
+
+def _stream_table(args: argparse.Namespace, flt: Any) -> int:
+    """The table as `_print_table` prints it, its cells made a datagram at a time while
+    the kernel is still walking its table (the dump's other half runs meanwhile)."""
+    import sys
+
+    from workbench.core.conn_format import BASE, Context, Gathered
+
+    # the reader thread waits for the interpreter's lock after each datagram while this
+    # one formats: a short switch interval keeps the kernel's walk going (5 ms would
+    # stall it once a datagram)
+    sys.setswitchinterval(0.0005)
+    source = _source()
+    table = Gathered([*BASE, *args.columns], Context(ifnames=source.ifnames))
+    snap = _fetch(args, flt, source, lambda rows: table.add(flt.apply(rows)))
+    _write(table.lines(header=not args.no_header), snap, args)
+    return 0
+
+
+def _source() -> Any:
+    from workbench.io.conns.source import default_source
+
+    return default_source()
+
+
+def _fetch(args: argparse.Namespace, flt: Any, source: Any = None, each: Any = None) -> Any:
     from workbench.core.conntable import KIND_UNIX, UNIX_KINDS
     from workbench.core.errors import InputError
-    from workbench.io.conns.source import ALL_KINDS, WANT_INFO, WANT_SKMEM, default_source
+    from workbench.io.conns.source import ALL_KINDS, WANT_INFO, WANT_SKMEM
 
     kinds = tuple(k for k in ALL_KINDS if not flt.kinds or k in flt.kinds
                   or (k == KIND_UNIX and flt.kinds & set(UNIX_KINDS)))
     want = (WANT_INFO if {"rtt", "cwnd", "retrans"} & set(args.columns) else 0) | (
         WANT_SKMEM if "skmem" in args.columns else 0)
-    source = default_source()
+    source = _source() if source is None else source
     try:
         return source.fetch(kinds, want, owners=args.processes or flt.needs_owners
-                            or args.sort == "process")
+                            or args.sort == "process", each=each)
     except PermissionError as exc:
         raise InputError(f"cannot read the socket table: {exc.strerror}; run where "
                          "netlink sock_diag is allowed") from None
@@ -135,15 +176,20 @@ def _read_saved(path: str) -> Any:
 
 
 def _print_table(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
-    import sys
-
     from workbench.core.conn_format import BASE, Context, render
 
     columns = [*BASE, *args.columns] + (["process"] if args.processes else [])
     ctx = Context(snap.owners, snap.extras, snap.ifnames)
-    lines = render(rows, columns, ctx, header=not args.no_header)
+    _write(render(rows, columns, ctx, header=not args.no_header), snap, args)
+
+
+def _write(lines: list[str], snap: Any, args: argparse.Namespace) -> None:
+    """The table's lines, then with --summary the summary and what piles up."""
+    import sys
+
     if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+        lines.append("")  # the last newline, without copying the whole text again
+        sys.stdout.write("\n".join(lines))
     if args.summary:
         from workbench.core.conn_trouble import pileups
 
@@ -165,6 +211,8 @@ def _summary(snap: Any) -> Any:
 
 
 def _print_json(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
+    import json
+
     from workbench.core.conn_rows import view
 
     out: dict[str, Any] = {"source": snap.source, "at": round(snap.at, 3) if snap.at else None,

@@ -165,22 +165,39 @@ def test_summary_counts_and_kernel_counters() -> None:
                                                             "ListenDrops 256"]
 
 
-def test_bulk_addresses_equal_row_by_row() -> None:
-    """The headless path's column-at-once formatting says exactly what `address` says."""
+def joined_column(rows: list, local: bool, ifnames: dict | None = None) -> list[str]:  # type: ignore[type-arg]
     from workbench.core.conntable import address_column
 
+    hosts, ports = address_column(rows, local, ifnames)
+    return [h + p for h, p in zip(hosts, ports, strict=True)]
+
+
+def test_bulk_addresses_equal_row_by_row() -> None:
+    """The headless path's column-at-once formatting says exactly what `address` says."""
     rows = [*ROWS, inet(KIND_TCP, LISTEN, "127.0.0.1", 80, ifindex=1)]
     for local in (True, False):
-        assert address_column(rows, local, {1: "lo"}) == [
+        assert joined_column(rows, local, {1: "lo"}) == [
             address(r, local, {1: "lo"}) for r in rows]
     v4_only = ROWS[:3]
-    assert address_column(v4_only, True) == [address(r, True) for r in v4_only]
+    assert joined_column(v4_only, True) == [address(r, True) for r in v4_only]
+
+
+def test_bulk_addresses_split_where_ss_aligns_them() -> None:
+    """The host keeps its separator (`:`, or a space for a Unix name), the port is the rest."""
+    from workbench.core.conntable import address_column
+
+    rows = [inet(KIND_TCP, LISTEN, "127.0.0.1", 80, ifindex=1),
+            inet(KIND_TCP, ESTABLISHED, "::1", 80, "::1", 40000),
+            inet(KIND_TCP, LISTEN, "0.0.0.0", 22), inet(KIND_TCP, LISTEN, "::", 22),
+            unix(KIND_UNIX, ESTABLISHED, b"/tmp/a b", 7)]
+    assert address_column(rows, True, {1: "lo"}) == (
+        ["127.0.0.1%lo:", "[::1]:", "0.0.0.0:", "[::]:", "/tmp/a b "],
+        ["80", "80", "22", "22", "7"])
+    assert address_column(rows, False)[1][:4] == ["*", "40000", "*", "*"]
 
 
 def test_a_unix_name_with_an_addresses_bytes_does_not_hide_the_address() -> None:
     """Found by the property test: a Unix name holding the 16 bytes of ::1."""
-    from workbench.core.conntable import address_column
-
     rows = [inet(KIND_TCP, ESTABLISHED, "::1", 80, "::1", 40000),
             unix(KIND_UNIX, ESTABLISHED, b"\0" * 15 + b"\x01", 1)]
-    assert address_column(rows, True) == ["[::1]:80", "@" + "@" * 14 + "\x01 1"]
+    assert joined_column(rows, True) == ["[::1]:80", "@" + "@" * 14 + "\x01 1"]

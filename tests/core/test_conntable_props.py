@@ -54,4 +54,6 @@ row_strategy = st.one_of(
 
 @given(st.lists(row_strategy, max_size=30), st.booleans())
 def test_a_column_at_once_says_what_row_by_row_says(rows: list, local: bool) -> None:  # type: ignore[type-arg]
-    assert address_column(rows, local) == [address(r, local) for r in rows]
+    hosts, ports = address_column(rows, local)
+    assert [h + p for h, p in zip(hosts, ports, strict=True)] == [address(r, local) for r in rows]
+    assert all(h.endswith((":", " ")) for h in hosts)

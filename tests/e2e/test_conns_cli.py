@@ -149,3 +149,28 @@ def test_summary_spots_a_pile_up(tmp_path: Path) -> None:
     done = workbench("conns", "--from", str(saved), "-s", "-H")
     assert done.returncode == 0, done.stderr
     assert '  12 CLOSE-WAIT held by ("app",pid=77): a program that never closes' in done.stdout
+
+
+def test_a_table_of_many_datagrams_streams_the_same_rows_as_json(listener: socket.socket
+                                                                 ) -> None:
+    """600 sockets take several netlink datagrams: the table made while they arrive has
+    the rows the JSON (made after the dump) has, hosts right-aligned to one colon as ss
+    aligns them."""
+    port = listener.getsockname()[1]
+    held = []
+    try:
+        for _ in range(300):
+            client = socket.create_connection(("127.0.0.1", port))
+            held += [client, listener.accept()[0]]
+        table = workbench("conns", "tcp", f":{port}")
+        rows = json.loads(workbench("conns", "tcp", f":{port}", "--json").stdout)["rows"]
+    finally:
+        for sock in held:
+            sock.close()
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert sorted(line.split()[4:6] for line in lines[1:]) == sorted(
+        [r["local"], r["peer"]] for r in rows)
+    assert len(rows) == 601
+    colons = {line.index(":", len(" ".join(line.split()[:4]))) for line in lines}
+    assert len(colons) == 1, "the local column's colons line up"

@@ -14,8 +14,8 @@ import socket
 import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
-from itertools import repeat
-from operator import add, itemgetter
+from itertools import compress, repeat
+from operator import contains, itemgetter, not_
 from typing import Any, NamedTuple
 
 RawRow = tuple[Any, ...]
@@ -79,6 +79,7 @@ def state_name(row: RawRow) -> str:
 _V4: dict[bytes, str] = {}
 _V6: dict[bytes, str] = {}
 V4_MAPPED = b"\0" * 10 + b"\xff\xff"
+INET = frozenset({AF_INET, AF_INET6})
 
 
 def host_text(family: int, raw: bytes) -> str:
@@ -119,41 +120,55 @@ def address(row: RawRow, local: bool, ifnames: Mapping[int, str] | None = None) 
 
 
 def address_column(rows: Sequence[RawRow], local: bool,
-                   ifnames: Mapping[int, str] | None = None) -> list[str]:
-    """`address` for many rows at once, done mostly in C: hosts looked up once per
-    distinct address, ports byte-swapped as one array. Unix rows, rows bound to an
-    interface, and a host that could be read two ways take the row-by-row path."""
+                   ifnames: Mapping[int, str] | None = None) -> tuple[list[str], list[str]]:
+    """`address` for many rows at once, in two halves as `ss` aligns them: the host with
+    its separator (`127.0.0.1:`, `[::1]:`, a Unix name and a space) and the port (or
+    inode). Done in C but for a few rows: hosts looked up once per distinct address,
+    ports byte-swapped as one array, and the rows that need more found by C-level
+    passes: Unix rows, rows bound to an interface, and bytes that read as an address of
+    either family (0.0.0.0 and [::])."""
     a, p = (F_SRC, F_SPORT) if local else (F_DST, F_DPORT)
     families = list(map(itemgetter(F_FAMILY), rows))
     raws = list(map(itemgetter(a), rows))
     hosts: dict[bytes, str] = {}
-    zero12 = bytes(12)
-    inet_only = families.count(AF_INET) + families.count(AF_INET6) == len(families)
-    # a Unix name may hold the same bytes as an address: then every pair is looked at
-    pairs = zip(raws, families, strict=True)
-    for raw, family in (dict(pairs).items() if inet_only else set(pairs)):
-        if raw[4:] == zero12:
-            family = AF_INET  # IPv4 bytes, or an IPv6 address like [::]: fixed below
-        if family in (AF_INET, AF_INET6):  # Unix rows: row by row, below
-            text = host_text(family, raw)
-            hosts[raw] = f"[{text}]:" if family == AF_INET6 else text + ":"
+    both: set[bytes] = set()  # bytes seen as IPv4 and as IPv6: looked at row by row
+    for raw, family in set(zip(raws, families, strict=True)):
+        if family == AF_INET:
+            text = host_text(family, raw) + ":"
+        elif family == AF_INET6:
+            text = f"[{host_text(family, raw)}]:"
+        else:
+            continue  # Unix rows: row by row, below
+        if hosts.setdefault(raw, text) != text:
+            both.add(raw)
     ports = array("H", map(itemgetter(p), rows))
     if LITTLE:
         ports.byteswap()
-    out = list(map(add, map(hosts.get, raws, repeat("")), map(str, ports)))
-    if ports.count(0):
-        for at in [i for i, port in enumerate(ports) if not port]:
-            out[at] = out[at][:-1] + "*"
-    slow: list[int] = []
-    if families.count(AF_INET6):
-        slow += [i for i, f in enumerate(families) if f == AF_INET6 and raws[i][4:] == zero12]
-    if not inet_only:
-        slow += [i for i, f in enumerate(families) if f not in (AF_INET, AF_INET6)]
-    if any(map(itemgetter(F_IF), rows)):
-        slow += [i for i, row in enumerate(rows) if row[F_IF]]
-    for at in slow:
-        out[at] = address(rows[at], local, ifnames)
-    return out
+    left = list(map(hosts.get, raws, repeat("")))
+    right = list(map(str, ports))
+    for at in compress(range(len(ports)), map(not_, ports)):
+        right[at] = "*"
+    for at in _odd_rows(rows, families, raws, both):
+        text = address(rows[at], local, ifnames)
+        host, sep, port = text.rpartition(" " if families[at] == AF_UNIX else ":")
+        left[at], right[at] = host + sep, port
+    return left, right
+
+
+def _odd_rows(rows: Sequence[RawRow], families: list[int], raws: list[bytes],
+              both: set[bytes]) -> set[int]:
+    """Where `address_column` must ask `address`: Unix rows, rows bound to an
+    interface (the index is nonzero: Unix rows too), and rows whose bytes read both ways."""
+    odd: set[int] = set()
+    every = range(len(rows))
+    ifs = list(map(itemgetter(F_IF), rows))
+    if any(ifs):
+        odd.update(compress(every, ifs))
+    if families.count(AF_INET) + families.count(AF_INET6) != len(families):
+        odd.update(compress(every, map(not_, map(contains, repeat(INET), families))))
+    if both:
+        odd.update(compress(every, map(contains, repeat(both), raws)))
+    return odd
 
 
 def ms_text(ms: int) -> str:

@@ -15,8 +15,10 @@ import errno
 import os
 import socket
 import struct
-from collections.abc import Iterator
-from operator import itemgetter
+import threading
+from collections.abc import Callable, Iterator
+from queue import SimpleQueue
+from typing import Any
 
 from workbench.core.conntable import (
     KIND_RAW,
@@ -70,6 +72,9 @@ UNIX_KINDS = {socket.SOCK_STREAM: KIND_UNIX, socket.SOCK_DGRAM: KIND_UNIX + 1,
               socket.SOCK_SEQPACKET: KIND_UNIX + 2}
 
 
+Each = Callable[[list[RawRow]], None]  # is given a datagram's rows as they are decoded
+
+
 class DiagError(OSError):
     """The kernel refused a dump (permission, or a diag module not there)."""
 
@@ -82,7 +87,6 @@ class Dumper:
                                   NETLINK_SOCK_DIAG)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.bind((0, 0))
-        self._buf = bytearray(RECV_SIZE + SLACK)
         self._shapes: dict[int, struct.Struct] = {}
 
     def close(self) -> None:
@@ -96,10 +100,12 @@ class Dumper:
 
     def inet(self, kind: int, family: int, extras: int = 0,
              states: int = ALL_STATES, into: list[RawRow] | None = None,
-             extra: dict[int, Extras] | None = None) -> list[RawRow]:
+             extra: dict[int, Extras] | None = None, each: Each | None = None
+             ) -> list[RawRow]:
         """Every socket of one protocol (`KIND_TCP`, …) and family, appended to `into`.
 
-        `extras` is EXT_INFO | EXT_SKMEM; what comes back lands in `extra` by cookie."""
+        `extras` is EXT_INFO | EXT_SKMEM; what comes back lands in `extra` by cookie.
+        `each` is given each datagram's rows as they are decoded."""
         rows: list[RawRow] = [] if into is None else into
         flags = NLM_F_REQUEST | NLM_F_DUMP
         if family == socket.AF_UNSPEC:  # TCP only: both families in one walk of the table
@@ -111,24 +117,37 @@ class Dumper:
             pad = socket.IPPROTO_RAW if kind == KIND_RAW else 0  # raw: every protocol
             self.sock.send(INET_REQ.pack(INET_REQ.size, mtype, flags, kind, 0,
                                          family, PROTOCOLS[kind], extras, pad, states))
-        unpack, append = INET_MSG.unpack_from, rows.append
-        for buf, end in self._replies(kind):
-            if not extras and self._bulk(buf, end, rows, mtype):
-                continue
-            off = 0
-            while off < end:
-                row = unpack(buf, off)
-                if row[1] != mtype:
-                    self._end(buf, off, row[1])
-                    return rows
-                append(row)
-                if extras and extra is not None:
-                    extra[row[14]] = _inet_extras(buf, off + INET_MSG.size, off + row[0])
-                off += (row[0] + 3) & ~3
+        for buf, end in self._replies(mtype):
+            start = len(rows)
+            bulk = not extras and self._bulk(buf, end, rows, mtype)
+            ended = not bulk and self._inet_rows(buf, end, rows, mtype,
+                                                 extra if extras else None)
+            if each is not None and len(rows) > start:
+                each(rows[start:])
+            if ended:
+                break
         return rows
 
+    def _inet_rows(self, buf: bytearray, end: int, rows: list[RawRow], mtype: int,
+                   extra: dict[int, Extras] | None) -> bool:
+        """A datagram message by message (with extras, or not all alike); True at the
+        dump's last message."""
+        unpack, append = INET_MSG.unpack_from, rows.append
+        off = 0
+        while off < end:
+            row = unpack(buf, off)
+            if row[1] != mtype or row[0] < INET_MSG.size:
+                self._end(buf, off, row[1])
+                return True
+            append(row)
+            if extra is not None:
+                extra[row[14]] = _inet_extras(buf, off + INET_MSG.size, off + row[0])
+            off += (row[0] + 3) & ~3
+        return False
+
     def unix(self, states: int = ALL_STATES, into: list[RawRow] | None = None,
-             meminfo: bool = False, extra: dict[int, Extras] | None = None) -> list[RawRow]:
+             meminfo: bool = False, extra: dict[int, Extras] | None = None,
+             each: Each | None = None) -> list[RawRow]:
         """Every Unix socket, as rows shaped like the inet ones (see the core)."""
         rows: list[RawRow] = [] if into is None else into
         show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID
@@ -136,62 +155,114 @@ class Dumper:
         self.sock.send(UNIX_REQ.pack(UNIX_REQ.size, SOCK_DIAG_BY_FAMILY,
                                      NLM_F_REQUEST | NLM_F_DUMP, KIND_UNIX, 0,
                                      socket.AF_UNIX, 0, 0, states, 0, show, 0))
-        for buf, end in self._replies(KIND_UNIX):
-            off = 0
+        for buf, end in self._replies(SOCK_DIAG_BY_FAMILY):
+            start, off, ended = len(rows), 0, False
             while off < end:
                 length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
-                if mtype != SOCK_DIAG_BY_FAMILY:
+                if mtype != SOCK_DIAG_BY_FAMILY or length < UNIX_MSG.size:
                     self._end(buf, off, mtype)
-                    return rows
+                    ended = True
+                    break
                 rows.append(_unix_row(buf, off, length, extra))
                 off += (length + 3) & ~3
+            if each is not None and len(rows) > start:
+                each(rows[start:])
+            if ended:
+                break
         return rows
 
     def _bulk(self, buf: bytearray, end: int, rows: list[RawRow], mtype: int) -> bool:
         """A datagram of equal-length socket messages (the usual case) in one
         `iter_unpack`; False (nothing added) when it holds anything else."""
-        length = U32.unpack_from(buf, 0)[0]
-        if length < INET_MSG.size or length & 3 or end % length:
+        length = _uniform(buf, end, mtype)
+        if not length:
             return False
         shape = self._shapes.get(length)
         if shape is None:
             shape = self._shapes[length] = struct.Struct(
                 INET_MSG.format + f"{length - INET_MSG.size}x")
         with memoryview(buf) as view, view[:end] as part:
-            batch = list(shape.iter_unpack(part))
-        if set(map(itemgetter(0), batch)) != {length} or \
-                set(map(itemgetter(1), batch)) != {mtype}:
-            return False
-        rows.extend(batch)
+            rows.extend(shape.iter_unpack(part))
         return True
 
-    def _replies(self, seq: int) -> Iterator[tuple[bytearray, int]]:
-        """Each datagram of the dump, until DONE (the callers stop iterating there)."""
-        buf = self._buf
-        view = memoryview(buf)
-        while True:
-            # MSG_TRUNC: the datagram's whole length, so one too big is an error, not cut
-            n = self.sock.recv_into(view[:RECV_SIZE], RECV_SIZE, socket.MSG_TRUNC)
-            if n == 0:
-                return
-            if n > RECV_SIZE:
-                raise DiagError(errno.EMSGSIZE, f"a netlink reply of {n} bytes is larger "
-                                                f"than the {RECV_SIZE}-byte buffer")
-            yield buf, n
+    def _replies(self, mtype: int) -> Iterator[tuple[bytearray, int]]:
+        """Each datagram of the dump, through its last (the callers stop iterating
+        there). A thread of its own receives them: the kernel walks its table inside
+        `recv` (about half a dump's time) while this thread decodes what came before."""
+        queue: SimpleQueue[tuple[bytearray, int] | BaseException | None] = SimpleQueue()
+        reader = threading.Thread(target=self._receive, args=(queue, mtype),
+                                  name="sock_diag reader", daemon=True)
+        reader.start()
+        try:
+            while (item := queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            reader.join()  # it stops at the last datagram, which the kernel always sends
+
+    def _receive(self, queue: SimpleQueue[Any], mtype: int) -> None:
+        """The reader: datagrams into fresh buffers, until one holds the dump's end."""
+        try:
+            while True:
+                buf = bytearray(RECV_SIZE + SLACK)
+                # MSG_TRUNC: the datagram's whole length, so one too big is an error, not cut
+                n = self.sock.recv_into(buf, RECV_SIZE, socket.MSG_TRUNC)
+                if n > RECV_SIZE:
+                    raise DiagError(errno.EMSGSIZE, f"a netlink reply of {n} bytes is "
+                                                    f"larger than the {RECV_SIZE}-byte buffer")
+                if n == 0:
+                    break
+                queue.put((buf, n))
+                if _holds_end(buf, n, mtype):
+                    break
+        except BaseException as exc:  # handed to the caller, raised there
+            queue.put(exc)
+        queue.put(None)
 
     @staticmethod
     def _end(buf: bytearray, off: int, mtype: int) -> None:
         """The dump's last message: an error (also as DONE's payload: a protocol with
         no diag module ends its dump with -ENOENT there) raises DiagError."""
+        length = NLMSGHDR.unpack_from(buf, off)[0]
         if mtype in (NLMSG_ERROR, NLMSG_DONE):
-            length = NLMSGHDR.unpack_from(buf, off)[0]
             code = 0
             if length >= NLMSGHDR.size + ERRNO.size:
                 code = -ERRNO.unpack_from(buf, off + NLMSGHDR.size)[0]
             if code > 0:
                 raise DiagError(code, os.strerror(code))
         else:
-            raise DiagError(errno.EPROTO, f"unexpected netlink message type {mtype}")
+            raise DiagError(errno.EPROTO, f"unexpected netlink message (type {mtype}, "
+                                          f"{length} bytes)")
+
+
+def _uniform(buf: bytearray, end: int, mtype: int) -> int:
+    """The length of each message when `buf[:end]` holds messages of one length, all of
+    type `mtype` (the usual datagram of a dump), else 0; checked as strided views (in C)."""
+    length = U32.unpack_from(buf, 0)[0] if end >= NLMSGHDR.size else 0
+    if length < INET_MSG.size or length & 3 or end % length:
+        return 0
+    count = end // length
+    with memoryview(buf) as view, view[:end] as part, part.cast("I") as words, \
+            part.cast("H") as halves:
+        if words[::length // 4].tolist().count(length) != count or \
+                halves[2::length // 2].tolist().count(mtype) != count:
+            return 0
+    return length
+
+
+def _holds_end(buf: bytearray, end: int, mtype: int) -> bool:
+    """Whether a datagram holds the dump's end: a message not of the dump's type (DONE,
+    an error, or one the callers stop at as unexpected), or one too short to walk past."""
+    if _uniform(buf, end, mtype):
+        return False
+    off = 0
+    while off + NLMSGHDR.size <= end:
+        length, kind = NLMSGHDR.unpack_from(buf, off)[:2]
+        if kind != mtype or length < NLMSGHDR.size:
+            return True
+        off += (length + 3) & ~3
+    return False
 
 
 def _attrs(buf: bytearray, off: int, end: int) -> Iterator[tuple[int, int, int]]:
@@ -243,36 +314,39 @@ def _unix_row(buf: bytearray, off: int, length: int,
 
 
 def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
-         extra: dict[int, Extras] | None = None, dumper: Dumper | None = None
-         ) -> list[RawRow]:
+         extra: dict[int, Extras] | None = None, dumper: Dumper | None = None,
+         each: Each | None = None) -> list[RawRow]:
     """Rows of the kinds asked (TCP over both families in the kernel's order; UDP and RAW
-    over v4 then v6; Unix), in one list."""
+    over v4 then v6; Unix), in one list; `each` is given them a datagram at a time."""
     own = dumper is None
     d = Dumper() if dumper is None else dumper
     rows: list[RawRow] = []
     try:
         for kind in kinds:
             if kind == KIND_UNIX:
-                d.unix(states, rows, bool(extras & EXT_SKMEM), extra)
+                d.unix(states, rows, bool(extras & EXT_SKMEM), extra, each)
                 continue
             if kind == KIND_TCP:
                 try:
-                    d.inet(kind, socket.AF_UNSPEC, extras, states, rows, extra)
+                    d.inet(kind, socket.AF_UNSPEC, extras, states, rows, extra, each)
                     continue
                 except DiagError as exc:
                     if exc.errno != errno.ENOENT:
                         raise
             for family in FAMILIES:
                 try:
-                    d.inet(kind, family, extras & EXT_SKMEM, states, rows, extra)
+                    d.inet(kind, family, extras & EXT_SKMEM, states, rows, extra, each)
                 except DiagError as exc:
                     if exc.errno != errno.ENOENT:  # no diag module for it: /proc, as ss does
                         raise
-                    rows.extend(proc_rows(kind, family))
+                    found = proc_rows(kind, family)
+                    rows.extend(found)
+                    if each is not None and found:
+                        each(found)
     finally:
         if own:
             d.close()
     return rows
 
 
-__all__ = ["EXT_INFO", "EXT_SKMEM", "DiagError", "Dumper", "dump"]
+__all__ = ["EXT_INFO", "EXT_SKMEM", "DiagError", "Dumper", "Each", "dump"]

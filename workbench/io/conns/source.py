@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from workbench.core.conntable import (
@@ -30,6 +30,8 @@ from workbench.core.conntable import (
     swap16,
 )
 from workbench.io.conns.owners import OwnerCache
+
+Each = Callable[[list[RawRow]], None]  # is given rows as they are read, a batch at a time
 
 ALL_KINDS = (*INET_KINDS, KIND_UNIX)
 WANT_INFO, WANT_SKMEM = 1, 2
@@ -53,9 +55,17 @@ class ConnSource(Protocol):
     name: str
 
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
-              owners: bool = False, scan: bool = True) -> Snapshot:
+              owners: bool = False, scan: bool = True, each: Each | None = None
+              ) -> Snapshot:
         """The table; with `owners`, who holds each socket: scanned now when the last
-        scan is stale and `scan`, else the last scan's (the pane scans after showing)."""
+        scan is stale and `scan`, else the last scan's (the pane scans after showing).
+        `each` is given the rows as they are read, a batch at a time, before the
+        snapshot is made (without their extras or owners)."""
+        ...
+
+    @property
+    def ifnames(self) -> Mapping[int, str]:
+        """Interface names by index, for addresses bound to one."""
         ...
 
     def scan_owners(self, force: bool = False) -> bool:
@@ -100,8 +110,13 @@ class NetlinkSource:
         self._owners = OwnerCache(owner_age)
         self._ifnames = _ifnames()
 
+    @property
+    def ifnames(self) -> Mapping[int, str]:
+        return self._ifnames
+
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
-              owners: bool = False, scan: bool = True) -> Snapshot:
+              owners: bool = False, scan: bool = True, each: Each | None = None
+              ) -> Snapshot:
         from workbench.io.conns.netlink import EXT_INFO, EXT_SKMEM, dump
 
         started = time.perf_counter()
@@ -109,7 +124,7 @@ class NetlinkSource:
         extras: dict[int, Extras] = {}
         unix = KIND_UNIX if any(k in UNIX_KINDS for k in kinds) else None
         order = tuple(k for k in kinds if k in INET_KINDS) + ((unix,) if unix else ())
-        rows = dump(order, ext, extra=extras, dumper=self._dumper)
+        rows = dump(order, ext, extra=extras, dumper=self._dumper, each=each)
         found = (self._owners.refresh() if scan else self._owners.get()) if owners else {}
         return Snapshot(rows, time.time(), time.perf_counter() - started, extras, found,
                         self._ifnames)
@@ -141,8 +156,11 @@ class PsutilSource:
 
     name = "psutil"
 
+    ifnames: Mapping[int, str] = {}
+
     def fetch(self, kinds: tuple[int, ...] = ALL_KINDS, want: int = 0,
-              owners: bool = False, scan: bool = True) -> Snapshot:
+              owners: bool = False, scan: bool = True, each: Each | None = None
+              ) -> Snapshot:
         import psutil
 
         started = time.perf_counter()
@@ -158,6 +176,8 @@ class PsutilSource:
                 if c.pid not in names:
                     names[c.pid] = _pid_name(psutil, c.pid)
                 found[row[19]] = (Owner(c.pid, names[c.pid]),)
+        if each is not None and rows:
+            each(rows)
         return Snapshot(rows, time.time(), time.perf_counter() - started, {}, found, {},
                         self.name)
 
