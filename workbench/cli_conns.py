@@ -105,7 +105,7 @@ def _stream_table(args: argparse.Namespace, flt: Any) -> int:
     # the reader thread waits for the interpreter's lock after each datagram while this
     # one formats: a short switch interval keeps the kernel's walk going (5 ms would
     # stall it once a datagram)
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(0.0001)
     source = _source()
     table = Gathered([*BASE, *args.columns], Context(ifnames=source.ifnames))
     snap = _fetch(args, flt, source, lambda rows: table.add(flt.apply(rows)))

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from workbench.core.conn_filter import parse_filter  # noqa: E402
 from workbench.core.conn_summary import summarize  # noqa: E402
 from workbench.core.conn_trouble import pileups  # noqa: E402
-from workbench.core.conntable import KIND_TCP, diff  # noqa: E402
+from workbench.core.conntable import KIND_TCP, cookies, diff  # noqa: E402
 from workbench.io.conns.source import NetlinkSource  # noqa: E402
 
 PER_CHILD = 6000  # pairs: 12,000 descriptors and a listener, under a 20,000 limit
@@ -132,13 +132,16 @@ def full_refresh(source: NetlinkSource, before: list[tuple]) -> Callable[[], obj
     from workbench.ui.widgets.conn_table import paint_visible
 
     flt = parse_filter("tcp estab")
+    last = [before, cookies(before)]  # the pane keeps the last table's cookies
 
     def refresh() -> object:
         snap = source.fetch((KIND_TCP,))
         summary = summarize(snap.rows, *source.counters())
         pileups(snap.rows, summary.tcp_states, snap.owners, summary.port_range)
         rows = flt.apply(snap.rows)
-        changes = diff(before, snap.rows)
+        new = cookies(snap.rows)
+        changes = diff(last[0], snap.rows, last[1], new)
+        last[:] = [snap.rows, new]
         return paint_visible(rows[:VISIBLE], snap, changes, width=118)
 
     return refresh

@@ -4,10 +4,11 @@ behind it (`/proc/net/sockstat`, `/proc/net/netstat`), parsed from their text.""
 from __future__ import annotations
 
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import eq, itemgetter
 
 from workbench.core.conntable import (
     F_FAMILY,
@@ -112,12 +113,14 @@ def summarize(rows: Sequence[RawRow], sockstat: Mapping[str, Mapping[str, int]] 
             s.tcp_states[STATE_NAMES.get(state, "UNKNOWN")] += count
     if port_range is not None:
         everything_tcp = kinds.count(KIND_TCP) == len(kinds)
-        tcp = rows if everything_tcp else [r for r in rows if r[F_KIND] == KIND_TCP]
+        tcp = rows if everything_tcp else compress(rows, map(eq, kinds, repeat(KIND_TCP)))
         ports = array("H", map(itemgetter(F_SPORT), tcp))
         if LITTLE:
             ports.byteswap()
         low, high = port_range
-        s.ephemeral_used = sum(1 for p in set(ports) if low <= p <= high)
+        held = bytearray(65536)  # a port's byte is set when a TCP socket holds it
+        deque(map(held.__setitem__, ports, repeat(1)), maxlen=0)
+        s.ephemeral_used = held[low:high + 1].count(1)
     if sockstat:
         s.orphans = sockstat.get("TCP", {}).get("orphan")
     if netstat:

@@ -271,10 +271,18 @@ class Diff:
         self.appeared, self.vanished = appeared, vanished
 
 
-def diff(before: list[RawRow], after: list[RawRow]) -> Diff:
-    """Sockets that appeared and vanished between two refreshes, by socket cookie."""
-    cookie = itemgetter(F_COOKIE)
-    old = dict(zip(map(cookie, before), before, strict=True))
-    new = set(map(cookie, after))
-    return Diff(frozenset(new.difference(old)),
-                tuple(old[c] for c in old.keys() - new))
+def cookies(rows: Sequence[RawRow]) -> set[int]:
+    """The socket cookies of a table: what `diff` compares (keep them for the next)."""
+    return set(map(itemgetter(F_COOKIE), rows))
+
+
+def diff(before: Sequence[RawRow], after: Sequence[RawRow], old: set[int] | None = None,
+         new: set[int] | None = None) -> Diff:
+    """Sockets that appeared and vanished between two refreshes, by socket cookie;
+    `old` and `new` are the tables' `cookies` when the caller has them already."""
+    old = cookies(before) if old is None else old
+    new = cookies(after) if new is None else new
+    gone = old - new
+    vanished = tuple(compress(before, map(gone.__contains__, map(itemgetter(F_COOKIE),
+                                                                    before)))) if gone else ()
+    return Diff(frozenset(new - old), vanished)

@@ -27,7 +27,7 @@ from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
 from workbench.core.conn_summary import TROUBLE, Summary, summarize
 from workbench.core.conn_trouble import pileups
-from workbench.core.conntable import F_COOKIE, RawRow, diff, sort_rows
+from workbench.core.conntable import F_COOKIE, RawRow, cookies, diff, sort_rows
 from workbench.core.errors import InputError
 from workbench.io.conns.source import WANT_INFO, WANT_SKMEM, ConnSource, Snapshot
 from workbench.io.conns.source import default_source as netlink_or_psutil
@@ -181,6 +181,8 @@ class ConnsPane(PaneController):
         self._due = 0.0
         self._marks: dict[int, tuple[str, float]] = {}  # cookie -> (mark, until)
         self._gone: dict[int, tuple[RawRow, float]] = {}  # vanished rows, still shown
+        # the last table fetched and its cookies: the next refresh diffs against them
+        self._cookies: tuple[list[RawRow] | None, set[int]] = (None, set())
         self._baseline: dict[str, int] | None = None  # trouble counters when first shown
         self.saved: Snapshot | None = None  # pasted output shown instead of the live table
 
@@ -267,8 +269,12 @@ class ConnsPane(PaneController):
     def _update_marks(self, before: list[RawRow] | None, after: list[RawRow]
                       ) -> dict[int, str]:
         now = time.monotonic()
+        table, known = self._cookies
+        if table is not after:  # kept with its table: the next refresh's "before"
+            self._cookies = (after, cookies(after))
         if before is not None:
-            changes = diff(before, after)
+            changes = diff(before, after, known if table is before else None,
+                           self._cookies[1])
             until = now + MARK_SECONDS
             for cookie in changes.appeared:
                 self._marks[cookie] = ("+", until)
