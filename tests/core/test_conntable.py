@@ -131,6 +131,15 @@ def test_diff_by_cookie() -> None:
     assert changes.vanished == (ROWS[0],)
 
 
+def test_diff_with_the_cookies_kept_says_the_same() -> None:
+    from workbench.core.conntable import cookies
+
+    before, after = ROWS[:4], ROWS[1:5]
+    kept = diff(before, after, cookies(before), cookies(after))
+    assert (kept.appeared, kept.vanished) == ({after[-1][14]}, (ROWS[0],))
+    assert diff(after, after, cookies(after)).vanished == ()
+
+
 def test_view_marks_mine_and_names_owners() -> None:
     row = view(ROWS[0], {11: (Owner(7, "nginx"),)}, {11})
     assert row.mine and row.process == '("nginx",pid=7)'
