@@ -326,3 +326,21 @@ def test_a_big_send_is_stored_once(tmp_path: Path) -> None:
     assert len(sends) == 1 and sends[0].data == payload
     received = b"".join(s.data for s in again.ordered() if s.op == "recv" and s.ok)
     assert received == payload
+
+
+def test_an_engine_shortens_the_interpreters_switch_interval() -> None:
+    """A receiving socket's thread must get the interpreter's lock back soon after
+    each recv, even while another thread (the UI) is busy."""
+    import sys
+
+    from workbench.io.engine import Engine
+    from workbench.io.engine.api import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        engine = Engine()
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL
+        engine.shutdown()
+    finally:
+        sys.setswitchinterval(before)

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -53,6 +54,7 @@ from workbench.io.engine.live import LiveSocket, Waker, kind_of_socket, make_wak
 from workbench.io.engine.pump import BufferPool
 
 ERRORS_LOG = "errors.log"  # internal errors, with tracebacks, beside the journal
+SWITCH_INTERVAL = 0.0002  # seconds a thread may keep the interpreter's lock from another
 
 
 class Engine:
@@ -83,6 +85,10 @@ class Engine:
         self.buffers = BufferPool()
         self.paused: dict[int, LiveSocket] = {}  # listeners out of descriptors (backoff)
         self.internal_errors: deque[str] = deque(maxlen=20)  # tracebacks, newest last
+        # A socket's thread waits for the interpreter's lock after every recv; at the
+        # default 5 ms switch interval a busy thread (the UI drawing) holds it up that
+        # long each time, and a flood's sender stalls on a full window meanwhile.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
     # -- public API ----------------------------------------------------------------------
 
