@@ -299,9 +299,13 @@ class ByteLog:
     def _copy_in(self, pos: int, data: bytes | bytearray | memoryview) -> None:
         if self._ring is None:
             self._ring = mmap.mmap(-1, self._ring_size)
+        at, n = pos % self._ring_size, len(data)
+        if type(data) is bytes and at + n <= self._ring_size:
+            self._ring[at:at + n] = data  # a datagram: no view made per copy
+            return
         with memoryview(data) as src, memoryview(self._ring) as ring:
             src = src.cast("B") if src.format != "B" or src.ndim != 1 else src
-            at, n = pos % self._ring_size, len(src)
+            n = len(src)
             first = min(n, self._ring_size - at)
             ring[at:at + first] = src[:first]
             ring[:n - first] = src[first:]

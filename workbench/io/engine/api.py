@@ -347,7 +347,7 @@ class Engine:
             s.waker.wake()
 
     def resolve(self, s: LiveSocket, text: str) -> tuple[object, dict[str, Any]]:
-        if raw.is_packet(s.sock):
+        if s.family == raw.AF_PACKET:
             return raw.packet_sockaddr(s.sock, text), {}
         addr, resolved = resolve(self._endpoint(text), s.family, s.type)
         return addr, ({"resolved": resolved} if resolved else {})
@@ -383,7 +383,7 @@ class Engine:
 
     def _check_address(self, s: LiveSocket, call: Call) -> None:
         """An address of the wrong family is an input error, before any syscall."""
-        if "address" in call.args and raw.is_packet(s.sock):
+        if "address" in call.args and s.family == raw.AF_PACKET:
             raw.check_packet_address(call.args["address"], s.id)
         elif "address" in call.args:
             check_family(self._endpoint(call.args["address"]), s.family, s.id)

@@ -254,7 +254,7 @@ def received(eng: Engine, s: LiveSocket, data: bytes | memoryview, peer: str,
     result: dict[str, Any] = {"data": ref, "at": at}
     if peer:
         result["peer"] = peer
-        if raw.is_packet(s.sock):
+        if s.family == raw.AF_PACKET:
             result.update(raw.frame_info(peer))
     if not data and s.connection:
         result["eof"] = True

@@ -61,10 +61,6 @@ def explain_refusal(args: dict[str, Any], error: StepError | None) -> StepError 
 # -- packet socket addresses ---------------------------------------------------------------
 
 
-def is_packet(sock: socket.socket) -> bool:
-    return sock.family == AF_PACKET
-
-
 def socket_ethertype(sock: socket.socket) -> int:
     """The protocol the socket was made for (socket() took it in network order)."""
     return socket.ntohs(sock.proto)
