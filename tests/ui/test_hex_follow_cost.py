@@ -54,3 +54,39 @@ def test_following_a_growing_capture_never_lays_the_screen_out() -> None:
 
     asyncio.run(main())
     assert layouts == []
+
+
+class HeaderApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Label("", id="head")
+
+
+def test_a_fitted_label_repaints_and_lays_out_only_when_its_lines_change() -> None:
+    """The data header's counts change at every drain of a flood: each change repaints
+    the line; only going from one line to two (or back) lays the screen out again."""
+    from workbench.ui.text import set_text
+
+    app = HeaderApp()
+    calls: list[bool] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 10)) as pilot:
+            label = app.query_one("#head", Label)
+            plain = label.update
+
+            def counted(content: Any = "", *, layout: bool = True) -> None:
+                calls.append(layout)
+                plain(content, layout=layout)
+
+            label.update = counted  # type: ignore[method-assign]
+            for text in ("#1 ↓1.0M", "#1 ↓2.0M", "#1 ↓2.0M", "#1 ↓3.0M\naddresses", "#1 ↓4.0M"):
+                set_text(label, text, fitted=True)
+                await pilot.pause()
+            set_text(label, "not cut to the width", fitted=False)
+            await pilot.pause()
+            assert str(label.render()) == "not cut to the width"
+
+    asyncio.run(main())
+    # whether each update lays out: the first text, a count, (the same text: no
+    # update), two lines, one line again, a text not fitted
+    assert calls == [False, False, True, True, True]

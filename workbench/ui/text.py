@@ -7,11 +7,14 @@ import re
 from textual.widgets import Label
 
 
-def set_text(label: Label, text: str) -> None:
-    """Update a label only when its text changes: each update lays the screen out again,
-    which under a flood would take the time the receiving threads need."""
-    if str(label.content) != text:
-        label.update(text)
+def set_text(label: Label, text: str, fitted: bool = False) -> None:
+    """Update a label only when its text changes: an update lays the screen out again,
+    which under a flood would take the time the receiving threads need. `fitted`: each
+    line of the text is cut to the label's width, so only a change in the number of
+    lines can change its size, and other changes only repaint it."""
+    old = str(label.content)
+    if old != text:
+        label.update(text, layout=not fitted or old.count("\n") != text.count("\n"))
 
 
 # An address in a line of text: host:port ([v6]:port, a name or dotted quad) or a unix:

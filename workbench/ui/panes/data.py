@@ -62,7 +62,8 @@ class DataPane(PaneController):
         if info is None:
             set_text(header, "no socket selected")
             return
-        set_text(header, self._header_text(info, header.content_region.width))
+        width = header.content_region.width
+        set_text(header, self._header_text(info, width), fitted=bool(width))
         self.screen.query_one(SendEditor).need_destination(info.type in ("dgram", "raw")
                                                            and not info.peer)
 

@@ -87,7 +87,8 @@ class MainScreen(Screen[None]):
         mark = " *" if ws is not None and ws.dirty else ""
         text = f"Socket Workbench — {name}{mark}" + (f" — {title}" if title else "")
         bar = self.query_one("#title-bar", Label)
-        set_text(bar, fit(text, bar.content_region.width) if bar.content_region.width else text)
+        width = bar.content_region.width
+        set_text(bar, fit(text, width) if width else text, fitted=bool(width))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refit)  # once the widgets have their new sizes
