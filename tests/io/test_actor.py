@@ -344,3 +344,35 @@ def test_an_engine_shortens_the_interpreters_switch_interval() -> None:
         engine.shutdown()
     finally:
         sys.setswitchinterval(before)
+
+
+class ArrivingSocket:
+    """A stream whose bytes arrive while it is read: each recv returns the next piece
+    (a short read, as when the queue was emptied), then EAGAIN once none are left."""
+
+    def __init__(self, pieces: list[bytes], kind: int = socket.SOCK_STREAM) -> None:
+        self.pieces, self.type, self.calls = list(pieces), kind, 0
+
+    def recv_into(self, view: memoryview, size: int, flags: int = 0) -> int:
+        self.calls += 1
+        if not self.pieces:
+            raise BlockingIOError(errno.EAGAIN, "would block")
+        piece = self.pieces.pop(0)
+        view[:len(piece)] = piece
+        return len(piece)
+
+
+def test_a_drain_reads_on_past_a_short_read_until_the_queue_is_empty() -> None:
+    """In a flood more arrives while a drain copies: one drain takes it all (fewer,
+    larger steps); a seqpacket drain still takes one message."""
+    from types import SimpleNamespace
+
+    from workbench.io.engine.pump import _drain
+
+    stream = ArrivingSocket([b"a" * 10, b"b" * 20, b"c" * 5])
+    view = memoryview(bytearray(100))
+    assert _drain(None, SimpleNamespace(sock=stream, type=socket.SOCK_STREAM), view) == (
+        35, False, None)  # type: ignore[arg-type]
+    assert bytes(view[:35]) == b"a" * 10 + b"b" * 20 + b"c" * 5 and stream.calls == 4
+    packets = ArrivingSocket([b"one", b"two"], socket.SOCK_SEQPACKET)
+    assert _drain(None, SimpleNamespace(sock=packets, type=socket.SOCK_SEQPACKET), view)[0] == 3  # type: ignore[arg-type]
