@@ -91,9 +91,23 @@ def free_port() -> int:
 def send(port: int, total: int) -> float:
     """Run the sender to completion (killed past RUN_TIMEOUT); the seconds it took."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", SENDER, "127.0.0.1", str(port), str(total)],
-                   check=True, timeout=RUN_TIMEOUT)
+    sender = subprocess.Popen([sys.executable, "-c", SENDER, "127.0.0.1", str(port),
+                               str(total)])
+    if finish(sender) != 0:
+        raise RuntimeError(f"the sender exited with status {sender.returncode}")
     return time.perf_counter() - started
+
+
+def finish(proc: subprocess.Popen[Any]) -> int:
+    """Wait for `proc` to exit, killed past RUN_TIMEOUT. A blocking wait sees the exit at
+    once; subprocess's waits with a timeout poll, up to 50 ms late, which is a tenth of
+    a 2 GiB run at socat's rate."""
+    watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
+    watchdog.start()
+    try:
+        return proc.wait()
+    finally:
+        watchdog.cancel()
 
 
 def settle() -> None:
@@ -110,14 +124,7 @@ def tool_receiver(argv: list[str], port: int, total: int) -> float:
         time.sleep(0.3)  # let it listen (the sender retries if it is not yet)
         started = time.perf_counter()
         send(port, total)
-        # it exits when the sender closes: a blocking wait sees that at once (a wait with
-        # a timeout polls, up to 50 ms late); the timer kills it past the timeout
-        watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
-        watchdog.start()
-        try:
-            code = proc.wait()
-        finally:
-            watchdog.cancel()
+        code = finish(proc)  # it exits when the sender closes
         rate = total / (time.perf_counter() - started)
         if code != 0:
             raise RuntimeError(f"{argv[0]} exited with status {code}")

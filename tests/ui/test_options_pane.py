@@ -246,3 +246,28 @@ def test_the_detail_says_when_the_state_makes_an_option_moot(app: WorkbenchApp,
                          in str(detail.content), what="the state note")
 
     drive(app, scenario)
+
+
+def test_a_hidden_pane_draws_nothing_until_shown_then_the_selected_socket(
+        app: WorkbenchApp) -> None:
+    """Selecting sockets while the data pane is shown leaves the options table alone (a
+    redraw lays the screen out, time a flood's receiving threads need); shown by its
+    key or by clicking its tab, it draws the socket selected then."""
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws = app.main.ws
+        table = app.main.query_one(OptionTable)
+        shows: list[int] = []
+        plain = table.show
+        table.show = lambda rows, *a, **k: (shows.append(1), plain(rows, *a, **k))[1]  # type: ignore[method-assign]
+        udp = ws.call("socket", family="inet", type="dgram").result["sock"]
+        await wait_until(pilot, lambda: app.main.selected == udp, what="udp selected")
+        tcp = ws.call("socket", family="inet", type="stream").result["sock"]
+        await wait_until(pilot, lambda: app.main.selected == tcp, what="tcp selected")
+        assert shows == [] and pane(app)._stale
+        app.main.select(udp)
+        app.main.query_one("#tabs").active = "options"  # as a click on its tab does
+        await wait_until(pilot, lambda: bool(shows), what="the table drawn")
+        assert not pane(app)._stale and pane(app).shown == udp
+        assert str(app.main.query_one("#options-header").render()).startswith(f"#{udp} ")
+
+    drive(app, scenario)

@@ -81,6 +81,7 @@ class OptionsPane(PaneController):
     view: OptionsView | None = None
     tcp_view = False
     _tabs: TabbedContent | None = None
+    _stale = False  # something changed while the pane was hidden: redraw when shown
 
     def compose(self) -> ComposeResult:
         self.readings: dict[str, Any] = {}
@@ -122,11 +123,17 @@ class OptionsPane(PaneController):
             self.read(force=True)
 
     def on_tick(self) -> None:
-        if self.visible() and time.monotonic() - self._asked >= REREAD:
+        if not self.visible():
+            return
+        if self._stale:  # shown without on_shown (its tab clicked)
+            self.redraw()
+        if time.monotonic() - self._asked >= REREAD:
             self.read()
 
     def on_shown(self) -> None:
         """The tab was chosen: the table takes the keys, values are read at once."""
+        if self._stale:
+            self.redraw()
         if self.view is not None:
             self._table().focus()
         self.read(force=True)
@@ -195,6 +202,10 @@ class OptionsPane(PaneController):
     def redraw(self) -> None:
         if self.view is None or not self.view.is_mounted:
             return
+        if not self.visible():  # hidden: drawn when shown (a redraw lays the screen out)
+            self._stale = True
+            return
+        self._stale = False
         self._header()
         info, tcp = self.info, self.tcp_view and self._tcp()
         table = self.view.query_one(OptionTable)
