@@ -90,3 +90,33 @@ def test_a_fitted_label_repaints_and_lays_out_only_when_its_lines_change() -> No
     # whether each update lays out: the first text, a count, (the same text: no
     # update), two lines, one line again, a text not fitted
     assert calls == [False, False, True, True, True]
+
+
+def test_a_flood_drains_catch_up_is_left_to_the_poll_that_just_ran() -> None:
+    """The screen's drains ask `soon`: within the poll period after new chunks were
+    taken in they are let off (the poll will draw them); a plain catch-up never is, and
+    a view that does not poll never lets one off."""
+    store = CaptureStore(ByteLog())
+
+    class PollingApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield HexView(store, poll=60)  # the period: a minute, longer than the test
+            yield HexView(store, poll=0, id="still")
+
+    app = PollingApp()
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            polling, still = app.query(HexView)
+            store.append(IN, b"first " * 10, 1.0)
+            polling.catch_up()
+            first = len(polling.model)
+            store.append(IN, b"second " * 10, 2.0)
+            polling.catch_up(soon=True)
+            still.catch_up(soon=True)
+            await pilot.pause()
+            assert len(polling.model) == first and len(still.model) == 2
+            polling.catch_up()
+            assert len(polling.model) == 2
+
+    asyncio.run(main())

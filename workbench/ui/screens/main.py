@@ -32,6 +32,7 @@ from workbench.ui.widgets.socket_tree import SocketTree
 
 NO_SOCKET_NEEDED = ("new_socket", "socketpair", "start_peer")
 READS = ("getsockopt", "getsockname", "getpeername")  # their result is the point: shown
+RECEIVES = frozenset({"recv", "recvfrom"})  # auto-receive's steps: a flood's thousands a second
 
 
 class MainScreen(Screen[None]):
@@ -129,6 +130,10 @@ class MainScreen(Screen[None]):
         made: list[int] = []
         for event in events:
             if isinstance(event, StepDone):
+                step = event.step
+                if step.auto and step.error is None and step.op in RECEIVES:
+                    changed.add(step.sock)  # a flood's steps: nothing made, nothing to say
+                    continue
                 self._announce(event.step)
                 created = created_sockets(event.step)
                 changed.update(s for s in (event.step.sock, *created) if s is not None)

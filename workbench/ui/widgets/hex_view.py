@@ -17,6 +17,7 @@ says why it cannot, and a save writes the kept bytes and says what it left out.
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -202,6 +203,7 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
         super().__init__(name=name, id=id, classes=classes)
         self.own_prompts = own_prompts
         self._poll = poll
+        self._took_in = 0.0  # when catch_up last found new chunks
         self.mode = "hex"
         self.layout_choice = "auto"
         self.following = True
@@ -252,11 +254,17 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
             return None
         return self.model.chunk(self.cursor[0]), self.cursor[1]
 
-    def catch_up(self) -> None:
-        """Take in the chunks that arrived since the last call; follow the tail if on."""
+    def catch_up(self, soon: bool = False) -> None:
+        """Take in the chunks that arrived since the last call; follow the tail if on.
+        `soon`: the caller can wait for the view's own poll (a flood's drains), so it
+        is let off when the poll took chunks in within its period: under a flood the
+        view is drawn a few times a second, not at every drain as well."""
+        if soon and self._poll > 0 and time.monotonic() - self._took_in < self._poll:
+            return
         new = None if self.capture is None else new_chunks(self.capture, len(self.model))
         if new is None:
             return
+        self._took_in = time.monotonic()
         rows = self.model.rows
         self.model.extend(new)
         self._strips.clear()  # the status line and a header may change
