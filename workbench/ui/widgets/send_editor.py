@@ -216,7 +216,7 @@ class SendEditor(Vertical):
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
-        self.query_one("#send-mode", Label).update(mode)
+        set_text(self.query_one("#send-mode", Label), mode)  # unchanged: no layout
         self._payload.placeholder = PLACEHOLDER[mode]
         self._show_ending()
 
