@@ -53,8 +53,21 @@ def add_conns_parser(sub: Any) -> None:
 
 
 def cmd_conns(args: argparse.Namespace) -> int:
+    """The command. The collector is off while the table is made: tens of thousands
+    of rows with no cycles among them, which it would only walk again and again; it is
+    back on once they are gone (when `_conns` returns), so a caller in-process keeps it."""
     import gc
 
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _conns(args)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _conns(args: argparse.Namespace) -> int:
     from workbench.core.conn_filter import parse_filter
     from workbench.core.conntable import SORT_KEYS
     from workbench.core.errors import InputError
@@ -66,9 +79,6 @@ def cmd_conns(args: argparse.Namespace) -> int:
     if args.sort and args.sort not in (*SORT_KEYS, "process"):
         raise InputError(f"cannot sort by {args.sort[:30]!r}: choose from "
                          f"{', '.join((*SORT_KEYS, 'process'))}")
-    # tens of thousands of rows, no cycles among them, and the process ends next: the
-    # collector would only walk the table again and again while it is built
-    gc.disable()
     if args.saved:
         snap = _read_saved(args.saved)
     elif _streams(args, flt):
@@ -105,10 +115,14 @@ def _stream_table(args: argparse.Namespace, flt: Any) -> int:
     # the reader thread waits for the interpreter's lock after each datagram while this
     # one formats: a short switch interval keeps the kernel's walk going (5 ms would
     # stall it once a datagram)
+    was = sys.getswitchinterval()
     sys.setswitchinterval(0.0001)
-    source = _source()
-    table = Gathered([*BASE, *args.columns], Context(ifnames=source.ifnames))
-    snap = _fetch(args, flt, source, lambda rows: table.add(flt.apply(rows)))
+    try:
+        source = _source()
+        table = Gathered([*BASE, *args.columns], Context(ifnames=source.ifnames))
+        snap = _fetch(args, flt, source, lambda rows: table.add(flt.apply(rows)))
+    finally:
+        sys.setswitchinterval(was)
     _write(table.lines(header=not args.no_header), snap, args)
     return 0
 

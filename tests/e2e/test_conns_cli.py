@@ -174,3 +174,18 @@ def test_a_table_of_many_datagrams_streams_the_same_rows_as_json(listener: socke
     assert len(rows) == 601
     colons = {line.index(":", len(" ".join(line.split()[:4]))) for line in lines}
     assert len(colons) == 1, "the local column's colons line up"
+
+
+def test_in_process_the_command_leaves_the_collector_and_switch_interval_as_they_were(
+        listener: socket.socket, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command turns the collector off and shortens the switch interval while it
+    builds the table; a caller in the same process gets both back."""
+    import gc
+
+    from workbench.cli import main
+
+    interval = sys.getswitchinterval()
+    assert gc.isenabled()
+    assert main(["conns", "tcp", f":{listener.getsockname()[1]}"]) == 0
+    assert gc.isenabled() and sys.getswitchinterval() == interval
+    assert "LISTEN" in capsys.readouterr().out
