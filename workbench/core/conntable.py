@@ -132,7 +132,10 @@ def address_column(rows: Sequence[RawRow], local: bool,
     raws = list(map(itemgetter(a), rows))
     hosts: dict[bytes, str] = {}
     both: set[bytes] = set()  # bytes seen as IPv4 and as IPv6: looked at row by row
-    for raw, family in set(zip(raws, families, strict=True)):
+    one = families[0] if families and families.count(families[0]) == len(families) else None
+    distinct = zip(set(raws), repeat(one)) if one is not None else set(
+        zip(raws, families, strict=True))  # one family (the usual batch): addresses only
+    for raw, family in distinct:
         if family == AF_INET:
             text = host_text(family, raw) + ":"
         elif family == AF_INET6:
