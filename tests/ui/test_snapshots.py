@@ -64,9 +64,16 @@ def refused_port() -> Iterator[int]:
 
 
 async def steady(pilot: Pilot[Any]) -> None:
-    """Freeze what moves on its own: the focused input's blinking cursor."""
+    """Freeze what moves on its own: the focused input's blinking cursor; and wait out
+    the data header's byte rates, which show for a moment when the header is drawn
+    more than their window after the counts it last saw (a slow run) and fall when
+    no more bytes come."""
     for widget in pilot.app.screen.query(Input):
         widget.cursor_blink = False
+    header = pilot.app.screen.query("#sock-header")
+    if header:
+        await wait_until(pilot, lambda: "B/s" not in str(header.first().render()),
+                         what="the header's rates to fall")
     await pilot.pause()
 
 
