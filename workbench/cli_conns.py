@@ -121,8 +121,8 @@ def _stream_table(args: argparse.Namespace, flt: Any) -> int:
         source = _source()
         table = Gathered([*BASE, *args.columns], Context(ifnames=source.ifnames))
         snap = _fetch(args, flt, source, lambda rows: table.add(flt.apply(rows)))
-    finally:
-        sys.setswitchinterval(was)
+    finally:  # to the microsecond it is kept in: set as read, it would lose one
+        sys.setswitchinterval(round(was, 6))
     _write(table.lines(header=not args.no_header), snap, args)
     return 0
 
