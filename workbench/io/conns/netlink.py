@@ -117,9 +117,9 @@ class Dumper:
             pad = socket.IPPROTO_RAW if kind == KIND_RAW else 0  # raw: every protocol
             self.sock.send(INET_REQ.pack(INET_REQ.size, mtype, flags, kind, 0,
                                          family, PROTOCOLS[kind], extras, pad, states))
-        for buf, end in self._replies(mtype):
+        for buf, end, alike in self._replies(mtype):
             start = len(rows)
-            bulk = not extras and self._bulk(buf, end, rows, mtype)
+            bulk = not extras and self._bulk(buf, end, rows, alike)
             ended = not bulk and self._inet_rows(buf, end, rows, mtype,
                                                  extra if extras else None)
             if each is not None and len(rows) > start:
@@ -155,7 +155,7 @@ class Dumper:
         self.sock.send(UNIX_REQ.pack(UNIX_REQ.size, SOCK_DIAG_BY_FAMILY,
                                      NLM_F_REQUEST | NLM_F_DUMP, KIND_UNIX, 0,
                                      socket.AF_UNIX, 0, 0, states, 0, show, 0))
-        for buf, end in self._replies(SOCK_DIAG_BY_FAMILY):
+        for buf, end, _ in self._replies(SOCK_DIAG_BY_FAMILY):
             start, off, ended = len(rows), 0, False
             while off < end:
                 length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
@@ -171,10 +171,9 @@ class Dumper:
                 break
         return rows
 
-    def _bulk(self, buf: bytearray, end: int, rows: list[RawRow], mtype: int) -> bool:
-        """A datagram of equal-length socket messages (the usual case) in one
-        `iter_unpack`; False (nothing added) when it holds anything else."""
-        length = _uniform(buf, end, mtype)
+    def _bulk(self, buf: bytearray, end: int, rows: list[RawRow], length: int) -> bool:
+        """A datagram of socket messages all `length` long (the usual case, as `_uniform`
+        found) in one `iter_unpack`; False (nothing added) when they are not alike."""
         if not length:
             return False
         shape = self._shapes.get(length)
@@ -185,11 +184,12 @@ class Dumper:
             rows.extend(shape.iter_unpack(part))
         return True
 
-    def _replies(self, mtype: int) -> Iterator[tuple[bytearray, int]]:
+    def _replies(self, mtype: int) -> Iterator[tuple[bytearray, int, int]]:
         """Each datagram of the dump, through its last (the callers stop iterating
-        there). A thread of its own receives them: the kernel walks its table inside
-        `recv` (about half a dump's time) while this thread decodes what came before."""
-        queue: SimpleQueue[tuple[bytearray, int] | BaseException | None] = SimpleQueue()
+        there), with its messages' length when all are alike (else 0). A thread of its
+        own receives them: the kernel walks its table inside `recv` (about half a
+        dump's time) while this thread decodes what came before."""
+        queue: SimpleQueue[tuple[bytearray, int, int] | BaseException | None] = SimpleQueue()
         reader = threading.Thread(target=self._receive, args=(queue, mtype),
                                   name="sock_diag reader", daemon=True)
         reader.start()
@@ -213,8 +213,9 @@ class Dumper:
                                                     f"larger than the {RECV_SIZE}-byte buffer")
                 if n == 0:
                     break
-                queue.put((buf, n))
-                if _holds_end(buf, n, mtype):
+                alike = _uniform(buf, n, mtype)
+                queue.put((buf, n, alike))
+                if not alike and _holds_end(buf, n, mtype):
                     break
         except BaseException as exc:  # handed to the caller, raised there
             queue.put(exc)
@@ -252,10 +253,9 @@ def _uniform(buf: bytearray, end: int, mtype: int) -> int:
 
 
 def _holds_end(buf: bytearray, end: int, mtype: int) -> bool:
-    """Whether a datagram holds the dump's end: a message not of the dump's type (DONE,
-    an error, or one the callers stop at as unexpected), or one too short to walk past."""
-    if _uniform(buf, end, mtype):
-        return False
+    """Whether a datagram not `_uniform` holds the dump's end: a message not of the
+    dump's type (DONE, an error, or one the callers stop at as unexpected), or one too
+    short to walk past."""
     off = 0
     while off + NLMSGHDR.size <= end:
         length, kind = NLMSGHDR.unpack_from(buf, off)[:2]
