@@ -14,7 +14,6 @@ FILTER_HELP = ("Filter words: tcp udp raw unix v4 v6, a state (listen estab time
                "address or CIDR (src:/dst: for one side), proc:NAME pid:N; words of one kind "
                "widen, kinds narrow (tcp listen :22)")
 COLUMN_WORDS = "rtt,cwnd,retrans,timer,uid,inode,skmem"
-EXTRAS_COLUMNS = {"rtt", "cwnd", "retrans", "skmem"}  # read from TCP_INFO and skmem
 
 
 def _columns(text: str) -> list[str]:
@@ -102,7 +101,7 @@ def _streams(args: argparse.Namespace, flt: Any) -> bool:
     """Whether the table can be made while the dump arrives: printed in the kernel's
     order, with no column or filter that needs the owners or the extras."""
     return not (args.json or args.sort or args.processes or flt.needs_owners
-                or set(args.columns) & EXTRAS_COLUMNS)
+                or _want(args))
 
 
 def _stream_table(args: argparse.Namespace, flt: Any) -> int:
@@ -127,6 +126,15 @@ def _stream_table(args: argparse.Namespace, flt: Any) -> int:
     return 0
 
 
+def _want(args: argparse.Namespace) -> int:
+    """What the columns asked need besides the rows: TCP_INFO, skmem (WANT_* bits)."""
+    from workbench.core.conn_format import NEEDS_INFO
+    from workbench.io.conns.source import WANT_INFO, WANT_SKMEM
+
+    return (WANT_INFO if NEEDS_INFO & set(args.columns) else 0) | (
+        WANT_SKMEM if "skmem" in args.columns else 0)
+
+
 def _source() -> Any:
     from workbench.io.conns.source import default_source
 
@@ -136,12 +144,11 @@ def _source() -> Any:
 def _fetch(args: argparse.Namespace, flt: Any, source: Any = None, each: Any = None) -> Any:
     from workbench.core.conntable import KIND_UNIX, UNIX_KINDS
     from workbench.core.errors import InputError
-    from workbench.io.conns.source import ALL_KINDS, WANT_INFO, WANT_SKMEM
+    from workbench.io.conns.source import ALL_KINDS
 
     kinds = tuple(k for k in ALL_KINDS if not flt.kinds or k in flt.kinds
                   or (k == KIND_UNIX and flt.kinds & set(UNIX_KINDS)))
-    want = (WANT_INFO if {"rtt", "cwnd", "retrans"} & set(args.columns) else 0) | (
-        WANT_SKMEM if "skmem" in args.columns else 0)
+    want = _want(args)
     source = _source() if source is None else source
     try:
         return source.fetch(kinds, want, owners=args.processes or flt.needs_owners

@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Static, TabbedContent
 
 from workbench.core.conn_filter import ConnFilter, parse_filter
-from workbench.core.conn_format import Context, render
+from workbench.core.conn_format import NEEDS_INFO, Context, render
 from workbench.core.conn_parse import Parsed
 from workbench.core.conn_rows import view
 from workbench.core.conn_states import explain
@@ -62,7 +62,7 @@ class Settings:
     @property
     def want(self) -> int:
         cols = set(EXTRA_COLUMNS[self.extras])
-        return (WANT_INFO if cols & {"rtt", "cwnd", "retrans"} else 0) | (
+        return (WANT_INFO if cols & NEEDS_INFO else 0) | (
             WANT_SKMEM if "skmem" in cols else 0)
 
 
