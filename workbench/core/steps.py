@@ -165,6 +165,12 @@ class Step:
         return self.error is None
 
     @property
+    def auto_received(self) -> bool:
+        """A receive the engine made on its own that succeeded: what a flood records
+        thousands of a second (data, or the end of the stream)."""
+        return self.auto and self.error is None and self.op in ("recv", "recvfrom")
+
+    @property
     def data(self) -> bytes:
         """The payload this step sent or received (empty if none)."""
         if self.result and "data" in self.result:

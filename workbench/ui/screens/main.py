@@ -32,7 +32,6 @@ from workbench.ui.widgets.socket_tree import SocketTree
 
 NO_SOCKET_NEEDED = ("new_socket", "socketpair", "start_peer")
 READS = ("getsockopt", "getsockname", "getpeername")  # their result is the point: shown
-RECEIVES = frozenset({"recv", "recvfrom"})  # auto-receive's steps: a flood's thousands a second
 
 
 class MainScreen(Screen[None]):
@@ -131,7 +130,7 @@ class MainScreen(Screen[None]):
         for event in events:
             if isinstance(event, StepDone):
                 step = event.step
-                if step.auto and step.error is None and step.op in RECEIVES:
+                if step.auto_received:
                     changed.add(step.sock)  # a flood's steps: nothing made, nothing to say
                     continue
                 self._announce(event.step)

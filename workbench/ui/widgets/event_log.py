@@ -47,8 +47,7 @@ class RecvBatch:
 
     def add(self, step: Step) -> bool:
         """Take an auto-receive that carried data; False for anything else."""
-        fits = step.auto and step.ok and step.op in ("recv", "recvfrom") \
-            and bool(step.result and not step.result.get("eof"))
+        fits = step.auto_received and bool(step.result and not step.result.get("eof"))
         if fits and self.steps and self.steps[0].sock != step.sock:
             return False
         if fits:
