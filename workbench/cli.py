@@ -35,6 +35,7 @@ from workbench.cli_output import (
     one_line,
     say,
     tolerate_unencodable,
+    written,
 )
 from workbench.core.errors import InputError
 from workbench.core.sizes import AUTO
@@ -250,12 +251,14 @@ def main(argv: Sequence[str] | None = None, fast_exit: list[bool] | None = None)
     except SystemExit as exc:  # --help, --version or a one-line usage error
         return emit(out.getvalue(), exc.code if isinstance(exc.code, int) else BAD_INPUT)
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", _cmd_tui)
+    if fast_exit is not None and getattr(args, "fast_exit", False):
+        fast_exit.append(True)
+    if getattr(args, "streamed", False):  # writes as it goes: a long table is not held
+        return written(lambda: _guarded(run, args))
     if not (getattr(args, "buffered", False) or getattr(args, "headless", False)):
         return _guarded(run, args)  # the TUI and a peer own the terminal while they run
     with contextlib.redirect_stdout(out):
         code = _guarded(run, args)
-    if fast_exit is not None and getattr(args, "fast_exit", False):
-        fast_exit.append(True)
     return emit(out.getvalue(), code)
 
 

@@ -7,6 +7,7 @@ when it runs (no textual, no numpy), so as a whole process it stays close to `ss
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import Any
 
 FILTER_HELP = ("Filter words: tcp udp raw unix v4 v6, a state (listen estab time-wait "
@@ -48,7 +49,7 @@ def add_conns_parser(sub: Any) -> None:
                        help="read saved output of ss (-tan, -tanp, -uanp, -xan, -tuxanp) or "
                             "netstat (-an, -tanp) instead of this machine's table; - reads "
                             "stdin")
-    conns.set_defaults(run=cmd_conns, buffered=True, fast_exit=True)
+    conns.set_defaults(run=cmd_conns, streamed=True, fast_exit=True)
 
 
 def cmd_conns(args: argparse.Namespace) -> int:
@@ -99,9 +100,10 @@ def _conns(args: argparse.Namespace) -> int:
 
 def _streams(args: argparse.Namespace, flt: Any) -> bool:
     """Whether the table can be made while the dump arrives: printed in the kernel's
-    order, with no column or filter that needs the owners or the extras."""
+    order, with no column or filter that needs the owners or the extras, and no
+    summary (it needs the rows, which a streamed table does not keep)."""
     return not (args.json or args.sort or args.processes or flt.needs_owners
-                or _want(args))
+                or args.summary or _want(args))
 
 
 def _stream_table(args: argparse.Namespace, flt: Any) -> int:
@@ -122,7 +124,7 @@ def _stream_table(args: argparse.Namespace, flt: Any) -> int:
         snap = _fetch(args, flt, source, lambda rows: table.add(flt.apply(rows)))
     finally:  # to the microsecond it is kept in: set as read, it would lose one
         sys.setswitchinterval(round(was, 6))
-    _write(table.lines(header=not args.no_header), snap, args)
+    _write(table.blocks(header=not args.no_header), snap, args)
     return 0
 
 
@@ -197,20 +199,20 @@ def _read_saved(path: str) -> Any:
 
 
 def _print_table(rows: list[Any], snap: Any, args: argparse.Namespace) -> None:
-    from workbench.core.conn_format import BASE, Context, render
+    from workbench.core.conn_format import BASE, Context, blocks, cells
 
     columns = [*BASE, *args.columns] + (["process"] if args.processes else [])
     ctx = Context(snap.owners, snap.extras, snap.ifnames)
-    _write(render(rows, columns, ctx, header=not args.no_header), snap, args)
+    _write(blocks(cells(rows, columns, ctx), columns, not args.no_header), snap, args)
 
 
-def _write(lines: list[str], snap: Any, args: argparse.Namespace) -> None:
-    """The table's lines, then with --summary the summary and what piles up."""
+def _write(text: Iterable[str], snap: Any, args: argparse.Namespace) -> None:
+    """The table's text a block at a time, then with --summary the summary and what
+    piles up."""
     import sys
 
-    if lines:
-        lines.append("")  # the last newline, without copying the whole text again
-        sys.stdout.write("\n".join(lines))
+    for block in text:
+        sys.stdout.write(block)
     if args.summary:
         from workbench.core.conn_trouble import pileups
 

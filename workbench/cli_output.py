@@ -8,6 +8,7 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Callable
 
 BAD_INPUT = 2
 CANNOT_WRITE = "send it to a file or pipe that can take it"
@@ -35,8 +36,19 @@ def tolerate_unencodable() -> None:
 def emit(text: str, code: int) -> int:
     """Write a command's output. A reader that left (`| head -1`) is no error: the
     command's own code stands. Output that cannot be written is one line, exit 2."""
-    try:
+
+    def write() -> int:
         sys.stdout.write(text)
+        return code
+
+    return written(write, code)
+
+
+def written(write: Callable[[], int], code: int = 0) -> int:
+    """`write`'s code, its output flushed, with `emit`'s rules; a reader that left is
+    `code`. For a command that writes as it goes (a long table is never held whole)."""
+    try:
+        code = write()
         sys.stdout.flush()
     except BrokenPipeError:
         drop_stdout()

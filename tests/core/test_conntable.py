@@ -6,7 +6,7 @@ import pytest
 from conn_samples import inet, unix
 
 from workbench.core.conn_filter import parse_filter
-from workbench.core.conn_format import BASE, Context, render
+from workbench.core.conn_format import BASE, Context, Gathered, blocks, cells, lay_out, render
 from workbench.core.conn_rows import view
 from workbench.core.conn_summary import parse_netstat, parse_sockstat, summarize
 from workbench.core.conntable import (
@@ -59,6 +59,24 @@ def test_rendered_like_ss_with_columns_as_wide_as_their_cells() -> None:
     assert lines[2].split() == ["tcp", "ESTAB", "5", "0", "127.0.0.1:8080", "127.0.0.1:40000"]
     assert len({line.index("127.0.0.1:") for line in lines[1:]}) <= 2
     assert not any(line.endswith(" ") for line in lines)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2047, 2048, 2049, 5000])
+@pytest.mark.parametrize("columns", [BASE, (*BASE, "process")], ids=["base", "process"])
+@pytest.mark.parametrize("header", [True, False])
+def test_blocks_hold_the_lines_of_lay_out(count: int, columns: tuple[str, ...],
+                                          header: bool) -> None:
+    rows = [ROWS[i % len(ROWS)] for i in range(count)]
+    ctx = Context(owners={11: (Owner(7, "srv"),)})
+    cols = cells(rows, columns, ctx)
+    lines = lay_out(cols, columns, header)
+    text = "".join(blocks(cols, columns, header))
+    assert text == "".join(line + "\n" for line in lines)
+    assert len(lines) == count + header
+    gathered = Gathered(columns, ctx)
+    for at in range(0, count, 700):  # as a dump hands them over: a datagram at a time
+        gathered.add(rows[at:at + 700])
+    assert "".join(gathered.blocks(header)) == text
 
 
 def test_timer_as_ss_o_writes_it() -> None:

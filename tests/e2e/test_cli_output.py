@@ -53,7 +53,7 @@ def tampered(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("argv", [["errno"], ["errno", "--json"], ["--help"], ["replay", "-h"],
-                                  ["demo", "--headless"]], ids=" ".join)
+                                  ["demo", "--headless"], ["conns"]], ids=" ".join)
 def test_a_reader_that_left_is_no_error(argv: list[str]) -> None:
     write = closed_pipe()
     try:
@@ -84,7 +84,7 @@ def test_a_peer_whose_reader_left_stops_quietly() -> None:
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("argv", [["errno"], ["errno", "EPIPE"], ["--version"],
                                   ["replay", str(GOOD)], ["demo", "--headless"],
-                                  ["peer", "echo", "127.0.0.1:0"]], ids=" ".join)
+                                  ["peer", "echo", "127.0.0.1:0"], ["conns"]], ids=" ".join)
 def test_output_that_cannot_be_written_is_one_line_and_exit_2(argv: list[str]) -> None:
     with open("/dev/full", "wb") as full:
         done = run(list(argv), stdout=full.fileno())

@@ -65,6 +65,22 @@ def test_tcp_info_and_skmem_only_when_asked(pair: tuple[socket.socket, ...]) -> 
     assert srv.extras.skmem[0] > 0  # rmem_alloc: the 100 unread bytes use memory
 
 
+def test_a_dump_given_each_hands_over_every_row_and_keeps_none(
+        pair: tuple[socket.socket, ...]) -> None:
+    kept = dump((KIND_TCP, KIND_UNIX))
+    batches: list[list[tuple[object, ...]]] = []
+    assert dump((KIND_TCP, KIND_UNIX), each=batches.append) == []
+    handed = [row for batch in batches for row in batch]
+    ours = {inode(s) for s in pair}
+    assert {r[F_INODE] for r in handed} & ours == ours == {r[F_INODE] for r in kept} & ours
+    assert all(batches) and len(handed) == len(set(handed))  # none empty, none twice
+    source = NetlinkSource()
+    try:
+        assert source.fetch((KIND_TCP,), each=batches.append).rows == []
+    finally:
+        source.close()
+
+
 def test_owners_name_this_process(pair: tuple[socket.socket, ...]) -> None:
     lst, client, _ = pair
     owners = scan_owners()

@@ -7,7 +7,8 @@ plus Process; rtt, cwnd, retrans, timer, uid, inode and skmem are optional.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from itertools import islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -190,10 +191,10 @@ class Gathered:
         for col, more in zip(self.cols, new, strict=True):
             col.extend(more)
 
-    def lines(self, header: bool = True) -> list[str]:
+    def blocks(self, header: bool = True) -> Iterator[str]:
         if not self.cols:
             self.cols = cells((), self.columns, self.ctx)
-        return lay_out(self.cols, self.columns, header)
+        return blocks(self.cols, self.columns, header)
 
 
 def _width(values: list[Any], head: str, number: bool) -> int:
@@ -236,17 +237,43 @@ def _fields(cols: list[list[Any]], columns: Sequence[str], header: bool) -> list
     return fields
 
 
-def lay_out(cols: list[list[Any]], columns: Sequence[str], header: bool = True) -> list[str]:
-    """Lines of cells made by `cells`: each line is one `%` format of its cells (60,000
-    lines in a few milliseconds)."""
+def _template(cols: list[list[Any]], columns: Sequence[str], header: bool) -> tuple[str, str]:
+    """The `%` format of a line and the header line, from the widths of the cells."""
     fmt = head = ""
     for at, field in enumerate(_fields(cols, columns, header)):
         glue = "" if at == 0 or field.joined else " "
         fmt += glue + field.form.format(field.width)
         left = field.form.startswith("%-") or "{" not in field.form
         head += glue + (field.head.ljust(field.width) if left else field.head.rjust(field.width))
-    lines = [head.rstrip()] if header else []
-    joined = map(fmt.__mod__, zip(*cols, strict=True))
+    return fmt, head.rstrip()
+
+
+def _formatted(fmt: str, rows: Iterator[tuple[Any, ...]], columns: Sequence[str]
+               ) -> Iterator[str]:
+    joined = map(fmt.__mod__, rows)
     # a last column that may be empty (Process) would leave the padding before it
-    lines.extend(map(str.rstrip, joined) if columns[-1] not in BASE else joined)
+    return map(str.rstrip, joined) if columns[-1] not in BASE else joined
+
+
+def lay_out(cols: list[list[Any]], columns: Sequence[str], header: bool = True) -> list[str]:
+    """Lines of cells made by `cells`: each line is one `%` format of its cells (60,000
+    lines in a few milliseconds)."""
+    fmt, head = _template(cols, columns, header)
+    lines = [head] if header else []
+    lines.extend(_formatted(fmt, zip(*cols, strict=True), columns))
     return lines
+
+
+BLOCK = 2048  # lines a block of text holds
+
+
+def blocks(cols: list[list[Any]], columns: Sequence[str], header: bool = True
+           ) -> Iterator[str]:
+    """The lines of `lay_out` as blocks of text, each ending in a newline: written one
+    at a time, a table of 60,000 rows is never held whole as lines and as text again."""
+    fmt, head = _template(cols, columns, header)
+    if header:
+        yield head + "\n"
+    rows = zip(*cols, strict=True)
+    while block := "\n".join(_formatted(fmt, islice(rows, BLOCK), columns)):
+        yield block + "\n"

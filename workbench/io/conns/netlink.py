@@ -72,7 +72,7 @@ UNIX_KINDS = {socket.SOCK_STREAM: KIND_UNIX, socket.SOCK_DGRAM: KIND_UNIX + 1,
               socket.SOCK_SEQPACKET: KIND_UNIX + 2}
 
 
-Each = Callable[[list[RawRow]], None]  # is given a datagram's rows as they are decoded
+Each = Callable[[list[RawRow]], None]  # takes a datagram's rows as they are decoded
 
 
 class DiagError(OSError):
@@ -105,7 +105,7 @@ class Dumper:
         """Every socket of one protocol (`KIND_TCP`, …) and family, appended to `into`.
 
         `extras` is EXT_INFO | EXT_SKMEM; what comes back lands in `extra` by cookie.
-        `each` is given each datagram's rows as they are decoded."""
+        `each` is given each datagram's rows as they are decoded, instead of `into`."""
         rows: list[RawRow] = [] if into is None else into
         flags = NLM_F_REQUEST | NLM_F_DUMP
         if family == socket.AF_UNSPEC:  # TCP only: both families in one walk of the table
@@ -118,12 +118,12 @@ class Dumper:
             self.sock.send(INET_REQ.pack(INET_REQ.size, mtype, flags, kind, 0,
                                          family, PROTOCOLS[kind], extras, pad, states))
         for buf, end, alike in self._replies(mtype):
-            start = len(rows)
-            bulk = not extras and self._bulk(buf, end, rows, alike)
-            ended = not bulk and self._inet_rows(buf, end, rows, mtype,
+            batch = rows if each is None else []
+            bulk = not extras and self._bulk(buf, end, batch, alike)
+            ended = not bulk and self._inet_rows(buf, end, batch, mtype,
                                                  extra if extras else None)
-            if each is not None and len(rows) > start:
-                each(rows[start:])
+            if each is not None and batch:
+                each(batch)
             if ended:
                 break
         return rows
@@ -156,17 +156,18 @@ class Dumper:
                                      NLM_F_REQUEST | NLM_F_DUMP, KIND_UNIX, 0,
                                      socket.AF_UNIX, 0, 0, states, 0, show, 0))
         for buf, end, _ in self._replies(SOCK_DIAG_BY_FAMILY):
-            start, off, ended = len(rows), 0, False
+            batch = rows if each is None else []
+            off, ended = 0, False
             while off < end:
                 length, mtype = NLMSGHDR.unpack_from(buf, off)[:2]
                 if mtype != SOCK_DIAG_BY_FAMILY or length < UNIX_MSG.size:
                     self._end(buf, off, mtype)
                     ended = True
                     break
-                rows.append(_unix_row(buf, off, length, extra))
+                batch.append(_unix_row(buf, off, length, extra))
                 off += (length + 3) & ~3
-            if each is not None and len(rows) > start:
-                each(rows[start:])
+            if each is not None and batch:
+                each(batch)
             if ended:
                 break
         return rows
@@ -317,7 +318,8 @@ def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
          extra: dict[int, Extras] | None = None, dumper: Dumper | None = None,
          each: Each | None = None) -> list[RawRow]:
     """Rows of the kinds asked (TCP over both families in the kernel's order; UDP and RAW
-    over v4 then v6; Unix), in one list; `each` is given them a datagram at a time."""
+    over v4 then v6; Unix), in one list; or, given `each`, handed to it a datagram at a
+    time and not kept (a table streamed out is not held twice): the list is then empty."""
     own = dumper is None
     d = Dumper() if dumper is None else dumper
     rows: list[RawRow] = []
@@ -340,8 +342,9 @@ def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
                     if exc.errno != errno.ENOENT:  # no diag module for it: /proc, as ss does
                         raise
                     found = proc_rows(kind, family)
-                    rows.extend(found)
-                    if each is not None and found:
+                    if each is None:
+                        rows.extend(found)
+                    elif found:
                         each(found)
     finally:
         if own:

@@ -59,8 +59,8 @@ class ConnSource(Protocol):
               ) -> Snapshot:
         """The table; with `owners`, who holds each socket: scanned now when the last
         scan is stale and `scan`, else the last scan's (the pane scans after showing).
-        `each` is given the rows as they are read, a batch at a time, before the
-        snapshot is made (without their extras or owners)."""
+        `each` is given the rows as they are read, a batch at a time (without their
+        extras or owners), and the snapshot then holds no rows: they are the caller's."""
         ...
 
     @property
@@ -178,6 +178,7 @@ class PsutilSource:
                 found[row[19]] = (Owner(c.pid, names[c.pid]),)
         if each is not None and rows:
             each(rows)
+            rows = []
         return Snapshot(rows, time.time(), time.perf_counter() - started, {}, found, {},
                         self.name)
 
