@@ -5,8 +5,9 @@ process (a plain `sendall` loop) feeds each receiver in turn. Single runs on a b
 machine vary by 2x, so the receivers run interleaved in rounds, each round in this
 order:
 - `nc -d -l` writing to /dev/null, and `socat -b 262144` writing to /dev/null;
-- the engine alone, auto-receive and capture on, capture keeping up (a drain that
-  storage cannot keep is dropped and counted, the stream is never slowed);
+- the engine alone as the app makes it (its ring readied at the first socket),
+  auto-receive and capture on, capture keeping up (a drain that storage cannot keep
+  is dropped and counted, the stream is never slowed);
 - the engine alone with a lossless capture (appends wait for storage);
 - the whole app (headless, Pilot, its own engine, capture keeping up with no budget so
   the share kept measures storage) with the receiving socket selected and its hex view
@@ -203,7 +204,7 @@ def engine_receiver(total: int, lossless: bool) -> dict[str, Any]:
     from workbench.io.capture import ByteLog
     from workbench.io.engine import Engine
 
-    engine = Engine(log=ByteLog(lossless=lossless))
+    engine = Engine(log=ByteLog(lossless=lossless), ready_ring=True)  # as the app's
     try:
         listener, port = listen(engine)
         received = Received(engine, listener)

@@ -37,6 +37,7 @@ from workbench.io.capture_files import (
     pwrite_all,
 )
 from workbench.io.capture_store import IN, OUT, CaptureStore, Chunk, NotKeptError
+from workbench.io.ring import make_ring, populate
 
 __all__ = ["DIRECT_MIN", "IN", "OUT", "RING_SIZE", "ByteLog", "CaptureStore", "Chunk",
            "NotKeptError"]
@@ -73,7 +74,8 @@ class ByteLog:
         self.lossless = lossless
         self.lost = 0  # bytes appended as droppable and not kept
         self._ring_size = max(PAGE, -(-max(ring_size, spill_threshold + 1) // PAGE) * PAGE)
-        self._ring: mmap.mmap | None = None  # made on first append
+        self._ring: mmap.mmap | None = None  # made on first append, or by `prepare`
+        self._preparing: threading.Thread | None = None
         self._fd: int | None = None
         self._direct: int | None = None  # the same file with O_DIRECT, where allowed
         self._head = self._tail = 0  # appended up to; in the file up to
@@ -142,6 +144,18 @@ class ByteLog:
             self._offered += size
             self.lost += size
 
+    def prepare(self) -> None:
+        """Make the ring now and have the kernel give it all its pages on a thread of its
+        own, so that a flood does not pay for them as it comes (see `ring`). Once: what
+        a session that opens sockets is likely to need soon."""
+        with self._cond:
+            if self._ring is not None or self._closed or self.readonly:
+                return
+            self._ring = make_ring(self._ring_size, self.lossless)
+            self._preparing = threading.Thread(target=populate, args=(self._ring,),
+                                               name="byte log ring", daemon=True)
+            self._preparing.start()
+
     def reserve(self, size: int) -> tuple[int, memoryview] | None:
         """Room in the ring to receive up to `size` bytes straight into: (position, view),
         or None when they would not be kept (budget, disk, a full ring while keeping up,
@@ -168,7 +182,7 @@ class ByteLog:
                 if self._reserved or self._error is not None:
                     return None
             if self._ring is None:
-                self._ring = _ring(self._ring_size, self.lossless)
+                self._ring = make_ring(self._ring_size, self.lossless)
             self._reserved = True
             at = self._head % self._ring_size
             return self._head, memoryview(self._ring)[at:at + want]
@@ -229,6 +243,8 @@ class ByteLog:
             writer = self._writer
         if writer is not None and writer is not threading.current_thread():
             writer.join(5.0)
+        if self._preparing is not None:  # the ring is not unmapped under the kernel's fill
+            self._preparing.join()
         for fd in (self._fd, self._direct):
             if fd is not None:
                 os.close(fd)
@@ -298,7 +314,7 @@ class ByteLog:
 
     def _copy_in(self, pos: int, data: bytes | bytearray | memoryview) -> None:
         if self._ring is None:
-            self._ring = _ring(self._ring_size, self.lossless)
+            self._ring = make_ring(self._ring_size, self.lossless)
         at, n = pos % self._ring_size, len(data)
         if type(data) is bytes and at + n <= self._ring_size:
             self._ring[at:at + n] = data  # a datagram: no view made per copy
@@ -405,19 +421,3 @@ class ByteLog:
                 self._direct = None
         pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]
 
-
-def _ring(size: int, huge: bool) -> mmap.mmap:
-    """The in-memory ring. `huge` (lossless): private, in huge pages where the kernel
-    gives them on request, so the writer pins 2 MiB pages instead of 4 KiB ones for its
-    direct writes, and storage takes a flood about 30% faster. Keeping up, it stays on
-    small shared pages: the faster writer would take CPU the stream needs (it kept more
-    but received 10-15% slower), and there the stream comes first."""
-    private = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
-    if not (huge and private):
-        return mmap.mmap(-1, size)
-    ring = mmap.mmap(-1, size, flags=private)
-    advice = getattr(mmap, "MADV_HUGEPAGE", None)
-    if advice is not None:
-        with contextlib.suppress(OSError):
-            ring.madvise(advice)
-    return ring

@@ -78,7 +78,7 @@ class Workspace:
         self.session = Session(created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         if self.journal is not None:
             self.journal.start(self.session)
-        self.engine = Engine(self.session, journal=self.journal)
+        self.engine = Engine(self.session, journal=self.journal, ready_ring=True)
         self.engine.log.lossless = lossless
         folder = self.journal.dir if self.journal is not None else Path(tempfile.gettempdir())
         limits = capture_limits(folder, capture_budget, settings, journals=root)

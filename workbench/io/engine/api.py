@@ -65,8 +65,12 @@ class Engine:
 
     def __init__(self, session: Session | None = None, listener: Listener | None = None,
                  log: ByteLog | None = None, journal: Any = None,
-                 peers: dict[str, str] | None = None) -> None:
+                 peers: dict[str, str] | None = None, ready_ring: bool = False) -> None:
+        """`ready_ring`: have the byte log ready its ring at the first socket (see
+        `ByteLog.prepare`), for a session someone watches, where a flood may come any
+        time; a replay or a script leaves it to the first bytes that need it."""
         self.session = session or Session()
+        self.ready_ring = ready_ring
         self.journal = journal
         self.owns_log = log is None and journal is None  # then shutdown closes it
         if log is None:  # not `log or`: an empty ByteLog is falsy
@@ -308,6 +312,8 @@ class Engine:
         inode = 0
         with contextlib.suppress(OSError):
             inode = os.fstat(sock.fileno()).st_ino
+        if self.ready_ring:
+            self.log.prepare()
         with self.lock:
             sid = self._next_id
             self._next_id += 1
