@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import sys
 
 MADV_POPULATE_WRITE = 23  # linux/mman.h; Python's mmap module does not name it
 
@@ -40,6 +41,8 @@ def make_ring(size: int, huge: bool) -> mmap.mmap:
 def populate(ring: mmap.mmap) -> bool:
     """Fault every page of `ring` in now, its content unchanged; False where the kernel
     or the platform cannot (the pages then come as they are first written)."""
+    if not sys.platform.startswith("linux"):  # the advice's number is Linux's own
+        return False
     try:
         import ctypes
 
