@@ -4,6 +4,7 @@ screen out again (a layout repaints every widget, time the receiving threads nee
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -92,31 +93,36 @@ def test_a_fitted_label_repaints_and_lays_out_only_when_its_lines_change() -> No
     assert calls == [False, False, True, True, True]
 
 
-def test_a_flood_drains_catch_up_is_left_to_the_poll_that_just_ran() -> None:
-    """The screen's drains ask `soon`: within the poll period after new chunks were
-    taken in they are let off (the poll will draw them); a plain catch-up never is, and
-    a view that does not poll never lets one off."""
+def test_the_poll_is_let_off_while_the_screens_catch_ups_feed_the_view() -> None:
+    """Within two poll periods after a catch-up took chunks in, the view's own poll
+    takes nothing (the screen's next drain draws them with the header); once the
+    catch-ups stop, the poll takes what came."""
     store = CaptureStore(ByteLog())
 
     class PollingApp(App[None]):
         def compose(self) -> ComposeResult:
             yield HexView(store, poll=60)  # the period: a minute, longer than the test
-            yield HexView(store, poll=0, id="still")
+            yield HexView(store, poll=0.001, id="quick")
 
     app = PollingApp()
 
     async def main() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
-            polling, still = app.query(HexView)
+            fed, quick = app.query(HexView)
             store.append(IN, b"first " * 10, 1.0)
-            polling.catch_up()
-            first = len(polling.model)
+            fed.catch_up()
+            quick.catch_up()
+            taken = time.monotonic()
             store.append(IN, b"second " * 10, 2.0)
-            polling.catch_up(soon=True)
-            still.catch_up(soon=True)
+            fed.poll_tick()
+            assert len(fed.model) == 1
+            while time.monotonic() - taken < 0.002:  # two of the quick view's periods
+                await asyncio.sleep(0.001)
+            quick.poll_tick()
             await pilot.pause()
-            assert len(polling.model) == first and len(still.model) == 2
-            polling.catch_up()
-            assert len(polling.model) == 2
+            assert (len(fed.model), len(quick.model)) == (1, 2)
+            fed.catch_up()  # the screen's catch-up is never let off
+            assert len(fed.model) == 2
 
     asyncio.run(main())
+

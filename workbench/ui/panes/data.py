@@ -47,7 +47,7 @@ class DataPane(PaneController):
             hex_view.show_capture(capture, datagram=bool(info and info.type in ("dgram", "raw")))
             self.screen.query_one(DataBody).socket_changed()
         else:
-            hex_view.catch_up(soon=True)
+            hex_view.catch_up()
             self.screen.query_one(DataBody).sync()
         if not first:  # at start the header stays empty until there is a socket
             self.show_header(info)

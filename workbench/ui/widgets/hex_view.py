@@ -254,13 +254,8 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
             return None
         return self.model.chunk(self.cursor[0]), self.cursor[1]
 
-    def catch_up(self, soon: bool = False) -> None:
-        """Take in the chunks that arrived since the last call; follow the tail if on.
-        `soon`: the caller can wait for the view's own poll (a flood's drains), so it
-        is let off when the poll took chunks in within its period: under a flood the
-        view is drawn a few times a second, not at every drain as well."""
-        if soon and self._poll > 0 and time.monotonic() - self._took_in < self._poll:
-            return
+    def catch_up(self) -> None:
+        """Take in the chunks that arrived since the last call; follow the tail if on."""
         new = None if self.capture is None else new_chunks(self.capture, len(self.model))
         if new is None:
             return
@@ -276,9 +271,17 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
         if self.model.rows != rows:
             self.refresh()
 
+    def poll_tick(self) -> None:
+        """The view's own poll: let off while the screen's catch-ups feed it (one took
+        chunks in within two periods). Under a flood the screen's drains then draw the
+        view in the same frame as the header and the tree, a few times a second, where
+        a poll of its own would draw the whole screen again in a frame between them."""
+        if time.monotonic() - self._took_in >= 2 * self._poll:
+            self.catch_up()
+
     def on_mount(self) -> None:
         if self._poll > 0:
-            self.set_interval(self._poll, self.catch_up)
+            self.set_interval(self._poll, self.poll_tick)
 
     def on_resize(self) -> None:
         self._relayout()
