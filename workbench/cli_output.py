@@ -1,6 +1,7 @@
-"""Where the command's output goes: written once the exit code is known, a reader that
-left early is no error, output that cannot be written is one line on stderr (exit 2),
-and names holding lone surrogates print escaped instead of failing."""
+"""Where the command's output goes: written once the exit code is known (a long table
+as it is made, its errors all found before), a reader that left early is no error,
+output that cannot be written is one line on stderr (exit 2), and names holding lone
+surrogates print escaped instead of failing."""
 
 from __future__ import annotations
 
