@@ -60,3 +60,22 @@ def test_the_probe_would_see_textual() -> None:
         "print(json.dumps({'loaded': 'textual' in sys.modules}))"
     )
     assert report == {"loaded": True}
+
+
+CONNS_PROBE = """
+import os, sys
+sys.stdout = open(os.devnull, "w")  # the table itself is not what is looked at
+from workbench.cli import main
+code = main(["conns"])
+heavy = sorted(n for n in ("textual", "numpy", "socket", "selectors", "json", "pathlib",
+                           "shutil") if n in sys.modules)
+sys.stdout = sys.__stdout__
+print('{"code": %d, "heavy": [%s]}' % (code, ", ".join('"%s"' % n for n in heavy)))
+"""
+
+
+def test_workbench_conns_stays_light() -> None:
+    """`workbench conns` is timed against `ss` as a whole process: it loads no UI, no
+    numpy, not even socket.py (its enums and selectors; the C module does) and none of
+    what only other commands need."""
+    assert run_probe(CONNS_PROBE) == {"code": 0, "heavy": []}

@@ -10,7 +10,7 @@ Ports stay in network order as read natively (`swap16` turns them round).
 
 from __future__ import annotations
 
-import socket
+import _socket  # not socket.py: its enums and selectors would be 2 ms of `workbench conns`
 import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
@@ -87,11 +87,11 @@ def host_text(family: int, raw: bytes) -> str:
     if family == AF_INET:
         text = _V4.get(raw)
         if text is None:
-            text = _V4[raw] = socket.inet_ntop(socket.AF_INET, raw[:4])
+            text = _V4[raw] = _socket.inet_ntop(_socket.AF_INET, raw[:4])
         return text
     text = _V6.get(raw)
     if text is None:
-        text = _V6[raw] = socket.inet_ntop(socket.AF_INET6, raw)
+        text = _V6[raw] = _socket.inet_ntop(_socket.AF_INET6, raw)
     return text
 
 

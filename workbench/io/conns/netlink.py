@@ -11,9 +11,9 @@ field added in Python.
 
 from __future__ import annotations
 
+import _socket  # not socket.py: its enums and selectors would be 2 ms of `workbench conns`
 import errno
 import os
-import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -65,11 +65,11 @@ SKMEM = struct.Struct("=9I")
 RECV_SIZE = 1 << 16
 SLACK = 128  # a header read at the end of what arrived stays inside the buffer
 
-FAMILIES = (socket.AF_INET, socket.AF_INET6)
-PROTOCOLS = {KIND_TCP: socket.IPPROTO_TCP, KIND_UDP: socket.IPPROTO_UDP,
-             KIND_RAW: socket.IPPROTO_RAW}
-UNIX_KINDS = {socket.SOCK_STREAM: KIND_UNIX, socket.SOCK_DGRAM: KIND_UNIX + 1,
-              socket.SOCK_SEQPACKET: KIND_UNIX + 2}
+FAMILIES = (_socket.AF_INET, _socket.AF_INET6)
+PROTOCOLS = {KIND_TCP: _socket.IPPROTO_TCP, KIND_UDP: _socket.IPPROTO_UDP,
+             KIND_RAW: _socket.IPPROTO_RAW}
+UNIX_KINDS = {_socket.SOCK_STREAM: KIND_UNIX, _socket.SOCK_DGRAM: KIND_UNIX + 1,
+              _socket.SOCK_SEQPACKET: KIND_UNIX + 2}
 
 
 Each = Callable[[list[RawRow]], None]  # takes a datagram's rows as they are decoded
@@ -83,9 +83,9 @@ class Dumper:
     """One netlink socket, reused for every dump; not thread-safe (one per worker)."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+        self.sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
                                   NETLINK_SOCK_DIAG)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 1 << 20)
         self.sock.bind((0, 0))
         self._shapes: dict[int, struct.Struct] = {}
 
@@ -108,13 +108,13 @@ class Dumper:
         `each` is given each datagram's rows as they are decoded, instead of `into`."""
         rows: list[RawRow] = [] if into is None else into
         flags = NLM_F_REQUEST | NLM_F_DUMP
-        if family == socket.AF_UNSPEC:  # TCP only: both families in one walk of the table
+        if family == _socket.AF_UNSPEC:  # TCP only: both families in one walk of the table
             mtype = TCPDIAG_GETSOCK
             self.sock.send(TCP_REQ.pack(TCP_REQ.size, mtype, flags, kind, 0,
-                                        socket.AF_INET, 0, 0, extras, states, 0))
+                                        _socket.AF_INET, 0, 0, extras, states, 0))
         else:
             mtype = SOCK_DIAG_BY_FAMILY
-            pad = socket.IPPROTO_RAW if kind == KIND_RAW else 0  # raw: every protocol
+            pad = _socket.IPPROTO_RAW if kind == KIND_RAW else 0  # raw: every protocol
             self.sock.send(INET_REQ.pack(INET_REQ.size, mtype, flags, kind, 0,
                                          family, PROTOCOLS[kind], extras, pad, states))
         for buf, end, alike in self._replies(mtype):
@@ -154,7 +154,7 @@ class Dumper:
         show |= UDIAG_SHOW_MEMINFO if meminfo else 0
         self.sock.send(UNIX_REQ.pack(UNIX_REQ.size, SOCK_DIAG_BY_FAMILY,
                                      NLM_F_REQUEST | NLM_F_DUMP, KIND_UNIX, 0,
-                                     socket.AF_UNIX, 0, 0, states, 0, show, 0))
+                                     _socket.AF_UNIX, 0, 0, states, 0, show, 0))
         for buf, end, _ in self._replies(SOCK_DIAG_BY_FAMILY):
             batch = rows if each is None else []
             off, ended = 0, False
@@ -208,7 +208,7 @@ class Dumper:
             while True:
                 buf = bytearray(RECV_SIZE + SLACK)
                 # MSG_TRUNC: the datagram's whole length, so one too big is an error, not cut
-                n = self.sock.recv_into(buf, RECV_SIZE, socket.MSG_TRUNC)
+                n = self.sock.recv_into(buf, RECV_SIZE, _socket.MSG_TRUNC)
                 if n > RECV_SIZE:
                     raise DiagError(errno.EMSGSIZE, f"a netlink reply of {n} bytes is "
                                                     f"larger than the {RECV_SIZE}-byte buffer")
@@ -330,7 +330,7 @@ def dump(kinds: tuple[int, ...], extras: int = 0, states: int = ALL_STATES,
                 continue
             if kind == KIND_TCP:
                 try:
-                    d.inet(kind, socket.AF_UNSPEC, extras, states, rows, extra, each)
+                    d.inet(kind, _socket.AF_UNSPEC, extras, states, rows, extra, each)
                     continue
                 except DiagError as exc:
                     if exc.errno != errno.ENOENT:

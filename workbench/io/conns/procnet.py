@@ -4,7 +4,7 @@ and without cookies, so each row's cookie is the negative of its inode."""
 
 from __future__ import annotations
 
-import socket
+import _socket  # not socket.py: its enums and selectors would be 2 ms of `workbench conns`
 import sys
 
 from workbench.core.conntable import KIND_RAW, KIND_TCP, KIND_UDP, RawRow, swap16
@@ -39,7 +39,7 @@ def parse(text: str, kind: int, family: int) -> list[RawRow]:
 
 
 def proc_rows(kind: int, family: int) -> list[RawRow]:
-    name = FILES[kind] + ("6" if family == socket.AF_INET6 else "")
+    name = FILES[kind] + ("6" if family == _socket.AF_INET6 else "")
     try:
         with open(f"{PROC_NET}/{name}", encoding="ascii", errors="replace") as f:
             return parse(f.read(), kind, family)

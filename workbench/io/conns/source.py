@@ -6,8 +6,8 @@ its own netlink socket and owner cache, so use one source per worker.
 
 from __future__ import annotations
 
+import _socket  # not socket.py: its enums and selectors would be 2 ms of `workbench conns`
 import contextlib
-import socket
 import sys
 import time
 import zlib
@@ -31,7 +31,7 @@ from workbench.core.conntable import (
 )
 from workbench.io.conns.owners import OwnerCache
 
-Each = Callable[[list[RawRow]], None]  # is given rows as they are read, a batch at a time
+Each = Callable[[list[RawRow]], None]  # takes rows as they are read, a batch at a time
 
 ALL_KINDS = (*INET_KINDS, KIND_UNIX)
 WANT_INFO, WANT_SKMEM = 1, 2
@@ -89,7 +89,7 @@ def kernel_counters() -> Counters:
 
 def _ifnames() -> dict[int, str]:
     with contextlib.suppress(OSError):
-        return dict(socket.if_nameindex())
+        return dict(_socket.if_nameindex())
     return {}
 
 
@@ -103,7 +103,7 @@ class NetlinkSource:
 
         self._dumper = Dumper()
         try:  # a dump of no state at all: the kernel answers it, or says why not, at once
-            self._dumper.inet(KIND_TCP, socket.AF_UNSPEC, states=0)
+            self._dumper.inet(KIND_TCP, _socket.AF_UNSPEC, states=0)
         except OSError:
             self._dumper.close()
             raise
@@ -139,10 +139,10 @@ class NetlinkSource:
         self._dumper.close()
 
 
-PSUTIL_KINDS = {(socket.SOCK_STREAM, False): KIND_TCP, (socket.SOCK_DGRAM, False): KIND_UDP,
-                (socket.SOCK_RAW, False): KIND_RAW, (socket.SOCK_STREAM, True): KIND_UNIX,
-                (socket.SOCK_DGRAM, True): KIND_UNIX_DGRAM,
-                (socket.SOCK_SEQPACKET, True): KIND_UNIX_SEQ}
+PSUTIL_KINDS = {(_socket.SOCK_STREAM, False): KIND_TCP, (_socket.SOCK_DGRAM, False): KIND_UDP,
+                (_socket.SOCK_RAW, False): KIND_RAW, (_socket.SOCK_STREAM, True): KIND_UNIX,
+                (_socket.SOCK_DGRAM, True): KIND_UNIX_DGRAM,
+                (_socket.SOCK_SEQPACKET, True): KIND_UNIX_SEQ}
 PSUTIL_STATES = {"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECV": 3, "FIN_WAIT1": 4,
                  "FIN_WAIT2": 5, "TIME_WAIT": 6, "CLOSE": 7, "NONE": 7, "CLOSE_WAIT": 8,
                  "LAST_ACK": 9, "LISTEN": 10, "CLOSING": 11}
@@ -201,7 +201,7 @@ def _pid_name(psutil: object, pid: int) -> str:
 
 def _psutil_row(c: object) -> RawRow | None:
     family, stype = c.family, c.type  # type: ignore[attr-defined]
-    unix = family == socket.AF_UNIX
+    unix = family == _socket.AF_UNIX
     kind = PSUTIL_KINDS.get((stype, unix))
     if kind is None:
         return None
@@ -222,7 +222,7 @@ def _inet(family: int, addr: object) -> tuple[bytes, int]:
     if not addr:
         return b"\0" * 16, 0
     ip, port = addr[0], addr[1]  # type: ignore[index]
-    raw = socket.inet_pton(family, ip)
+    raw = _socket.inet_pton(family, ip)
     return raw.ljust(16, b"\0"), swap16(port)
 
 
