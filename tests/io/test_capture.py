@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.io.capture import DIRECT_MIN, IN, OUT, ByteLog, CaptureStore, NotKeptError
+from workbench.io.capture import (
+    DIRECT_MIN,
+    IN,
+    OUT,
+    WRITER_NICE,
+    ByteLog,
+    CaptureStore,
+    NotKeptError,
+)
 
 
 def test_byte_log_stays_in_memory_below_the_threshold() -> None:
@@ -259,4 +268,25 @@ def test_a_lossless_ring_asks_for_huge_pages() -> None:
         assert region[-1].split()[-1] == "1", region[-1]
     finally:
         del start
+        log.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+@pytest.mark.parametrize("lossless", [False, True])
+def test_keeping_up_the_writer_stands_back(tmp_path: Path, lossless: bool) -> None:
+    """Keeping up, the stream comes first: the writer thread runs 10 nice levels below
+    the process; lossless, the stream waits for it, and it runs as the others."""
+    log = ByteLog(path=str(tmp_path / "data.bin"), lossless=lossless)
+    try:
+        log.append(b"x" * 4096)
+        assert log.flush()  # the writer has run, so it has set its priority
+        writer = log._writer  # this log's (other tests' writers may still be idling)
+        assert writer is not None and writer.native_id is not None
+        base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+        behind = os.getpriority(os.PRIO_PROCESS, writer.native_id) - base
+        if lossless:
+            assert behind == 0
+        else:
+            assert behind == min(WRITER_NICE, 19 - base) > 0
+    finally:
         log.close()

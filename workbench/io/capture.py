@@ -23,6 +23,7 @@ import contextlib
 import errno
 import mmap
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -50,6 +51,7 @@ WRITE_BLOCK = 8 << 20  # one write's most bytes, so the ring frees up steadily
 IDLE_EXIT = 5.0  # seconds an idle writer thread lingers before it ends
 SPACE_CHECK = 64 << 20  # received bytes between two looks at the disk's free space
 RESERVE_MIN = 64 << 10  # keeping up, a receive into the ring needs at least this room
+WRITER_NICE = 10  # keeping up, how far the writer thread stands back (see `_stand_back`)
 
 
 class ByteLog:
@@ -365,6 +367,8 @@ class ByteLog:
     # -- the writer thread --------------------------------------------------------------
 
     def _write_loop(self) -> None:
+        if not self.lossless:
+            _stand_back()
         while True:
             with self._cond:
                 while not self._closed and not self._want_write():
@@ -421,3 +425,14 @@ class ByteLog:
                 self._direct = None
         pwrite_all(self._fd, piece, at)  # type: ignore[arg-type]
 
+
+def _stand_back() -> None:
+    """Keeping up, the writer thread runs at a lower priority (nice +WRITER_NICE, this
+    thread alone, on Linux): where CPUs are short in a flood, the receiving threads,
+    the screen and the sender come first, and the writer keeps what they leave. A
+    thread may not take its priority back unprivileged, so a writer started while
+    keeping up stays behind until it ends (idle for IDLE_EXIT seconds)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            base = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the main thread's
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), base + WRITER_NICE)
