@@ -75,6 +75,10 @@ for _ in range(int(sys.argv[3])):
 """
 
 RUN_TIMEOUT = 300.0  # seconds one receiver may take, sender included
+# Between a receiver's listen and the flood, every receiver alike: socat needs it to
+# start, and a user's socket is never flooded the moment it is made (the engine makes
+# its ring ready meanwhile, as it does at a session's first socket).
+LISTENING = 0.3
 RESULT = "RESULT "  # a child run's last stdout line: this, then JSON
 GB = 1e9
 ENGINE_KINDS = ("engine alone", "engine alone lossless", "app running")
@@ -122,7 +126,7 @@ def tool_receiver(argv: list[str], port: int, total: int) -> float:
     with open(os.devnull, "wb") as sink:
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(0.3)  # let it listen (the sender retries if it is not yet)
+        time.sleep(LISTENING)  # let it listen (the sender retries if it is not yet)
         started = time.perf_counter()
         send(port, total)
         code = finish(proc)  # it exits when the sender closes
@@ -207,6 +211,7 @@ def engine_receiver(total: int, lossless: bool) -> dict[str, Any]:
     engine = Engine(log=ByteLog(lossless=lossless), ready_ring=True)  # as the app's
     try:
         listener, port = listen(engine)
+        time.sleep(LISTENING)
         received = Received(engine, listener)
         started = time.perf_counter()
         send(port, total)
@@ -228,6 +233,7 @@ async def app_receiver(total: int) -> dict[str, Any]:
         await pilot.pause(0.3)
         engine = app.main.ws.engine
         listener, port = listen(engine)
+        await pilot.pause(LISTENING)
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         sender = loop.run_in_executor(None, send, port, total)
