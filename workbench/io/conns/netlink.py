@@ -83,8 +83,8 @@ class Dumper:
     """One netlink socket, reused for every dump; not thread-safe (one per worker)."""
 
     def __init__(self) -> None:
-        self.sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
-                                  NETLINK_SOCK_DIAG)
+        self.sock = _socket.socket(_socket.AF_NETLINK,
+                                   _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
         self.sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 1 << 20)
         self.sock.bind((0, 0))
         self._shapes: dict[int, struct.Struct] = {}
