@@ -102,3 +102,14 @@ def test_the_workspace_readies_its_ring() -> None:
         assert ws.engine.log._preparing is not None
     finally:
         ws.close()
+
+
+def test_a_ring_there_is_no_memory_for_is_left_to_the_first_bytes() -> None:
+    """Readying the ring is an optimisation: where the memory is refused, the socket
+    that asked is not refused with it (the first bytes to keep ask again)."""
+    log = ByteLog(ring_size=1 << 60)  # an exbibyte: past any address space
+    try:
+        log.prepare()
+        assert log._ring is None and log._preparing is None
+    finally:
+        log.close()

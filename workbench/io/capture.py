@@ -153,10 +153,15 @@ class ByteLog:
         with self._cond:
             if self._ring is not None or self._closed or self.readonly:
                 return
-            self._ring = make_ring(self._ring_size, self.lossless)
-            self._preparing = threading.Thread(target=populate, args=(self._ring,),
-                                               name="byte log ring", daemon=True)
-            self._preparing.start()
+            try:
+                self._ring = make_ring(self._ring_size, self.lossless)
+            except OSError:  # no memory for it now: the first bytes to keep try again
+                return
+            preparing = threading.Thread(target=populate, args=(self._ring,),
+                                         name="byte log ring", daemon=True)
+            with contextlib.suppress(RuntimeError):  # no thread: pages come as written
+                preparing.start()
+                self._preparing = preparing
 
     def reserve(self, size: int) -> tuple[int, memoryview] | None:
         """Room in the ring to receive up to `size` bytes straight into: (position, view),
