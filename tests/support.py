@@ -186,3 +186,21 @@ def ok(step: Step) -> Step:
     """The step, asserted to have succeeded (the message names the call and its errno)."""
     assert step.ok, f"{step.describe()} -> {step.error}"
     return step
+
+
+def mapping_lines(start: int) -> list[str]:
+    """The /proc/self/smaps lines of the mapping holding address `start` (its range
+    first, then Rss:, THPeligible: and the rest); [] when none does."""
+    lines: list[str] = []
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split(" ", 1)[0]
+            if "-" in head and all(c in "0123456789abcdef-" for c in head):
+                if lines:
+                    break
+                low, high = (int(x, 16) for x in head.split("-"))
+                if low <= start < high:
+                    lines.append(line.rstrip("\n"))
+            elif lines:
+                lines.append(line.rstrip("\n"))
+    return lines

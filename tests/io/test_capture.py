@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import mapping_lines
 
 from workbench.io.capture import (
     DIRECT_MIN,
@@ -21,6 +22,7 @@ from workbench.io.capture import (
     CaptureStore,
     NotKeptError,
 )
+from workbench.io.ring import address_of
 
 
 def test_byte_log_stays_in_memory_below_the_threshold() -> None:
@@ -246,28 +248,16 @@ def _thp_mode() -> str:
 def test_a_lossless_ring_asks_for_huge_pages() -> None:
     """Storage takes a lossless flood faster from huge pages (its direct writes pin one
     page per 2 MiB, not 512). The kernel marks the mapping eligible once asked."""
-    import ctypes
-
     log = ByteLog(ring_size=8 << 20, lossless=True)
     try:
         log.append(b"x" * 4096)
         ring = log._ring
         assert ring is not None
-        start = ctypes.addressof(ctypes.c_char.from_buffer(ring))
-        region: list[str] = []
-        for line in Path("/proc/self/smaps").read_text().splitlines():
-            head = line.split()[0]
-            if "-" in head and all(c in "0123456789abcdef-" for c in head):
-                low, high = (int(x, 16) for x in head.split("-"))
-                region = [] if not low <= start < high else [line]
-            elif region:
-                region.append(line)
-                if line.startswith("THPeligible"):
-                    break
+        region = mapping_lines(address_of(ring))
         assert region, "the ring's mapping is in /proc/self/smaps"
-        assert region[-1].split()[-1] == "1", region[-1]
+        eligible = next(line for line in region if line.startswith("THPeligible"))
+        assert eligible.split()[-1] == "1", eligible
     finally:
-        del start
         log.close()
 
 

@@ -6,34 +6,21 @@ import os
 import socket
 
 import pytest
-from support import ok
+from support import mapping_lines, ok
 
 from workbench.io.capture import ByteLog
 from workbench.io.engine import Engine
-from workbench.io.ring import make_ring, populate
+from workbench.io.ring import address_of, make_ring, populate
 
 SIZE = 16 << 20
 
 
-def resident(ring_start: int, size: int) -> int:
-    """Pages of [ring_start, +size) in memory, from /proc/self/smaps."""
-    with open("/proc/self/smaps") as f:
-        lines = f.read().splitlines()
-    for at, line in enumerate(lines):
-        if "-" in line.split(" ", 1)[0] and int(line.split("-", 1)[0], 16) == ring_start:
-            rss = next(x for x in lines[at + 1:] if x.startswith("Rss:"))
-            return int(rss.split()[1]) * 1024 // 4096
-    raise AssertionError("the ring is not mapped")
-
-
-def start_of(ring: object) -> int:
-    import ctypes
-
-    anchor = ctypes.c_char.from_buffer(ring)  # type: ignore[arg-type]
-    try:
-        return ctypes.addressof(anchor)
-    finally:
-        del anchor
+def resident(ring: object) -> int:
+    """Pages of the ring's mapping in memory, from /proc/self/smaps."""
+    lines = mapping_lines(address_of(ring))  # type: ignore[arg-type]
+    assert lines, "the ring is mapped"
+    rss = next(x for x in lines if x.startswith("Rss:"))
+    return int(rss.split()[1]) * 1024 // 4096
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="needs /proc smaps")
@@ -42,11 +29,10 @@ def test_populate_makes_every_page_resident_and_keeps_the_bytes(huge: bool) -> N
     ring = make_ring(SIZE, huge)
     try:
         ring[5], ring[SIZE - 1] = 7, 9
-        start = start_of(ring)
-        assert resident(start, SIZE) < SIZE // 4096  # untouched pages are not there yet
+        assert resident(ring) < SIZE // 4096  # untouched pages are not there yet
         if not populate(ring):
             pytest.skip("this kernel has no MADV_POPULATE_WRITE (Linux 5.14)")
-        assert resident(start, SIZE) == SIZE // 4096
+        assert resident(ring) == SIZE // 4096
         assert (ring[5], ring[SIZE - 1], ring[6]) == (7, 9, 0)
     finally:
         ring.close()

@@ -47,12 +47,18 @@ def populate(ring: mmap.mmap) -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)  # a foreign call lets go of the lock
-        anchor = ctypes.c_char.from_buffer(ring)
-        try:
-            start = ctypes.addressof(anchor)
-        finally:
-            del anchor  # the ring's buffer is released: it may be closed again
         libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-        return libc.madvise(start, len(ring), MADV_POPULATE_WRITE) == 0
+        return libc.madvise(address_of(ring), len(ring), MADV_POPULATE_WRITE) == 0
     except (OSError, AttributeError, ValueError, TypeError, BufferError):
         return False
+
+
+def address_of(ring: mmap.mmap) -> int:
+    """Where the ring starts in memory (for the kernel, and for /proc/self/smaps)."""
+    import ctypes
+
+    anchor = ctypes.c_char.from_buffer(ring)
+    try:
+        return ctypes.addressof(anchor)
+    finally:
+        del anchor  # the ring's buffer is released: it may be closed again
