@@ -39,7 +39,7 @@ def test_the_header_says_capture_full_with_the_sizes() -> None:
                              in header(app), what="the header to say the capture is full")
         assert header(app).startswith(f"#{listener + 1} ")  # the connection accepted
 
-    drive(app, scenario, size=(160, 40))  # the whole header on one line
+    drive(app, scenario, size=(160, 40))  # the header's first line not cut
 
 
 def test_a_gap_past_the_budget_says_the_budget_was_reached() -> None:

@@ -86,11 +86,17 @@ def test_a_fitted_label_repaints_and_lays_out_only_when_its_lines_change() -> No
             set_text(label, "not cut to the width", fitted=False)
             await pilot.pause()
             assert str(label.render()) == "not cut to the width"
+            label.styles.height = 2  # as the data header's: its lines can change freely
+            for text in ("#1 ↓5.0M\naddresses", "#1 ↓6.0M"):
+                set_text(label, text, fitted=True)
+                await pilot.pause()
+            assert label.size.height == 2
 
     asyncio.run(main())
     # whether each update lays out: the first text, a count, (the same text: no
-    # update), two lines, one line again, a text not fitted
-    assert calls == [False, False, True, True, True]
+    # update), two lines, one line again, a text not fitted; at a fixed height,
+    # neither two lines nor one again
+    assert calls == [False, False, True, True, True, False, False]
 
 
 def test_the_poll_is_let_off_while_the_screens_catch_ups_feed_the_view() -> None:

@@ -11,10 +11,13 @@ def set_text(label: Label, text: str, fitted: bool = False) -> None:
     """Update a label only when its text changes: an update lays the screen out again,
     which under a flood would take the time the receiving threads need. `fitted`: each
     line of the text is cut to the label's width, so only a change in the number of
-    lines can change its size, and other changes only repaint it."""
+    lines can change its size (none, if its height is fixed), and other changes only
+    repaint it."""
     old = str(label.content)
     if old != text:
-        label.update(text, layout=not fitted or old.count("\n") != text.count("\n"))
+        height = label.styles.height
+        grows = (height is None or height.is_auto) and old.count("\n") != text.count("\n")
+        label.update(text, layout=not fitted or grows)
 
 
 # An address in a line of text: host:port ([v6]:port, a name or dotted quad) or a unix:

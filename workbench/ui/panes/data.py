@@ -68,8 +68,10 @@ class DataPane(PaneController):
                                                            and not info.peer)
 
     def _header_text(self, info: SocketInfo, width: int) -> str:
-        """One line when it fits; else the socket on one and its addresses on the next,
-        each fitted to the width (addresses cut in the middle, ports kept)."""
+        """Two lines, whatever the width: the socket and what has crossed it, then its
+        addresses, each fitted to the width (addresses cut in the middle, ports kept). A
+        header that grew a line as a flood's rates appeared would lay the whole screen
+        out again, in the time the receiving thread needs."""
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
         lost = self.screen.query_one(HexView).not_kept  # the view shows the selected socket
@@ -78,10 +80,9 @@ class DataPane(PaneController):
         addresses = f"{info.local or '-'} → {info.peer or '-'}"
         counts = f"↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}" \
                  f"{self._rates(info)}{f'  {full}' if full else ''}{f'  {lost}' if lost else ''}"
-        one = f"{head} {addresses}  {counts}  {mode}"
-        if not width or len(one) <= width:
-            return one
-        return f"{fit(f'{head}  {counts}  {mode}', width)}\n{fit(addresses, width)}"
+        first = f"{head}  {counts}  {mode}"
+        return f"{fit(first, width)}\n{fit(addresses, width)}" if width else \
+            f"{first}\n{addresses}"
 
     def _rates(self, info: SocketInfo) -> str:
         """Bytes per second in and out, measured over the last half second or more."""

@@ -146,8 +146,7 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
     HexView {
         height: 1fr;
         overflow-x: hidden;
-        overflow-y: auto;
-        scrollbar-gutter: stable;
+        overflow-y: scroll;  /* a scroll bar that came and went would lay the screen out */
         & > .hex-view--in { color: $text-primary; }
         & > .hex-view--out { color: $text-success; }
         & > .hex-view--header { text-style: bold; }
