@@ -68,21 +68,21 @@ class DataPane(PaneController):
                                                            and not info.peer)
 
     def _header_text(self, info: SocketInfo, width: int) -> str:
-        """Two lines, whatever the width: the socket and what has crossed it, then its
-        addresses, each fitted to the width (addresses cut in the middle, ports kept). A
-        header that grew a line as a flood's rates appeared would lay the whole screen
-        out again, in the time the receiving thread needs."""
+        """Two lines, whatever the width: the socket and what has crossed it, then what
+        the capture could not keep ahead of its addresses, each fitted to the width
+        (addresses cut in the middle first, ports kept). A header that grew a line as a
+        flood's rates appeared would lay the whole screen out again, in the time the
+        receiving thread needs."""
         mode = ("blocking" if info.blocking else "non-blocking") + (
             " auto" if info.auto else " manual")
         lost = self.screen.query_one(HexView).not_kept  # the view shows the selected socket
         full = self.screen.ws.capture_full()  # the session's budget or disk floor reached
-        head = f"#{info.id} {kind_label(info)} {info.state}"
-        addresses = f"{info.local or '-'} → {info.peer or '-'}"
-        counts = f"↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}" \
-                 f"{self._rates(info)}{f'  {full}' if full else ''}{f'  {lost}' if lost else ''}"
-        first = f"{head}  {counts}  {mode}"
-        return f"{fit(first, width)}\n{fit(addresses, width)}" if width else \
-            f"{first}\n{addresses}"
+        first = f"#{info.id} {kind_label(info)} {info.state}  " \
+                f"↓{human_bytes(info.bytes_in)} ↑{human_bytes(info.bytes_out)}" \
+                f"{self._rates(info)}  {mode}"
+        second = "  ".join(part for part in (full, lost, f"{info.local or '-'} → "
+                                             f"{info.peer or '-'}") if part)
+        return f"{fit(first, width)}\n{fit(second, width)}" if width else f"{first}\n{second}"
 
     def _rates(self, info: SocketInfo) -> str:
         """Bytes per second in and out, measured over the last half second or more."""
