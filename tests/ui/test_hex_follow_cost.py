@@ -132,3 +132,47 @@ def test_the_poll_is_let_off_while_the_screens_catch_ups_feed_the_view() -> None
 
     asyncio.run(main())
 
+
+
+def test_a_socket_added_lays_the_screen_out_only_when_the_trees_scroll_bar_comes() -> None:
+    """Sockets added while the tree has room only repaint it; the one that overflows it
+    brings the scroll bar, and the tree scrolls to that newest, selected socket."""
+    from textual.pilot import Pilot
+    from ui_helpers import drive, settle, wait_until
+
+    from workbench.ui.app import WorkbenchApp
+    from workbench.ui.widgets.socket_tree import SocketTree
+
+    app = WorkbenchApp(journal=False)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        ws, tree = app.main.ws, app.main.query_one(SocketTree)
+
+        async def add() -> int:
+            sock = ws.call("socket").result["sock"]  # type: ignore[index]
+            await wait_until(pilot, lambda: app.main.selected == sock, what="the new socket")
+            await settle(pilot)
+            return sock
+
+        await add()  # the first socket fills the data pane: that may lay it out
+        layouts: list[float] = []
+        plain = app.main._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(time.monotonic())
+            plain(*args, **kwargs)
+
+        app.main._refresh_layout = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            await add()
+        assert not layouts and not tree.show_vertical_scrollbar
+        for _ in range(tree.scrollable_content_region.height):
+            if tree.show_vertical_scrollbar:
+                break
+            await add()
+        assert tree.show_vertical_scrollbar and len(layouts) >= 1
+        top = tree.scroll_offset.y
+        assert top <= tree.cursor_line < top + tree.scrollable_content_region.height
+        assert tree.cursor_line == tree.last_line  # the newest socket is the selected one
+
+    drive(app, scenario, size=(80, 24))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 from textual.events import Resize
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -48,6 +50,22 @@ def socket_label(info: SocketInfo, room: int = NO_LIMIT) -> str:
 
 
 class SocketTree(Tree[int]):
+    # The tree's box never follows its lines (its column is fixed, its height 1fr): a
+    # line added or widened changes only what scrolls. Where Textual lays the whole
+    # screen out again for that, this tree repaints and sets its scroll bar, which lays
+    # out only if the bar comes or goes. (Under a flood, the layout for a connection
+    # accepted held the interpreter while the receiving thread waited for it.)
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0))
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
+
+    def _invalidate(self) -> None:
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
+
     def __init__(self) -> None:
         super().__init__("sockets", id="sockets")
         self.show_root = False
