@@ -176,3 +176,27 @@ def test_a_socket_added_lays_the_screen_out_only_when_the_trees_scroll_bar_comes
         assert tree.cursor_line == tree.last_line  # the newest socket is the selected one
 
     drive(app, scenario, size=(80, 24))
+
+
+def test_the_app_freezes_what_its_start_made_and_thaws_it_as_it_ends() -> None:
+    """A full collection under a flood walks only what came since the start: the
+    widgets, styles and modules the start made are frozen, and thawed at the end so
+    that they can be collected with the app."""
+    import gc
+
+    from textual.pilot import Pilot
+    from ui_helpers import drive, wait_until
+
+    from workbench.ui.app import WorkbenchApp
+
+    gc.unfreeze()
+    app = WorkbenchApp(journal=False)
+    frozen: list[int] = []
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await wait_until(pilot, lambda: gc.get_freeze_count() > 0, what="the heap frozen")
+        frozen.append(gc.get_freeze_count())
+
+    drive(app, scenario)
+    assert frozen[0] > 10_000  # the app's start, not a handful of objects
+    assert gc.get_freeze_count() == 0
