@@ -1,18 +1,25 @@
-"""What following a flood costs the UI thread: the hex view grows without laying the
-screen out again (a layout repaints every widget, time the receiving threads need)."""
+"""What following a flood costs the UI thread: the hex view grows, the header changes and
+sockets are added without laying the screen out again (a layout repaints every widget,
+time the receiving threads need), and a full collection walks only what the start did
+not make."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Label
+from ui_helpers import drive, settle, wait_until
 
 from workbench.core.hexdump import format_rows
 from workbench.io.capture import IN, ByteLog, CaptureStore
+from workbench.ui.app import WorkbenchApp
 from workbench.ui.widgets.hex_view import HexView
+from workbench.ui.widgets.socket_tree import SocketTree
 
 
 class FollowApp(App[None]):
@@ -133,16 +140,9 @@ def test_the_poll_is_let_off_while_the_screens_catch_ups_feed_the_view() -> None
     asyncio.run(main())
 
 
-
 def test_a_socket_added_lays_the_screen_out_only_when_the_trees_scroll_bar_comes() -> None:
     """Sockets added while the tree has room only repaint it; the one that overflows it
     brings the scroll bar, and the tree scrolls to that newest, selected socket."""
-    from textual.pilot import Pilot
-    from ui_helpers import drive, settle, wait_until
-
-    from workbench.ui.app import WorkbenchApp
-    from workbench.ui.widgets.socket_tree import SocketTree
-
     app = WorkbenchApp(journal=False)
 
     async def scenario(pilot: Pilot[Any]) -> None:
@@ -182,13 +182,6 @@ def test_the_app_freezes_what_its_start_made_and_thaws_it_as_it_ends() -> None:
     """A full collection under a flood walks only what came since the start: the
     widgets, styles and modules the start made are frozen, and thawed at the end so
     that they can be collected with the app."""
-    import gc
-
-    from textual.pilot import Pilot
-    from ui_helpers import drive, wait_until
-
-    from workbench.ui.app import WorkbenchApp
-
     gc.unfreeze()
     app = WorkbenchApp(journal=False)
     frozen: list[int] = []

@@ -69,7 +69,7 @@ class DataPane(PaneController):
 
     def _header_text(self, info: SocketInfo, width: int) -> str:
         """Two lines, whatever the width: the socket and what has crossed it, then what
-        the capture could not keep ahead of its addresses, each fitted to the width
+        the capture could not keep, ahead of its addresses, each fitted to the width
         (addresses cut in the middle first, ports kept). A header that grew a line as a
         flood's rates appeared would lay the whole screen out again, in the time the
         receiving thread needs."""
