@@ -37,3 +37,20 @@ def test_a_flood_is_drained_less_often_and_a_quiet_spell_at_once() -> None:
     time.sleep(0.06)
     bridge(StepDone(Step("recv", 1)))
     assert len(posted) == 2
+
+
+def test_under_a_flood_the_screen_hears_of_it_twice_a_second() -> None:
+    """The app's bridge as made (its defaults): a drain of a flood holds the next one
+    back half a second, each refresh being time the receiving threads lose."""
+    posted: list[object] = []
+    bridge = EngineBridge(posted.append)
+    for n in range(500):
+        bridge(StepDone(Step("recv", 1, t=n)))
+    bridge.drain()
+    drained = time.monotonic()
+    while not bridge.due():  # the flood goes on
+        bridge(StepDone(Step("recv", 1)))
+        time.sleep(0.01)
+        assert time.monotonic() - drained < 5
+    assert time.monotonic() - drained >= 0.45
+    assert len(posted) == 1  # nothing posted meanwhile either

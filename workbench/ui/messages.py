@@ -29,13 +29,14 @@ class EngineBridge:
 
     At most one EngineActivity is in flight, and after a drain the next one waits
     `min_interval`, or `busy_interval` after a drain of at least `busy_events` (a
-    flood): under a flood the UI refreshes a bounded number of times a second and
-    leaves the GIL to the engine, yet an event after a quiet spell shows at once.
+    flood): under a flood the UI refreshes twice a second and leaves the CPU and the
+    GIL to the receiving threads (on two CPUs, with the sender on one, each refresh
+    comes out of their time), yet an event after a quiet spell shows at once.
     The UI calls `due()` from a timer to pick up events held back.
     """
 
     def __init__(self, post: Callable[[Message], object], limit: int = 100_000,
-                 min_interval: float = 0.1, busy_interval: float = 0.25,
+                 min_interval: float = 0.1, busy_interval: float = 0.5,
                  busy_events: int = 100) -> None:
         self._post = post
         self._events: deque[EngineEvent] = deque(maxlen=limit)
