@@ -140,6 +140,38 @@ def test_the_poll_is_let_off_while_the_screens_catch_ups_feed_the_view() -> None
     asyncio.run(main())
 
 
+def test_the_poll_waits_out_the_cadence_of_the_screen_that_feeds_the_view() -> None:
+    """A view the screen feeds every `fed_every` (its drains under a flood) lets its
+    own poll off for that long and a period more, not just two periods: a poll between
+    two drains would draw the whole screen in a frame of its own."""
+    store = CaptureStore(ByteLog())
+
+    class FedApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield HexView(store, poll=0.001, fed_every=0.05)
+
+    app = FedApp()
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            view = app.query_one(HexView)
+            store.append(IN, b"first " * 10, 1.0)
+            view.catch_up()
+            taken = time.monotonic()
+            store.append(IN, b"second " * 10, 2.0)
+            while time.monotonic() - taken < 0.01:  # ten periods, short of the cadence
+                await asyncio.sleep(0.001)
+            view.poll_tick()
+            assert len(view.model) == 1
+            while time.monotonic() - taken < 0.051:  # the cadence and a period
+                await asyncio.sleep(0.001)
+            view.poll_tick()
+            await pilot.pause()
+            assert len(view.model) == 2
+
+    asyncio.run(main())
+
+
 def test_a_socket_added_lays_the_screen_out_only_when_the_trees_scroll_bar_comes() -> None:
     """Sockets added while the tree has room only repaint it; the one that overflows it
     brings the scroll bar, and the tree scrolls to that newest, selected socket."""

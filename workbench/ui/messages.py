@@ -24,6 +24,9 @@ class EngineActivity(Message):
     """Something happened in the engine: drain the bridge."""
 
 
+BUSY_INTERVAL = 0.5  # seconds between the screen's drains under a flood (see EngineBridge)
+
+
 class EngineBridge:
     """Thread-safe hand-over of engine events to the UI's event loop.
 
@@ -36,7 +39,7 @@ class EngineBridge:
     """
 
     def __init__(self, post: Callable[[Message], object], limit: int = 100_000,
-                 min_interval: float = 0.1, busy_interval: float = 0.5,
+                 min_interval: float = 0.1, busy_interval: float = BUSY_INTERVAL,
                  busy_events: int = 100) -> None:
         self._post = post
         self._events: deque[EngineEvent] = deque(maxlen=limit)

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Label
 
 from workbench.io.engine import SocketInfo
+from workbench.ui.messages import BUSY_INTERVAL
 from workbench.ui.panes import PaneController
 from workbench.ui.text import fit, set_text
 from workbench.ui.widgets.decode_view import DecodeView, SocketKind, socket_kind
@@ -117,7 +118,7 @@ class DataBody(Vertical):
         self._expect: tuple[int, int] | None = None  # the hex move a chosen field made
 
     def compose(self) -> ComposeResult:
-        yield HexView(id="data")
+        yield HexView(id="data", fed_every=BUSY_INTERVAL)  # the screen drains feed it
         yield DecodeView(id="decode")
         yield SendEditor()
 

@@ -196,12 +196,15 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
             self.kind, self.title, self.value = kind, title, value
 
     def __init__(self, capture: CaptureStore | None = None, *, datagram: bool = False,
-                 own_prompts: bool = True, poll: float = POLL_SECONDS,
+                 own_prompts: bool = True, poll: float = POLL_SECONDS, fed_every: float = 0.0,
                  name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.own_prompts = own_prompts
         self._poll = poll
+        # after a catch-up took chunks in, how long the poll is let off: the screen that
+        # feeds the view comes again within `fed_every` (0: nobody feeds it on a cadence)
+        self._let_off = max(2 * poll, fed_every + poll)
         self._took_in = 0.0  # when catch_up last found new chunks
         self.mode = "hex"
         self.layout_choice = "auto"
@@ -272,10 +275,11 @@ class HexView(HexPrompts, HexSearch, HexCopySave, HexCursor, HexLayout, HexDrawi
 
     def poll_tick(self) -> None:
         """The view's own poll: let off while the screen's catch-ups feed it (one took
-        chunks in within two periods). Under a flood the screen's drains then draw the
-        view in the same frame as the header and the tree, a few times a second, where
-        a poll of its own would draw the whole screen again in a frame between them."""
-        if time.monotonic() - self._took_in >= 2 * self._poll:
+        chunks in within two periods, or a period past the screen's cadence). Under a
+        flood the screen's drains then draw the view in the same frame as the header
+        and the tree, where a poll of its own would draw the whole screen again in a
+        frame between them."""
+        if time.monotonic() - self._took_in >= self._let_off:
             self.catch_up()
 
     def on_mount(self) -> None:
